@@ -1,0 +1,34 @@
+"""HTTP routes of the signer."""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, jsonify, request
+
+bp = Blueprint("api", __name__)
+
+
+def _signer():
+    return current_app.extensions["upload_signer"]
+
+
+@bp.get("/generate_signature")
+def generate_signature():
+    body = _signer().sign(request.args.get("filename"), request.args.get("size"))
+    response = jsonify(body)
+    # A signed form is a bearer capability: never let a proxy or the client cache it.
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/healthz")
+def healthz():
+    signer = _signer()
+    status = signer.credentials.status()
+    return jsonify(
+        {
+            "status": "ok" if status["usable"] else "degraded",
+            "mode": signer.settings.credentials_type,
+            "bucket": signer.settings.bucket,
+            "region": signer.settings.region,
+            "credentials": status,
+        }
+    )

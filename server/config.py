@@ -1,0 +1,248 @@
+"""Settings: read once from a mapping (the environment, or a test's dict), validated up front.
+
+A bad value raises ConfigError naming the setting and the fix, so start-up fails with one
+clear line instead of a traceback deep inside a request.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Mapping, Optional
+
+MIB = 1024 * 1024
+GIB = 1024 * MIB
+OSS_MAX_OBJECT_SIZE = 5 * GIB
+
+DEFAULT_ALLOWED_EXTENSIONS = (
+    "jpg jpeg png gif webp heic bmp "
+    "mp4 mov m4v webm "
+    "mp3 m4a aac wav ogg "
+    "pdf doc docx xls xlsx ppt pptx txt zip"
+)
+CREDENTIALS_TYPES = ("ram_role_arn", "ecs_ram_role", "local")
+LOCAL_DEFAULT_BUCKET = "local-bucket"
+LOCAL_DEFAULT_ACCESS_KEY_ID = "LTAI-local-dev-key"
+LOCAL_DEFAULT_ACCESS_KEY_SECRET = "local-dev-secret-change-me"
+
+_REGION_RE = re.compile(r"^[a-z]{2,}(-[a-z0-9]+)+$")
+_BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
+_EXT_RE = re.compile(r"^[a-z0-9]{1,16}$")
+_ROLE_ARN_RE = re.compile(r"^acs:ram::\d+:role/[\w.@-]+$", re.IGNORECASE)
+
+
+class ConfigError(Exception):
+    """A setting is missing or invalid; str() is the one line shown at start-up."""
+
+    def __init__(self, setting: str, problem: str, fix: str):
+        self.setting = setting
+        super().__init__(f"配置错误 {setting}: {problem}。{fix}")
+
+
+@dataclass(frozen=True)
+class Settings:
+    bucket: str
+    region: str
+    upload_host: str
+    upload_dir: str
+    max_size: int
+    allowed_extensions: frozenset
+    expire_seconds: int
+    credentials_type: str
+    access_key_id: str = field(default="", repr=False)
+    access_key_secret: str = field(default="", repr=False)
+    role_arn: str = ""
+    role_session_name: str = "oss-wechat-upload"
+    sts_endpoint: str = ""
+    sts_duration_seconds: int = 3600
+    ecs_role_name: str = ""
+    local_access_key_id: str = LOCAL_DEFAULT_ACCESS_KEY_ID
+    local_access_key_secret: str = field(default=LOCAL_DEFAULT_ACCESS_KEY_SECRET, repr=False)
+    local_oss_dir: str = ""
+    local_oss_port: int = 5001
+    host: str = "127.0.0.1"
+    port: int = 5000
+
+    @property
+    def is_local(self) -> bool:
+        return self.credentials_type == "local"
+
+
+def _get(env: Mapping[str, str], *names: str) -> str:
+    """First non-empty value among names (later names are accepted aliases)."""
+    for name in names:
+        value = env.get(name)
+        if value is not None and str(value).strip() != "":
+            return str(value).strip()
+    return ""
+
+
+def _int(env, name, default, low, high, unit="") -> int:
+    raw = _get(env, name)
+    if raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(name, f"'{raw}' 不是整数", f"请填写 {low} 到 {high} 之间的整数{unit}") from None
+    if not low <= value <= high:
+        raise ConfigError(name, f"{value} 超出范围", f"请填写 {low} 到 {high} 之间的整数{unit}")
+    return value
+
+
+def normalise_region(raw: str) -> str:
+    """Accept both `cn-hangzhou` and the endpoint-style `oss-cn-hangzhou`."""
+    region = raw.strip().lower()
+    if region.startswith("oss-"):
+        region = region[4:]
+    return region
+
+
+def credentials_type_of(env: Mapping[str, str]) -> str:
+    explicit = _get(env, "CREDENTIALS_TYPE").lower()
+    if explicit:
+        if explicit not in CREDENTIALS_TYPES:
+            raise ConfigError(
+                "CREDENTIALS_TYPE", f"不支持 '{explicit}'", "可选值: " + " | ".join(CREDENTIALS_TYPES)
+            )
+        return explicit
+    if _get(env, "ALIBABA_CLOUD_ROLE_ARN", "OSS_STS_ROLE_ARN"):
+        return "ram_role_arn"
+    if _get(env, "ALIBABA_CLOUD_ECS_METADATA"):
+        return "ecs_ram_role"
+    return "local"
+
+
+def _extensions(env) -> frozenset:
+    raw = _get(env, "OSS_ALLOWED_EXTENSIONS") or DEFAULT_ALLOWED_EXTENSIONS
+    items = [item.strip().lower().lstrip(".") for item in re.split(r"[\s,]+", raw) if item.strip()]
+    for item in items:
+        if not _EXT_RE.match(item):
+            raise ConfigError(
+                "OSS_ALLOWED_EXTENSIONS", f"'{item}' 不是合法的扩展名", "请用逗号或空格分隔, 例如 jpg,png,pdf"
+            )
+    if not items:
+        raise ConfigError("OSS_ALLOWED_EXTENSIONS", "列表为空", "至少填写一个扩展名, 例如 jpg,png")
+    return frozenset(items)
+
+
+def _upload_dir(env) -> str:
+    raw = _get(env, "OSS_UPLOAD_DIR") or "uploads/"
+    value = raw.strip("/") + "/"
+    parts = value[:-1].split("/")
+    if any(part in ("", ".", "..") or not re.match(r"^[\w.-]+$", part) for part in parts):
+        raise ConfigError(
+            "OSS_UPLOAD_DIR", f"'{raw}' 不是合法的目录前缀", "只用字母、数字、-、_、. 和 /, 例如 uploads/"
+        )
+    return value
+
+
+def _sts_endpoint(env, region) -> str:
+    raw = _get(env, "STS_ENDPOINT") or f"sts.{region}.aliyuncs.com"
+    if not re.match(r"^(https?://)?[A-Za-z0-9.-]+(:\d{1,5})?/?$", raw):
+        raise ConfigError(
+            "STS_ENDPOINT", f"'{raw}' 不是合法的地址", "例如 sts.cn-hangzhou.aliyuncs.com 或 http://127.0.0.1:8080"
+        )
+    return raw.rstrip("/")
+
+
+def load_settings(env: Mapping[str, str]) -> Settings:
+    credentials_type = credentials_type_of(env)
+    local = credentials_type == "local"
+
+    region = normalise_region(_get(env, "OSS_REGION") or "cn-hangzhou")
+    if not _REGION_RE.match(region):
+        raise ConfigError("OSS_REGION", f"'{region}' 不是合法的地域 ID", "例如 cn-hangzhou (也接受 oss-cn-hangzhou)")
+
+    bucket = _get(env, "OSS_BUCKET") or (LOCAL_DEFAULT_BUCKET if local else "")
+    if not bucket:
+        raise ConfigError("OSS_BUCKET", "未设置", "请在 .env 中填写 Bucket 名称, 例如 OSS_BUCKET=examplebucket")
+    if not _BUCKET_RE.match(bucket):
+        raise ConfigError("OSS_BUCKET", f"'{bucket}' 不是合法的 Bucket 名称", "只含小写字母、数字和短划线, 3 到 63 个字符")
+
+    host = _get(env, "HOST") or "127.0.0.1"
+    port = _int(env, "PORT", 5000, 1, 65535)
+    local_oss_port = _int(env, "LOCAL_OSS_PORT", port + 1 if port < 65535 else 5001, 1, 65535)
+    if local and local_oss_port == port:
+        raise ConfigError("LOCAL_OSS_PORT", "与 PORT 相同", "本地 OSS 模拟器需要另一个端口, 例如 PORT+1")
+
+    upload_host = _get(env, "OSS_UPLOAD_HOST")
+    if not upload_host:
+        if local:
+            shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+            upload_host = f"http://{shown}:{local_oss_port}"
+        else:
+            upload_host = f"https://{bucket}.oss-{region}.aliyuncs.com"
+    if not re.match(r"^https?://[^\s/?#]+(/[^\s?#]*)?$", upload_host):
+        raise ConfigError(
+            "OSS_UPLOAD_HOST", f"'{upload_host}' 不是合法的 URL", "例如 https://examplebucket.oss-cn-hangzhou.aliyuncs.com"
+        )
+
+    settings = dict(
+        bucket=bucket,
+        region=region,
+        upload_host=upload_host.rstrip("/"),
+        upload_dir=_upload_dir(env),
+        max_size=_int(env, "OSS_MAX_SIZE", 100 * MIB, 1, OSS_MAX_OBJECT_SIZE, " (字节, 最大 5 GiB)"),
+        allowed_extensions=_extensions(env),
+        expire_seconds=_int(env, "OSS_EXPIRE_SECONDS", 600, 60, 3600, " (秒)"),
+        credentials_type=credentials_type,
+        sts_duration_seconds=_int(env, "STS_DURATION_SECONDS", 3600, 900, 43200, " (秒)"),
+        local_access_key_id=_get(env, "LOCAL_OSS_ACCESS_KEY_ID") or LOCAL_DEFAULT_ACCESS_KEY_ID,
+        local_access_key_secret=_get(env, "LOCAL_OSS_ACCESS_KEY_SECRET") or LOCAL_DEFAULT_ACCESS_KEY_SECRET,
+        local_oss_dir=_get(env, "LOCAL_OSS_DIR"),
+        local_oss_port=local_oss_port,
+        host=host,
+        port=port,
+    )
+
+    if credentials_type == "ram_role_arn":
+        settings.update(_ram_role_arn(env, region))
+    elif credentials_type == "ecs_ram_role":
+        settings["ecs_role_name"] = _get(env, "ALIBABA_CLOUD_ECS_METADATA")
+    return Settings(**settings)
+
+
+def _ram_role_arn(env, region) -> dict:
+    key_id = _get(env, "ALIBABA_CLOUD_ACCESS_KEY_ID", "OSS_ACCESS_KEY_ID")
+    secret = _get(env, "ALIBABA_CLOUD_ACCESS_KEY_SECRET", "OSS_ACCESS_KEY_SECRET")
+    role_arn = _get(env, "ALIBABA_CLOUD_ROLE_ARN", "OSS_STS_ROLE_ARN")
+    if not key_id:
+        raise ConfigError(
+            "ALIBABA_CLOUD_ACCESS_KEY_ID", "未设置", "ram_role_arn 模式需要 RAM 用户的 AccessKey ID (也接受 OSS_ACCESS_KEY_ID)"
+        )
+    if not secret:
+        raise ConfigError(
+            "ALIBABA_CLOUD_ACCESS_KEY_SECRET",
+            "未设置",
+            "ram_role_arn 模式需要 RAM 用户的 AccessKey Secret (也接受 OSS_ACCESS_KEY_SECRET)",
+        )
+    if not role_arn:
+        raise ConfigError(
+            "ALIBABA_CLOUD_ROLE_ARN", "未设置", "请填写角色 ARN, 形如 acs:ram::<账号ID>:role/<角色名> (也接受 OSS_STS_ROLE_ARN)"
+        )
+    if not _ROLE_ARN_RE.match(role_arn):
+        raise ConfigError(
+            "ALIBABA_CLOUD_ROLE_ARN", f"'{role_arn}' 格式不对", "应形如 acs:ram::1234567890123456:role/oss-upload"
+        )
+    session_name = _get(env, "ALIBABA_CLOUD_ROLE_SESSION_NAME") or "oss-wechat-upload"
+    if not re.match(r"^[\w.@-]{2,64}$", session_name):
+        raise ConfigError(
+            "ALIBABA_CLOUD_ROLE_SESSION_NAME", f"'{session_name}' 不合法", "2 到 64 个字符: 字母、数字、. @ - _"
+        )
+    return dict(
+        access_key_id=key_id,
+        access_key_secret=secret,
+        role_arn=role_arn,
+        role_session_name=session_name,
+        sts_endpoint=_sts_endpoint(env, region),
+    )
+
+
+def describe_missing_cloud(settings: Settings) -> Optional[str]:
+    """One line telling a local-mode user what to set to reach real OSS."""
+    if not settings.is_local:
+        return None
+    return (
+        "本地模式: 未配置云端凭证, 使用内置的本地 OSS 模拟器。要上传到真实 OSS, 请在 .env 中设置 OSS_BUCKET、"
+        "OSS_REGION, 以及 ALIBABA_CLOUD_ROLE_ARN + AccessKey (ram_role_arn) 或 ALIBABA_CLOUD_ECS_METADATA (ecs_ram_role)"
+    )

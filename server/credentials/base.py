@@ -1,0 +1,32 @@
+"""The credential source interface and its errors.
+
+A source makes one network fetch per call and knows nothing about caching; CredentialCache
+(cache.py) decides when to call it. Local mode, STS AssumeRole and ECS metadata plug in here.
+"""
+from __future__ import annotations
+
+from typing import Protocol
+
+from ..signing import Credentials
+
+
+class SourceError(Exception):
+    """A fetch failed. `cause` is a short code for the log, `hint` tells the operator the fix."""
+
+    def __init__(self, cause: str, detail: str, hint: str = ""):
+        super().__init__(f"{cause}: {detail}")
+        self.cause = cause
+        self.detail = detail
+        self.hint = hint
+
+
+class CredentialsUnavailable(Exception):
+    """No usable credentials right now; the API answers 503 and the cause stays in the log."""
+
+
+class CredentialSource(Protocol):
+    mode: str
+
+    def fetch(self) -> Credentials:
+        """One fetch of fresh temporary credentials; raises SourceError."""
+        ...

@@ -1,0 +1,68 @@
+"""Every error the signer returns is JSON {"error": {"code", "message"}}: never HTML, never a traceback."""
+from __future__ import annotations
+
+import logging
+
+from flask import jsonify
+from werkzeug.exceptions import HTTPException
+
+from .credentials import CredentialsUnavailable
+from .uploads import UploadRejected
+
+log = logging.getLogger("server")
+
+HTTP_CODES = {
+    400: ("BadRequest", "请求格式不正确"),
+    401: ("Unauthorized", "请先登录"),
+    404: ("NotFound", "没有这个接口"),
+    405: ("MethodNotAllowed", "该接口不支持这个 HTTP 方法"),
+    413: ("RequestTooLarge", "请求太大"),
+    429: ("TooManyRequests", "请求太频繁, 请稍后再试"),
+}
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str, headers: dict = None):
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.headers = headers or {}
+
+
+def error_response(status: int, code: str, message: str, headers: dict = None):
+    response = jsonify({"error": {"code": code, "message": message}})
+    response.status_code = status
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def register_error_handlers(app) -> None:
+    @app.errorhandler(ApiError)
+    def _api_error(error: ApiError):
+        return error_response(error.status, error.code, error.message, error.headers)
+
+    @app.errorhandler(UploadRejected)
+    def _rejected(error: UploadRejected):
+        return error_response(error.status, error.code, error.message)
+
+    @app.errorhandler(CredentialsUnavailable)
+    def _unavailable(error: CredentialsUnavailable):
+        # The cause (NoPermission, timeout...) is in the log with a fix; callers only learn to retry.
+        return error_response(
+            503, "CredentialsUnavailable", "服务端暂时拿不到上传凭证, 请稍后重试", {"Retry-After": "5"}
+        )
+
+    @app.errorhandler(HTTPException)
+    def _http(error: HTTPException):
+        code, message = HTTP_CODES.get(error.code, ("HttpError", error.name))
+        headers = {}
+        if error.code == 405 and error.valid_methods:
+            headers["Allow"] = ", ".join(error.valid_methods)
+        return error_response(error.code or 500, code, message, headers)
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception):
+        log.exception("unexpected error")
+        return error_response(500, "InternalError", "服务器内部错误")

@@ -1,0 +1,47 @@
+"""Logging: one line per event through the app's handler; the SDKs' own handlers removed."""
+from __future__ import annotations
+
+import logging
+import sys
+
+# The Alibaba Cloud SDKs attach their own stream handlers (so each line prints three times) and
+# some force DEBUG; route them through ours at WARNING.
+SDK_LOGGERS = ("credentials", "darabonba", "alibabacloud_credentials", "alibabacloud_tea", "Tea", "apscheduler")
+
+
+class RedactFilter(logging.Filter):
+    """Last line of defence: mask known secret values if any message ever carries one."""
+
+    def __init__(self, secrets):
+        super().__init__()
+        self._secrets = [s for s in secrets if s and len(s) >= 6]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self._secrets:
+            message = record.getMessage()
+            masked = message
+            for secret in self._secrets:
+                masked = masked.replace(secret, "***")
+            if masked != message:
+                record.msg, record.args = masked, None
+        return True
+
+
+def configure_logging(secrets=()) -> None:
+    root = logging.getLogger("server")
+    if not any(getattr(h, "_oss_kit", False) for h in root.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler._oss_kit = True
+        root.addHandler(handler)
+        root.setLevel(logging.INFO)
+        root.propagate = True
+    for handler in root.handlers:
+        handler.filters = [f for f in handler.filters if not isinstance(f, RedactFilter)]
+        handler.addFilter(RedactFilter(secrets))
+    for name in SDK_LOGGERS:
+        sdk = logging.getLogger(name)
+        for handler in list(sdk.handlers):
+            sdk.removeHandler(handler)
+        sdk.setLevel(logging.WARNING)
+        sdk.propagate = True

@@ -1,0 +1,51 @@
+"""Issue one upload form: plan the object, take cached credentials, sign, shape the answer."""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Callable, Optional
+
+from .credentials import MIN_REMAINING, CredentialCache, CredentialsUnavailable
+from .signing import UploadSpec, iso8601_ms, policy_expiry, sign_upload
+from .uploads import parse_size, plan_upload
+
+
+class UploadSigner:
+    def __init__(self, settings, credentials: CredentialCache, clock: Callable[[], datetime], new_id=None):
+        self.settings = settings
+        self.credentials = credentials
+        self.clock = clock
+        self.new_id = new_id or (lambda: uuid.uuid4().hex)
+
+    def sign(self, filename: Optional[str], size: Optional[str], folder: str = "") -> dict:
+        """The JSON for GET /generate_signature. `folder` is a per-user sub-directory."""
+        settings = self.settings
+        now = self.clock()
+        parse_size(size, settings.max_size)
+        target = plan_upload(filename, settings.allowed_extensions, settings.upload_dir + folder, now, self.new_id)
+        creds = self.credentials.get()
+        expires_at = policy_expiry(now, settings.expire_seconds, creds.expiration)
+        if expires_at - now < MIN_REMAINING:
+            raise CredentialsUnavailable("credentials too close to expiry")
+        spec = UploadSpec(
+            bucket=settings.bucket,
+            key=target.key,
+            max_size=settings.max_size,
+            content_type=target.content_type,
+            content_disposition=target.content_disposition,
+        )
+        form = sign_upload(spec, creds, settings.region, now, expires_at)
+        return {
+            # The original tutorial's six fields, under its names.
+            "policy": form.policy,
+            "x_oss_signature_version": form.fields["x-oss-signature-version"],
+            "x_oss_credential": form.credential,
+            "x_oss_date": form.date,
+            "signature": form.signature,
+            "security_token": creds.security_token,
+            "host": settings.upload_host,
+            "key": target.key,
+            "expire": iso8601_ms(form.expires_at),
+            "maxSize": settings.max_size,
+            "formData": form.fields,
+        }

@@ -1,0 +1,145 @@
+"""What the server decides about one upload: its key, type and download name.
+
+The client's file name only contributes its extension (checked against the allow-list) and the
+name offered on download; it never becomes part of the object key.
+"""
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Callable, Optional
+from urllib.parse import quote
+
+MAX_FILENAME_LENGTH = 255
+
+CONTENT_TYPES = {
+    "jpg": "image/jpeg",
+    "jpeg": "image/jpeg",
+    "png": "image/png",
+    "gif": "image/gif",
+    "webp": "image/webp",
+    "heic": "image/heic",
+    "bmp": "image/bmp",
+    "mp4": "video/mp4",
+    "mov": "video/quicktime",
+    "m4v": "video/x-m4v",
+    "webm": "video/webm",
+    "mp3": "audio/mpeg",
+    "m4a": "audio/mp4",
+    "aac": "audio/aac",
+    "wav": "audio/wav",
+    "ogg": "audio/ogg",
+    "pdf": "application/pdf",
+    "doc": "application/msword",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "xls": "application/vnd.ms-excel",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "ppt": "application/vnd.ms-powerpoint",
+    "pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    "txt": "text/plain; charset=utf-8",
+    "csv": "text/csv; charset=utf-8",
+    "zip": "application/zip",
+}
+DEFAULT_CONTENT_TYPE = "application/octet-stream"
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+class UploadRejected(Exception):
+    """The request describes a file we will not sign for; maps to one API error."""
+
+    def __init__(self, status: int, code: str, message: str):
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class UploadTarget:
+    key: str
+    content_type: str
+    content_disposition: str
+
+
+def clean_filename(raw: Optional[str]) -> Optional[str]:
+    """The base name a client reported, or None when it sent none. Rejects what no file is called."""
+    if raw is None:
+        return None
+    if raw.strip() == "":
+        raise UploadRejected(400, "InvalidFilename", "filename 不能为空; 不知道文件名时请不要传这个参数")
+    if len(raw) > MAX_FILENAME_LENGTH:
+        raise UploadRejected(400, "InvalidFilename", f"filename 太长 (最多 {MAX_FILENAME_LENGTH} 个字符)")
+    if _CONTROL.search(raw):
+        raise UploadRejected(400, "InvalidFilename", "filename 含有控制字符")
+    # Paths from any platform: only the last segment is a name.
+    name = re.split(r"[\\/]", raw)[-1].strip()
+    if name in ("", ".", ".."):
+        raise UploadRejected(400, "InvalidFilename", "filename 不是文件名")
+    return name
+
+
+def extension_of(name: Optional[str]) -> str:
+    if not name or "." not in name.strip("."):
+        return ""
+    return name.rsplit(".", 1)[1].lower()
+
+
+def parse_size(raw: Optional[str], max_size: int) -> Optional[int]:
+    if raw is None:
+        return None
+    text = raw.strip()
+    if not re.fullmatch(r"[+-]?\d{1,20}", text):
+        raise UploadRejected(400, "InvalidSize", "size 必须是文件的字节数 (正整数)")
+    size = int(text)
+    if size <= 0:
+        raise UploadRejected(400, "InvalidSize", "size 必须大于 0: OSS 不接受空文件")
+    if size > max_size:
+        raise UploadRejected(413, "FileTooLarge", f"文件太大: {size} 字节, 上限 {max_size} 字节")
+    return size
+
+
+def content_disposition(name: Optional[str]) -> str:
+    """RFC 6266 with an RFC 5987 UTF-8 name, so Chinese names survive the download."""
+    if not name:
+        return "attachment"
+    fallback = re.sub(r"[^A-Za-z0-9._-]", "_", name)
+    # quote() leaves only unreserved characters, so the policy value never holds `$` or quotes.
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
+
+
+def object_key(upload_dir: str, extension: str, now: datetime, new_id: Callable[[], str]) -> str:
+    suffix = f".{extension}" if extension else ""
+    return f"{upload_dir}{now:%Y/%m/%d}/{new_id()}{suffix}"
+
+
+def plan_upload(
+    raw_filename: Optional[str],
+    allowed_extensions: frozenset,
+    upload_dir: str,
+    now: datetime,
+    new_id: Callable[[], str] = lambda: uuid.uuid4().hex,
+) -> UploadTarget:
+    """Key, type and download name for one upload; UploadRejected when it is not allowed.
+
+    Without a file name (the original tutorial's client sends none) the object is stored as
+    opaque bytes: no extension, application/octet-stream, so it can never be served as a page.
+    """
+    name = clean_filename(raw_filename)
+    if name is None:
+        return UploadTarget(object_key(upload_dir, "", now, new_id), DEFAULT_CONTENT_TYPE, "attachment")
+    extension = extension_of(name)
+    if extension not in allowed_extensions:
+        shown = f".{extension}" if extension else "无扩展名"
+        raise UploadRejected(
+            415,
+            "ExtensionNotAllowed",
+            f"不允许上传这种类型的文件 ({shown}); 允许: {', '.join(sorted(allowed_extensions))}",
+        )
+    return UploadTarget(
+        object_key(upload_dir, extension, now, new_id),
+        CONTENT_TYPES.get(extension, DEFAULT_CONTENT_TYPE),
+        content_disposition(name),
+    )
