@@ -23,7 +23,7 @@ def create_app(test_config: Optional[Mapping] = None) -> Flask:
     test_config holds settings by their environment names plus optional objects for tests:
     CLOCK (callable returning an aware datetime), CREDENTIAL_SOURCE, NEW_ID.
     """
-    from . import api, errors, logs
+    from . import api, auth, errors, logs
     from .credentials import build_cache
     from .signer import UploadSigner
 
@@ -41,19 +41,55 @@ def create_app(test_config: Optional[Mapping] = None) -> Flask:
     app.config.from_mapping(SETTINGS=settings, TESTING=bool(test_config and test_config.get("TESTING")))
     app.json.ensure_ascii = False
     app.json.sort_keys = False
-    logs.configure_logging(secrets=[settings.access_key_secret, settings.local_access_key_secret])
+    logs.configure_logging(
+        secrets=[settings.access_key_secret, settings.local_access_key_secret, settings.wechat_app_secret, settings.secret_key]
+    )
+    if settings.trust_proxy_hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trust_proxy_hops, x_proto=settings.trust_proxy_hops)
 
     credentials = build_cache(settings, clock, (test_config or {}).get("CREDENTIAL_SOURCE"))
     app.extensions["upload_signer"] = UploadSigner(settings, credentials, clock, (test_config or {}).get("NEW_ID"))
 
+    app.extensions["auth"] = _build_auth(settings, clock)
+
     errors.register_error_handlers(app)
     app.register_blueprint(api.bp)
+    app.register_blueprint(auth.bp)
 
     hint = describe_missing_cloud(settings)
     if hint:
         log.info(hint)
+    _announce_auth(settings)
     credentials.start()
     return app
+
+
+def _build_auth(settings, clock):
+    from .auth import Auth
+    from .ratelimit import RateLimits
+
+    tokens = wechat = None
+    if settings.auth_required:
+        from .sessions import SessionTokens
+        from .wechat import WeChatClient
+
+        tokens = SessionTokens(settings.secret_key, settings.session_ttl_seconds, clock)
+        wechat = WeChatClient(settings.wechat_appid, settings.wechat_app_secret, settings.wechat_api_base)
+    return Auth(settings, tokens, wechat, RateLimits(settings.ratelimit_storage_uri))
+
+
+def _announce_auth(settings) -> None:
+    if settings.auth_required:
+        log.info("登录校验已开启: 只有通过 wx.login 登录的用户才能拿到上传签名")
+    elif settings.auth_explicitly_off and not settings.is_local:
+        log.warning(
+            "!!! AUTH_REQUIRED=false: 签名接口对所有人开放, 任何人都能往你的 Bucket 上传文件并产生费用。"
+            "只应在内网调试时这样做 !!!"
+        )
+    else:
+        log.info("本地模式未配置 WECHAT_APPID / WECHAT_APP_SECRET: 签名接口不要求登录")
 
 
 __all__ = ["create_app", "ConfigError"]

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify, request
 
+from .auth import current_auth
+
 bp = Blueprint("api", __name__)
 
 
@@ -12,7 +14,8 @@ def _signer():
 
 @bp.get("/generate_signature")
 def generate_signature():
-    body = _signer().sign(request.args.get("filename"), request.args.get("size"))
+    folder = current_auth().current_folder()
+    body = _signer().sign(request.args.get("filename"), request.args.get("size"), folder)
     response = jsonify(body)
     # A signed form is a bearer capability: never let a proxy or the client cache it.
     response.headers["Cache-Control"] = "no-store"
@@ -30,5 +33,6 @@ def healthz():
             "bucket": signer.settings.bucket,
             "region": signer.settings.region,
             "credentials": status,
+            "auth": "required" if signer.settings.auth_required else "off",
         }
     )

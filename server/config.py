@@ -61,6 +61,17 @@ class Settings:
     local_oss_port: int = 5001
     host: str = "127.0.0.1"
     port: int = 5000
+    auth_required: bool = False
+    auth_explicitly_off: bool = False
+    wechat_appid: str = ""
+    wechat_app_secret: str = field(default="", repr=False)
+    wechat_api_base: str = "https://api.weixin.qq.com"
+    secret_key: str = field(default="", repr=False)
+    session_ttl_seconds: int = 7200
+    sign_rate_limit: str = "30/minute"
+    login_rate_limit: str = "10/minute"
+    ratelimit_storage_uri: str = "memory://"
+    trust_proxy_hops: int = 0
 
     @property
     def is_local(self) -> bool:
@@ -195,6 +206,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         port=port,
     )
 
+    settings.update(_auth(env, local))
     if credentials_type == "ram_role_arn":
         settings.update(_ram_role_arn(env, region))
     elif credentials_type == "ecs_ram_role":
@@ -235,6 +247,67 @@ def _ram_role_arn(env, region) -> dict:
         role_arn=role_arn,
         role_session_name=session_name,
         sts_endpoint=_sts_endpoint(env, region),
+    )
+
+
+def _bool(env, name) -> "Optional[bool]":
+    raw = _get(env, name).lower()
+    if raw == "":
+        return None
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(name, f"'{raw}' 不是布尔值", "请填写 true 或 false")
+
+
+def _rate(env, name, default) -> str:
+    raw = _get(env, name) or default
+    if not re.fullmatch(r"\d+\s*/\s*(second|minute|hour|day)", raw):
+        raise ConfigError(name, f"'{raw}' 格式不对", "写成 次数/时间单位, 例如 30/minute (单位: second, minute, hour, day)")
+    return re.sub(r"\s+", "", raw)
+
+
+def _auth(env, local: bool) -> dict:
+    """Login is on by default in the cloud modes; local mode turns it on once WeChat is configured."""
+    appid = _get(env, "WECHAT_APPID")
+    app_secret = _get(env, "WECHAT_APP_SECRET")
+    explicit = _bool(env, "AUTH_REQUIRED")
+    required = explicit if explicit is not None else (not local or bool(appid and app_secret))
+    if required:
+        if not appid:
+            raise ConfigError(
+                "WECHAT_APPID", "未设置, 但签名接口默认只对已登录用户开放",
+                "填写小程序的 AppID 和 WECHAT_APP_SECRET; 确实要开放接口时显式设置 AUTH_REQUIRED=false",
+            )
+        if not app_secret:
+            raise ConfigError(
+                "WECHAT_APP_SECRET", "未设置", "在 小程序后台 - 开发 - 开发管理 - 开发设置 中生成 AppSecret 并填入 .env"
+            )
+    secret_key = _get(env, "SECRET_KEY")
+    if required and len(secret_key) < 16:
+        raise ConfigError(
+            "SECRET_KEY", "未设置或太短 (至少 16 个字符)",
+            "它用来签发登录令牌, 生成方法: python3 -c \"import secrets; print(secrets.token_hex(32))\"",
+        )
+    api_base = (_get(env, "WECHAT_API_BASE") or "https://api.weixin.qq.com").rstrip("/")
+    if not re.match(r"^https?://[^\s/]+$", api_base):
+        raise ConfigError("WECHAT_API_BASE", f"'{api_base}' 不是合法的地址", "一般不用设置, 默认 https://api.weixin.qq.com")
+    storage = _get(env, "RATELIMIT_STORAGE_URI") or "memory://"
+    if not re.match(r"^(memory|redis|rediss|redis\+unix)://", storage):
+        raise ConfigError("RATELIMIT_STORAGE_URI", f"'{storage}' 不支持", "使用 memory:// (单实例) 或 redis://host:6379/0 (多实例)")
+    return dict(
+        auth_required=required,
+        auth_explicitly_off=explicit is False,
+        wechat_appid=appid,
+        wechat_app_secret=app_secret,
+        wechat_api_base=api_base,
+        secret_key=secret_key,
+        session_ttl_seconds=_int(env, "SESSION_TTL_SECONDS", 7200, 60, 30 * 86400, " (秒)"),
+        sign_rate_limit=_rate(env, "SIGN_RATE_LIMIT", "30/minute"),
+        login_rate_limit=_rate(env, "LOGIN_RATE_LIMIT", "10/minute"),
+        ratelimit_storage_uri=storage,
+        trust_proxy_hops=_int(env, "TRUST_PROXY_HOPS", 0, 0, 5),
     )
 
 

@@ -1,0 +1,65 @@
+"""Login (wx.login code -> bearer token) and the per-request user check."""
+from __future__ import annotations
+
+from typing import Optional
+
+from flask import Blueprint, current_app, jsonify, request
+
+from .errors import ApiError
+from .wechat import LoginFailed
+
+bp = Blueprint("auth", __name__)
+
+
+class Auth:
+    """What login needs at request time; `tokens` and `wechat` are None while login is off."""
+
+    def __init__(self, settings, tokens, wechat, limits):
+        self.settings = settings
+        self.tokens = tokens
+        self.wechat = wechat
+        self.limits = limits
+
+    @property
+    def required(self) -> bool:
+        return self.settings.auth_required
+
+    def current_folder(self) -> str:
+        """The caller's upload sub-folder ('' while login is off); ApiError 401 without a valid token."""
+        if not self.required:
+            return ""
+        header = request.headers.get("Authorization", "")
+        scheme, _, token = header.partition(" ")
+        openid: Optional[str] = self.tokens.verify(token.strip()) if scheme.lower() == "bearer" and token.strip() else None
+        if openid is None:
+            message = "请先登录" if not header else "登录已失效, 请重新登录"
+            raise ApiError(401, "Unauthorized", message, {"WWW-Authenticate": 'Bearer realm="oss-upload"'})
+        folder = self.tokens.folder_for(openid)
+        self.limits.hit(self.settings.sign_rate_limit, "sign-user", folder)
+        return folder + "/"
+
+
+def current_auth() -> Auth:
+    return current_app.extensions["auth"]
+
+
+@bp.post("/api/login")
+def login():
+    auth = current_auth()
+    auth.limits.hit(auth.settings.login_rate_limit, "login-ip", request.remote_addr or "-")
+    if not auth.required:
+        raise ApiError(404, "LoginDisabled", "服务端未开启登录 (本地模式), 无需登录即可上传")
+    body = request.get_json(silent=True)
+    code = body.get("code") if isinstance(body, dict) else None
+    if not isinstance(code, str) or not code.strip():
+        raise ApiError(400, "MissingCode", "请求体须为 JSON {\"code\": \"wx.login 返回的 code\"}")
+    if len(code) > 256:
+        raise ApiError(400, "InvalidCode", "code 格式不对")
+    try:
+        openid = auth.wechat.openid_for(code.strip())
+    except LoginFailed as error:
+        raise ApiError(error.status, error.code, error.message) from None
+    token, expires_in = auth.tokens.issue(openid)
+    response = jsonify({"token": token, "expiresIn": expires_in})
+    response.headers["Cache-Control"] = "no-store"
+    return response
