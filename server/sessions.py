@@ -11,7 +11,9 @@ from itsdangerous import BadSignature, URLSafeSerializer
 
 class SessionTokens:
     def __init__(self, secret_key: str, ttl_seconds: int, clock: Callable[[], datetime]):
-        self._serializer = URLSafeSerializer(secret_key, salt="oss-upload.session")
+        self._serializer = URLSafeSerializer(
+            secret_key, salt="oss-upload.session", signer_kwargs={"digest_method": hashlib.sha256}
+        )
         self._folder_key = hmac.new(secret_key.encode("utf-8"), b"oss-upload.folder", hashlib.sha256).digest()
         self._ttl = ttl_seconds
         self._clock = clock
