@@ -99,7 +99,10 @@ def encode_policy(policy: dict) -> str:
 
 def policy_expiry(now: datetime, expire_seconds: int, credentials_expiration: datetime) -> datetime:
     """A policy never outlives the credentials that sign it."""
-    return min(_require_aware(now, "now") + timedelta(seconds=expire_seconds), credentials_expiration)
+    return min(
+        _require_aware(now, "now") + timedelta(seconds=expire_seconds),
+        _require_aware(credentials_expiration, "credentials_expiration"),
+    )
 
 
 def build_policy(spec: UploadSpec, credential: str, date: str, security_token: Optional[str], expires_at: datetime) -> dict:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Callable, Optional
 from urllib.parse import quote
 
@@ -91,7 +91,8 @@ def parse_size(raw: Optional[str], max_size: int) -> Optional[int]:
     if raw is None:
         return None
     text = raw.strip()
-    if not re.fullmatch(r"[+-]?\d{1,20}", text):
+    # [0-9], not \d: \d also matches non-ASCII digits that int() would quietly accept.
+    if not re.fullmatch(r"[+-]?[0-9]{1,20}", text):
         raise UploadRejected(400, "InvalidSize", "size 必须是文件的字节数 (正整数)")
     size = int(text)
     if size <= 0:
@@ -111,8 +112,11 @@ def content_disposition(name: Optional[str]) -> str:
 
 
 def object_key(upload_dir: str, extension: str, now: datetime, new_id: Callable[[], str]) -> str:
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError("now must be timezone-aware (UTC); naive datetimes are ambiguous")
+    # The UTC day, the same day as x-oss-date, whatever offset the clock carries.
     suffix = f".{extension}" if extension else ""
-    return f"{upload_dir}{now:%Y/%m/%d}/{new_id()}{suffix}"
+    return f"{upload_dir}{now.astimezone(timezone.utc):%Y/%m/%d}/{new_id()}{suffix}"
 
 
 def plan_upload(
