@@ -1,0 +1,10 @@
+// Where the mini-program finds the signing server.
+// Local mode (`make run`) listens on 127.0.0.1:5000; DevTools reaches it with
+// 「不校验合法域名」 ticked. For a phone, use your HTTPS domain listed under request合法域名.
+module.exports = {
+  signerBaseUrl: 'http://127.0.0.1:5000',
+  // WeChat allows 10 network calls at once; 3 uploads leave room for the rest of the app.
+  maxConcurrentUploads: 3,
+  // wx.chooseMessageFile / wx.chooseMedia accept up to 9 files per pick here.
+  maxFilesPerPick: 9,
+};

@@ -1,0 +1,125 @@
+// Every text the user reads about an upload, in one place.
+
+const LEGAL_DOMAIN_DOC = 'docs/legal-domain.md';
+
+/** @type {Record<string, string>} */
+const OSS_MESSAGES = {
+  SignatureDoesNotMatch: '签名不匹配: OSS 算出的签名与表单中的不一致, 请检查服务端的 AccessKey、地域 (region) 和签名代码',
+  AccessDenied: 'OSS 拒绝了这次上传: 表单不符合服务端签发的上传策略',
+  EntityTooLarge: '文件超过了签名允许的大小',
+  EntityTooSmall: '文件太小, 不能上传空文件',
+  FileAlreadyExists: '同名文件已存在, 为避免覆盖已拒绝上传, 请重新上传',
+  InvalidAccessKeyId: '上传凭证无效: AccessKeyId 不存在或已停用, 请检查服务端的凭证配置',
+  InvalidSecurityToken: '临时上传凭证 (SecurityToken) 无效, 请检查服务端的凭证配置',
+  SecurityTokenExpired: '临时上传凭证已过期, 请重新上传',
+  RequestTimeTooSkewed: '时间偏差太大: 签名服务器的时钟与 OSS 相差太多, 请校准服务器时间',
+  InvalidPolicyDocument: '上传策略 (Policy) 格式不正确, 请检查服务端的签名代码',
+  MalformedPOSTRequest: '上传请求不是合法的 multipart 表单',
+  InvalidArgument: '上传表单的参数不正确',
+  FieldItemTooLong: '上传表单的字段太长',
+  InvalidObjectName: '对象名 (key) 不合法',
+  NoSuchBucket: '存储空间 (Bucket) 不存在, 请检查服务端的 Bucket 名称和地域',
+  InvalidBucketName: '存储空间 (Bucket) 名称不合法, 请检查服务端配置',
+  InternalError: 'OSS 内部错误, 请稍后重试',
+  ServiceUnavailable: 'OSS 暂时不可用, 请稍后重试',
+};
+
+const POLICY_EXPIRED = '上传签名已过期, 请重新上传';
+
+/** @type {Record<string, string>} */
+const SIGNER_MESSAGES = {
+  InvalidFilename: '文件名不可用',
+  InvalidSize: '文件大小不对, 空文件不能上传',
+  FileTooLarge: '文件太大, 超过了允许的上限',
+  ExtensionNotAllowed: '不支持上传这种类型的文件',
+  CredentialsUnavailable: '服务端暂时拿不到上传凭证, 请稍后重试',
+  Unauthorized: '登录已失效, 请重新进入小程序后再试',
+  TooManyRequests: '操作太频繁, 请稍后再试',
+  BadRequest: '签名请求的格式不正确',
+  NotFound: '签名接口地址不对, 请检查 config.js 中的 signerBaseUrl',
+  MethodNotAllowed: '签名接口地址不对, 请检查 config.js 中的 signerBaseUrl',
+  InternalError: '签名服务出错了, 请稍后重试',
+};
+
+/**
+ * True for the 403 OSS gives when the policy's expiration has passed.
+ * @param {{code: string, message: string}} error
+ */
+function isPolicyExpired(error) {
+  return error.code === 'AccessDenied' && /policy expired/i.test(error.message || '');
+}
+
+/**
+ * @param {{code: string, message: string}} error parsed OSS error
+ * @returns {string}
+ */
+function ossMessage(error) {
+  if (isPolicyExpired(error)) return POLICY_EXPIRED;
+  return OSS_MESSAGES[error.code] || 'OSS 拒绝了这次上传 (' + error.code + ')';
+}
+
+/**
+ * @param {number} statusCode
+ */
+function ossStatusMessage(statusCode) {
+  return 'OSS 返回了 HTTP ' + statusCode + ', 上传没有成功';
+}
+
+/**
+ * @param {string} code the signer's `error.code`
+ * @param {number} statusCode
+ * @returns {string}
+ */
+function signerMessage(code, statusCode) {
+  if (SIGNER_MESSAGES[code]) return SIGNER_MESSAGES[code];
+  if (statusCode >= 500) return '签名服务出错了 (HTTP ' + statusCode + '), 请稍后重试';
+  return '签名服务拒绝了请求 (HTTP ' + statusCode + ')';
+}
+
+/**
+ * @param {'request' | 'uploadFile'} api
+ * @param {string} url
+ */
+function domainMessage(api, url) {
+  const match = /^[a-z]+:\/\/[^/?#]+/i.exec(url || '');
+  const list = api === 'request' ? 'request合法域名' : 'uploadFile合法域名';
+  return (
+    '地址 ' + (match ? match[0] : url) + ' 不在小程序的合法域名列表中 (url not in domain list)。' +
+    '请在 微信公众平台 → 开发 → 开发管理 → 开发设置 → 服务器域名 中把它加入「' + list + '」' +
+    ' (须为已备案的 HTTPS 域名, 不能是 IP 或 localhost); 开发者工具中可勾选「不校验合法域名」临时调试。' +
+    '详见 ' + LEGAL_DOMAIN_DOC
+  );
+}
+
+/**
+ * @param {'request' | 'uploadFile'} api
+ * @param {string} errMsg
+ */
+function networkMessage(api, errMsg) {
+  const timedOut = /timeout|超时/i.test(errMsg || '');
+  if (api === 'request') {
+    return timedOut ? '连接签名服务超时, 请检查网络后重试' : '连不上签名服务, 请检查网络 (或 config.js 中的地址) 后重试';
+  }
+  return timedOut ? '上传超时, 请检查网络后重试' : '网络中断, 上传没有完成, 请重试';
+}
+
+const MESSAGES = {
+  ABORTED: '已取消',
+  BAD_SIGNER_RESPONSE: '签名服务返回的内容无法识别, 请检查 config.js 中的 signerBaseUrl',
+  LOGIN_FAILED: '登录失败, 请稍后重试',
+  CHOOSE_FAILED: '没能选择文件, 请重试',
+  BUSY: '还有文件在上传, 请等这一批完成',
+};
+
+module.exports = {
+  LEGAL_DOMAIN_DOC,
+  OSS_MESSAGES,
+  SIGNER_MESSAGES,
+  MESSAGES,
+  isPolicyExpired,
+  ossMessage,
+  ossStatusMessage,
+  signerMessage,
+  domainMessage,
+  networkMessage,
+};
