@@ -1,0 +1,170 @@
+"""Streaming multipart/form-data for PostObject: fields in memory (bounded), the file on disk.
+
+The file part is written to a temporary file as it arrives, so memory never grows with its size.
+On any refusal the temporary file is removed before the error leaves this module.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from dataclasses import dataclass, field
+from typing import Callable, List, Optional, Tuple
+
+from werkzeug.exceptions import HTTPException
+from werkzeug.sansio.multipart import NEED_DATA, Data, Epilogue, Field, File, MultipartDecoder, State
+
+from ..config import OSS_MAX_OBJECT_SIZE
+from . import errors
+from .errors import OssError
+
+CHUNK = 256 * 1024
+MAX_FIELD_NAMES = 8 * 1024  # all field names together (OSS limit)
+MAX_FIELD_VALUES = 2 * 1024 * 1024  # all field values together (OSS limit)
+MAX_PART_HEADER = 16 * 1024  # one part's headers; garbage without a boundary stops here
+
+
+@dataclass
+class UploadedFile:
+    path: str
+    size: int
+    md5_hex: str
+    filename: str
+
+
+@dataclass
+class ParsedForm:
+    fields: List[Tuple[str, str]] = field(default_factory=list)  # in order, the file excluded
+    file: Optional[UploadedFile] = None
+
+
+class _Parts:
+    """The state of one parse: which part is open, what has been seen, the limits so far."""
+
+    def __init__(self, temp_dir: str, max_file_size: int):
+        self.form = ParsedForm()
+        self.temp_dir = temp_dir
+        self.max_file_size = max_file_size
+        self.names_total = 0
+        self.values_total = 0
+        self.current = None  # "field" | "file" | None
+        self.name = ""
+        self.value = bytearray()
+        self.file_done = False
+        self.handle = None
+        self.path = None
+        self.size = 0
+        self.md5 = hashlib.md5()
+        self.filename = ""
+
+    def start(self, event) -> None:
+        if self.file_done:
+            raise errors.file_not_last()
+        name = event.name
+        if not name:
+            raise errors.malformed_post()
+        if name.lower() == "file":
+            if not any(n.lower() == "key" for n, _ in self.form.fields):
+                raise errors.key_order()
+            fd, self.path = tempfile.mkstemp(dir=self.temp_dir, prefix="upload-", suffix=".part")
+            self.handle = os.fdopen(fd, "wb")
+            self.filename = getattr(event, "filename", "") or ""
+            self.current = "file"
+            return
+        self.names_total += len(name.encode("utf-8"))
+        if self.names_total > MAX_FIELD_NAMES:
+            raise errors.field_too_long()
+        self.current, self.name, self.value = "field", name, bytearray()
+
+    def data(self, event: Data) -> None:
+        if self.current == "file":
+            self.size += len(event.data)
+            if self.size > self.max_file_size:
+                raise errors.entity_too_large()
+            self.handle.write(event.data)
+            self.md5.update(event.data)
+        elif self.current == "field":
+            self.values_total += len(event.data)
+            if self.values_total > MAX_FIELD_VALUES:
+                raise errors.field_too_long()
+            self.value += event.data
+        if not event.more_data:
+            self.end()
+
+    def end(self) -> None:
+        if self.current == "file":
+            self.handle.close()
+            self.handle = None
+            self.file_done = True
+            self.form.file = UploadedFile(self.path, self.size, self.md5.hexdigest().upper(), self.filename)
+        elif self.current == "field":
+            try:
+                value = bytes(self.value).decode("utf-8")
+            except UnicodeDecodeError:
+                raise errors.malformed_post() from None
+            self.form.fields.append((self.name, value))
+        self.current = None
+
+    def finish(self) -> ParsedForm:
+        if self.form.file is None:
+            if not any(n.lower() == "key" for n, _ in self.form.fields):
+                raise errors.key_order()
+            raise errors.file_missing()
+        return self.form
+
+    def discard(self) -> None:
+        if self.handle is not None:
+            self.handle.close()
+        if self.path:
+            try:
+                os.unlink(self.path)
+            except FileNotFoundError:
+                pass
+
+
+def parse_form(read: Callable[[int], bytes], boundary: bytes, temp_dir: str,
+               max_file_size: int = OSS_MAX_OBJECT_SIZE) -> ParsedForm:
+    """Read the body through `read(n)` until the closing boundary; OssError on any refusal.
+
+    The caller drains whatever is left of the body after the closing boundary or an error.
+    """
+    decoder = MultipartDecoder(boundary)
+    parts = _Parts(temp_dir, max_file_size)
+    try:
+        while decoder.state != State.EPILOGUE:
+            try:
+                chunk = read(CHUNK)
+            except (HTTPException, OSError, ValueError):
+                raise errors.malformed_post() from None  # the client went away mid-body
+            decoder.receive_data(chunk or None)
+            _drain_events(decoder, parts)
+            if not chunk and decoder.state != State.EPILOGUE:
+                raise errors.malformed_post()
+        return parts.finish()
+    except OssError:
+        parts.discard()
+        raise
+    except (ValueError, KeyError, UnicodeError):
+        # The decoder's own complaints: missing Content-Disposition, undecodable headers...
+        parts.discard()
+        raise errors.malformed_post() from None
+    except BaseException:
+        parts.discard()
+        raise
+
+
+def _drain_events(decoder: MultipartDecoder, parts: _Parts) -> None:
+    while True:
+        event = decoder.next_event()
+        if event is NEED_DATA:
+            if decoder.state in (State.PREAMBLE, State.PART) and len(decoder.buffer) > MAX_PART_HEADER:
+                raise errors.malformed_post()
+            return
+        if isinstance(event, (Field, File)):
+            parts.start(event)
+        elif isinstance(event, Data):
+            parts.data(event)
+        elif isinstance(event, Epilogue):
+            return
+        if decoder.state == State.EPILOGUE and parts.current is None:
+            return

@@ -1,0 +1,141 @@
+"""Objects on disk: an immutable blob per upload plus one metadata file per key.
+
+Layout under the bucket directory:
+  .tmp/             uploads in flight (removed on refusal; leftovers cleared at start)
+  blobs/<id>        object bytes, written once
+  meta/<sha256>.json  key -> blob id, size, ETag, headers, time; replacing it publishes a new version
+
+Keys never become paths, so `..`, odd characters or a key that is a prefix of another are harmless.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import threading
+import time
+import uuid
+from dataclasses import asdict, dataclass, field
+from typing import Dict, List, Optional
+
+
+class ObjectExists(Exception):
+    pass
+
+
+@dataclass
+class StoredObject:
+    key: str
+    blob: str
+    size: int
+    etag: str  # upper-case MD5 hex, unquoted
+    last_modified: float  # seconds since the epoch (the emulator's clock)
+    headers: Dict[str, str] = field(default_factory=dict)  # Content-Type, Content-Disposition, x-oss-meta-*...
+    sequence: int = 0  # tie-breaker for the listing order
+
+    @property
+    def content_type(self) -> str:
+        return self.headers.get("Content-Type", "application/octet-stream")
+
+
+class Storage:
+    def __init__(self, root: str):
+        self.root = os.path.abspath(root)
+        self.temp_dir = os.path.join(self.root, ".tmp")
+        self.blob_dir = os.path.join(self.root, "blobs")
+        self.meta_dir = os.path.join(self.root, "meta")
+        for path in (self.temp_dir, self.blob_dir, self.meta_dir):
+            os.makedirs(path, exist_ok=True)
+        self._lock = threading.Lock()
+
+    def clear_temp(self) -> None:
+        """Uploads a previous run left half-written (a crash, a kill) are never objects."""
+        for name in os.listdir(self.temp_dir):
+            try:
+                os.unlink(os.path.join(self.temp_dir, name))
+            except OSError:
+                pass
+
+    def _meta_path(self, key: str) -> str:
+        return os.path.join(self.meta_dir, hashlib.sha256(key.encode("utf-8")).hexdigest() + ".json")
+
+    def blob_path(self, obj: StoredObject) -> str:
+        return os.path.join(self.blob_dir, obj.blob)
+
+    def exists(self, key: str) -> bool:
+        return os.path.exists(self._meta_path(key))
+
+    def commit(self, temp_path: str, key: str, size: int, etag: str, headers: Dict[str, str],
+               when: float, forbid_overwrite: bool) -> StoredObject:
+        """Publish the uploaded temp file as `key`; ObjectExists when forbidden and taken.
+
+        The temp file is consumed in every case (moved into place or removed).
+        """
+        obj = StoredObject(key, uuid.uuid4().hex, size, etag, when, dict(headers), time.time_ns())
+        blob_path = self.blob_path(obj)
+        os.replace(temp_path, blob_path)
+        meta_tmp = os.path.join(self.temp_dir, obj.blob + ".json")
+        try:
+            with open(meta_tmp, "w", encoding="utf-8") as handle:
+                json.dump(asdict(obj), handle, ensure_ascii=False)
+            final = self._meta_path(key)
+            with self._lock:
+                if forbid_overwrite:
+                    try:
+                        # link() fails if the name exists: no window between the check and the write,
+                        # even against another process sharing the directory.
+                        os.link(meta_tmp, final)
+                    except FileExistsError:
+                        raise ObjectExists(key) from None
+                    return obj
+                previous = self._read(final)
+                os.replace(meta_tmp, final)
+            if previous is not None:
+                _unlink(self.blob_path(previous))
+            return obj
+        except BaseException:
+            _unlink(blob_path)
+            raise
+        finally:
+            _unlink(meta_tmp)
+
+    def _read(self, path: str) -> Optional[StoredObject]:
+        try:
+            with open(path, encoding="utf-8") as handle:
+                return StoredObject(**json.load(handle))
+        except FileNotFoundError:
+            return None
+        except (ValueError, TypeError):
+            return None  # a damaged metadata file reads as absent, never as a 500
+
+    def get(self, key: str) -> Optional[StoredObject]:
+        return self._read(self._meta_path(key))
+
+    def open(self, key: str):
+        """(object, open binary file) or None; retries once if an overwrite raced the read."""
+        for _ in range(2):
+            obj = self.get(key)
+            if obj is None:
+                return None
+            try:
+                return obj, open(self.blob_path(obj), "rb")
+            except FileNotFoundError:
+                continue
+        return None
+
+    def list(self) -> List[StoredObject]:
+        objects = []
+        for name in os.listdir(self.meta_dir):
+            if name.endswith(".json"):
+                obj = self._read(os.path.join(self.meta_dir, name))
+                if obj is not None:
+                    objects.append(obj)
+        objects.sort(key=lambda o: (o.last_modified, o.sequence), reverse=True)
+        return objects
+
+
+def _unlink(path: str) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass

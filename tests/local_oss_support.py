@@ -1,0 +1,60 @@
+"""Fixture pieces shared by the emulator tests: a running emulator with a fake clock."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Optional
+
+import pytest
+import requests
+
+from server.config import load_settings
+from server.credentials.local import mint
+from server.local_oss import create_emulator_app
+from tests.ossform import multipart, serve, signed_fields
+
+KEY_ID = "LTAI-test-key"
+SECRET = "test-long-term-secret"
+
+
+@dataclass
+class Emu:
+    url: str
+    directory: str
+    clock: object
+    settings: object
+    http: requests.Session
+
+    def post(self, fields, file_bytes: Optional[bytes] = b"hello", filename="a.bin", **kwargs):
+        body, content_type = multipart(fields, file_bytes, filename, **kwargs)
+        return self.http.post(self.url + "/", data=body, headers={"Content-Type": content_type}, timeout=10)
+
+    def sign(self, key="uploads/a.bin", conditions=None, temporary=True, **kwargs):
+        now = self.clock()
+        if temporary:
+            creds = mint(KEY_ID, SECRET, now, 3600)
+            return signed_fields(key, creds.access_key_id, creds.access_key_secret, "cn-hangzhou", now,
+                                 conditions, token=creds.security_token, **kwargs)
+        return signed_fields(key, KEY_ID, SECRET, "cn-hangzhou", now, conditions, **kwargs)
+
+    def files(self):
+        """Every file under the storage directory (temporary ones included)."""
+        found = []
+        for root, _, names in os.walk(self.directory):
+            found += [os.path.join(root, n) for n in names]
+        return sorted(found)
+
+    def objects(self):
+        return sorted(os.listdir(os.path.join(self.directory, "blobs")))
+
+
+@pytest.fixture
+def emu(tmp_path, clock):
+    settings = load_settings({
+        "CREDENTIALS_TYPE": "local", "OSS_BUCKET": "test-bucket", "OSS_REGION": "cn-hangzhou",
+        "LOCAL_OSS_ACCESS_KEY_ID": KEY_ID, "LOCAL_OSS_ACCESS_KEY_SECRET": SECRET,
+    })
+    directory = str(tmp_path / "oss")
+    app = create_emulator_app(settings, clock=clock, storage_dir=directory)
+    with serve(app) as url, requests.Session() as http:
+        yield Emu(url, directory, clock, settings, http)

@@ -1,0 +1,118 @@
+"""Test-side OSS PostObject client, written independently of `server.signing`.
+
+An independent V4 form signer (so the emulator and the signer are checked against a second
+implementation, not against themselves), a multipart body builder that puts `file` last as
+wx.uploadFile does, and a helper that runs a WSGI app on a free loopback port.
+"""
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import hmac
+import json
+import secrets
+import threading
+from datetime import datetime, timedelta, timezone
+from typing import Iterable, List, Optional, Sequence, Tuple
+
+from werkzeug.serving import make_server
+
+V4 = "OSS4-HMAC-SHA256"
+
+
+def v4_signature(secret: str, day: str, region: str, string_to_sign: str) -> str:
+    key = ("aliyun_v4" + secret).encode()
+    for part in (day, region, "oss", "aliyun_v4_request"):
+        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+    return hmac.new(key, string_to_sign.encode(), hashlib.sha256).hexdigest()
+
+
+def b64_policy(policy) -> str:
+    """`policy` is a dict (compact JSON) or already-serialised JSON text (sent as is)."""
+    text = policy if isinstance(policy, str) else json.dumps(policy, separators=(",", ":"))
+    return base64.b64encode(text.encode()).decode()
+
+
+def signed_fields(
+    key: str,
+    key_id: str,
+    secret: str,
+    region: str,
+    now: datetime,
+    conditions: Optional[list] = None,
+    token: Optional[str] = None,
+    expires_in: int = 600,
+    extra: Sequence[Tuple[str, str]] = (),
+    policy=None,
+) -> List[Tuple[str, str]]:
+    """Form fields (file excluded) for one upload, in the order a careful client sends them."""
+    day = now.strftime("%Y%m%d")
+    date = now.strftime("%Y%m%dT%H%M%SZ")
+    credential = f"{key_id}/{day}/{region}/oss/aliyun_v4_request"
+    if policy is None:
+        base = [{"x-oss-signature-version": V4}, {"x-oss-credential": credential}, {"x-oss-date": date}]
+        if token:
+            base.append({"x-oss-security-token": token})
+        expiration = (now + timedelta(seconds=expires_in)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+        policy = {"expiration": expiration, "conditions": base + list(conditions or [])}
+    encoded = b64_policy(policy)
+    fields = [
+        ("key", key),
+        ("policy", encoded),
+        ("x-oss-signature-version", V4),
+        ("x-oss-credential", credential),
+        ("x-oss-date", date),
+        ("x-oss-signature", v4_signature(secret, day, region, encoded)),
+    ]
+    if token:
+        fields.append(("x-oss-security-token", token))
+    return fields + list(extra)
+
+
+def multipart(fields: Iterable[Tuple[str, str]], file_bytes: Optional[bytes] = b"data", filename: str = "a.bin",
+              file_type: str = "application/octet-stream", boundary: Optional[str] = None) -> Tuple[bytes, str]:
+    """(body, Content-Type header). The file part, when given, comes last."""
+    boundary = boundary or "----wxFormBoundary" + secrets.token_hex(8)
+    out = bytearray()
+    for name, value in fields:
+        out += f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'.encode()
+        out += value.encode() + b"\r\n"
+    if file_bytes is not None:
+        out += (f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{filename}"\r\n'
+                f"Content-Type: {file_type}\r\n\r\n").encode()
+        out += file_bytes + b"\r\n"
+    out += f"--{boundary}--\r\n".encode()
+    return bytes(out), f"multipart/form-data; boundary={boundary}"
+
+
+def error_code(response) -> Optional[str]:
+    import xml.etree.ElementTree as ET
+
+    if not response.content:
+        return None
+    return ET.fromstring(response.content).findtext("Code")
+
+
+def error_message(response) -> Optional[str]:
+    import xml.etree.ElementTree as ET
+
+    return ET.fromstring(response.content).findtext("Message")
+
+
+@contextlib.contextmanager
+def serve(app):
+    """Run a WSGI app on 127.0.0.1:<free port>; yields its base URL."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+def utc(*args) -> datetime:
+    return datetime(*args, tzinfo=timezone.utc)
