@@ -1,0 +1,221 @@
+// A `wx` that does real HTTP the way WeChat documents it, for running the mini-program's own code
+// in Node: wx.request parses JSON by dataType, wx.uploadFile posts multipart with the formData
+// fields first and the file part (under `name`) last, calls `success` for every HTTP status with
+// `{statusCode, data: string}`, `fail` only when no answer came, and returns an UploadTask.
+
+const fs = require('node:fs');
+const http = require('node:http');
+const path = require('node:path');
+const crypto = require('node:crypto');
+
+const CHUNK = 16 * 1024;
+
+function later(fn, ...args) {
+  if (typeof fn === 'function') setImmediate(fn, ...args);
+}
+
+function hostOf(url) {
+  try {
+    return new URL(url).host;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * @param {object} [options]
+ * @param {string[]} [options.allowedHosts] like the 合法域名 lists: other hosts fail `url not in domain list`
+ * @param {number} [options.chunkDelayMs] pause between upload body chunks (makes uploads observable)
+ * @param {number} [options.timeoutMs] default network timeout (WeChat: 60 s)
+ */
+function createWxNetwork(options = {}) {
+  const allowed = options.allowedHosts || null;
+  const chunkDelayMs = options.chunkDelayMs || 0;
+  const defaultTimeout = options.timeoutMs || 60000;
+  const stats = { uploadsInFlight: 0, maxUploadsInFlight: 0, uploads: 0, requests: 0, requestUrls: [], requestHeaders: [] };
+
+  function domainRejected(api, url, fail, complete) {
+    if (!allowed || allowed.includes(hostOf(url))) return false;
+    const err = { errMsg: `${api}:fail url not in domain list` };
+    later(fail, err);
+    later(complete, err);
+    return true;
+  }
+
+  function request(opts) {
+    const { url, method = 'GET', data, header = {}, dataType = 'json', timeout = defaultTimeout, success, fail, complete } = opts;
+    stats.requests += 1;
+    stats.requestUrls.push(url);
+    stats.requestHeaders.push({ ...header });
+    let settled = false;
+    let req = null;
+    const finish = (cb, value) => {
+      if (settled) return;
+      settled = true;
+      later(cb, value);
+      later(complete, value);
+    };
+    const task = {
+      abort() {
+        if (settled) return;
+        finish(fail, { errMsg: 'request:fail abort' });
+        if (req) req.destroy();
+      },
+      onHeadersReceived() {},
+      offHeadersReceived() {},
+    };
+    if (domainRejected('request', url, fail, complete)) return task;
+    let body = null;
+    const headers = { ...header };
+    if (data !== undefined && method !== 'GET') {
+      body = typeof data === 'string' ? data : JSON.stringify(data);
+      if (!Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) headers['Content-Type'] = 'application/json';
+    }
+    req = http.request(url, { method, headers, timeout }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => {
+        let text = Buffer.concat(chunks).toString('utf8');
+        let parsed = text;
+        if (dataType === 'json') {
+          try {
+            parsed = JSON.parse(text);
+          } catch {
+            parsed = text; // WeChat leaves unparsable bodies as the string
+          }
+        }
+        finish(success, { data: parsed, statusCode: res.statusCode, header: res.headers, cookies: [], errMsg: 'request:ok' });
+      });
+      res.on('error', (e) => finish(fail, { errMsg: `request:fail ${e.message}` }));
+    });
+    req.on('timeout', () => {
+      finish(fail, { errMsg: 'request:fail timeout' });
+      req.destroy();
+    });
+    req.on('error', (e) => finish(fail, { errMsg: `request:fail ${e.code || e.message}` }));
+    req.end(body);
+    return task;
+  }
+
+  function uploadFile(opts) {
+    const { url, filePath, name, header = {}, formData = {}, timeout = defaultTimeout, success, fail, complete } = opts;
+    const progressListeners = [];
+    const headerListeners = [];
+    let settled = false;
+    let req = null;
+    let counted = false;
+    const release = () => {
+      if (counted) {
+        counted = false;
+        stats.uploadsInFlight -= 1;
+      }
+    };
+    const finish = (cb, value) => {
+      if (settled) return;
+      settled = true;
+      release();
+      later(cb, value);
+      later(complete, value);
+    };
+    const task = {
+      abort() {
+        if (settled) return;
+        finish(fail, { errMsg: 'uploadFile:fail abort' });
+        if (req) req.destroy();
+      },
+      onProgressUpdate(fn) {
+        progressListeners.push(fn);
+      },
+      offProgressUpdate(fn) {
+        const i = progressListeners.indexOf(fn);
+        if (i !== -1) progressListeners.splice(i, 1);
+      },
+      onHeadersReceived(fn) {
+        headerListeners.push(fn);
+      },
+      offHeadersReceived(fn) {
+        const i = headerListeners.indexOf(fn);
+        if (i !== -1) headerListeners.splice(i, 1);
+      },
+    };
+    if (typeof url !== 'string' || typeof filePath !== 'string' || typeof name !== 'string') {
+      finish(fail, { errMsg: 'uploadFile:fail parameter error: url, filePath and name are required' });
+      return task;
+    }
+    if (domainRejected('uploadFile', url, fail, complete)) {
+      settled = true;
+      return task;
+    }
+    let content;
+    try {
+      content = fs.readFileSync(filePath);
+    } catch {
+      finish(fail, { errMsg: `uploadFile:fail file not found: ${filePath}` });
+      return task;
+    }
+    stats.uploads += 1;
+    stats.uploadsInFlight += 1;
+    counted = true;
+    stats.maxUploadsInFlight = Math.max(stats.maxUploadsInFlight, stats.uploadsInFlight);
+
+    const boundary = '----WxUploadBoundary' + crypto.randomBytes(8).toString('hex');
+    const parts = [];
+    for (const [field, value] of Object.entries(formData)) {
+      parts.push(Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${field}"\r\n\r\n${value}\r\n`));
+    }
+    parts.push(
+      Buffer.from(
+        `--${boundary}\r\nContent-Disposition: form-data; name="${name}"; filename="${path.basename(filePath)}"\r\n` +
+          'Content-Type: application/octet-stream\r\n\r\n'
+      )
+    );
+    parts.push(content, Buffer.from(`\r\n--${boundary}--\r\n`));
+    const body = Buffer.concat(parts);
+    const total = body.length;
+
+    req = http.request(url, {
+      method: 'POST',
+      timeout,
+      headers: { ...header, 'Content-Type': `multipart/form-data; boundary=${boundary}`, 'Content-Length': total },
+    });
+    req.on('response', (res) => {
+      headerListeners.forEach((fn) => fn({ header: res.headers }));
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => finish(success, { data: Buffer.concat(chunks).toString('utf8'), statusCode: res.statusCode, errMsg: 'uploadFile:ok' }));
+    });
+    req.on('timeout', () => {
+      finish(fail, { errMsg: 'uploadFile:fail timeout' });
+      req.destroy();
+    });
+    req.on('error', (e) => finish(fail, { errMsg: `uploadFile:fail ${e.code || e.message}` }));
+
+    let sent = 0;
+    let lastPercent = -1;
+    const writeNext = () => {
+      if (settled || req.destroyed) return;
+      if (sent >= total) {
+        req.end();
+        return;
+      }
+      const slice = body.subarray(sent, Math.min(total, sent + CHUNK));
+      req.write(slice, () => {
+        sent += slice.length;
+        const percent = Math.floor((sent * 100) / total);
+        if (!settled && percent !== lastPercent) {
+          lastPercent = percent;
+          const event = { progress: percent, totalBytesSent: sent, totalBytesExpectedToSend: total };
+          progressListeners.slice().forEach((fn) => fn(event));
+        }
+        if (chunkDelayMs) setTimeout(writeNext, chunkDelayMs);
+        else setImmediate(writeNext);
+      });
+    };
+    writeNext();
+    return task;
+  }
+
+  return { request, uploadFile, stats };
+}
+
+module.exports = { createWxNetwork };
