@@ -1,0 +1,249 @@
+"""The committed production files work: gunicorn config, nginx config, systemd unit."""
+from __future__ import annotations
+
+import os
+import runpy
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+DEPLOY = ROOT / "deploy"
+GUNICORN_CONF = DEPLOY / "gunicorn.conf.py"
+NGINX_CONF = DEPLOY / "nginx.conf"
+UNIT = DEPLOY / "oss-signer.service"
+# `make test` unpacks Debian's nginx here when none is installed (no root, no service started).
+LOCAL_NGINX = ROOT / ".venv" / "nginx" / "usr" / "sbin" / "nginx"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _gunicorn() -> list:
+    return [sys.executable, "-m", "gunicorn", "-c", str(GUNICORN_CONF)]
+
+
+def _clean_env(tmp_path: Path, **extra) -> dict:
+    """The test's own environment minus any setting, so a developer's shell cannot leak in."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OSS_", "ALIBABA_CLOUD_", "WECHAT_", "LOCAL_OSS_"))}
+    for name in ("CREDENTIALS_TYPE", "AUTH_REQUIRED", "SECRET_KEY", "HOST", "PORT", "STS_ENDPOINT",
+                 "STS_DURATION_SECONDS", "SESSION_TTL_SECONDS", "SIGN_RATE_LIMIT", "LOGIN_RATE_LIMIT",
+                 "RATELIMIT_STORAGE_URI", "TRUST_PROXY_HOPS", "GUNICORN_CMD_ARGS", "WEB_CONCURRENCY"):
+        env.pop(name, None)
+    env.update(extra)
+    return env
+
+
+# ---------- gunicorn ----------
+
+def test_gunicorn_config_values():
+    conf = runpy.run_path(str(GUNICORN_CONF))
+    assert conf["wsgi_app"] == "server:create_app()"
+    assert conf["bind"] == ["127.0.0.1:5000"]
+    assert 1 <= conf["workers"] <= 4 and conf["threads"] >= 2
+    fmt = conf["access_log_format"].lower()
+    assert "authorization" not in fmt and "%(r)s" not in fmt and "%(q)s" not in fmt
+    assert callable(conf["on_starting"])
+
+
+def test_gunicorn_serves_healthz(tmp_path):
+    port = _free_port()
+    env = _clean_env(
+        tmp_path, CREDENTIALS_TYPE="local", LOCAL_OSS_DIR=str(tmp_path / "oss"), LOCAL_OSS_PORT=str(_free_port())
+    )
+    # --chdir to an empty directory: no `.env` of the developer's is read.
+    proc = subprocess.Popen(
+        _gunicorn() + ["-b", f"127.0.0.1:{port}", "--chdir", str(tmp_path)],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )
+    try:
+        body = None
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as response:
+                    assert response.status == 200
+                    body = response.read().decode("utf-8")
+                    break
+            except OSError:
+                time.sleep(0.2)
+        assert body is not None, "gunicorn did not serve /healthz in time"
+        assert '"mode":"local"' in body.replace(" ", "")
+    finally:
+        proc.terminate()
+        try:
+            output = proc.communicate(timeout=15)[0].decode("utf-8", "replace")
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            output = proc.communicate()[0].decode("utf-8", "replace")
+    assert "Traceback" not in output
+    assert "GET /healthz" in output  # the access log is on
+
+
+def test_gunicorn_refuses_bad_settings_with_one_line(tmp_path):
+    env = _clean_env(tmp_path, CREDENTIALS_TYPE="ram_role_arn", OSS_BUCKET="examplebucket")
+    result = subprocess.run(
+        _gunicorn() + ["-b", f"127.0.0.1:{_free_port()}", "--chdir", str(tmp_path)],
+        env=env, capture_output=True, timeout=30,
+    )
+    stderr = result.stderr.decode("utf-8", "replace")
+    assert result.returncode == 2, stderr
+    # Cloud mode without login settings: refused, secure by default.
+    assert [line for line in stderr.splitlines() if "配置错误" in line] == [
+        line for line in stderr.splitlines() if line.startswith("配置错误 WECHAT_APPID")
+    ] != []
+    assert "Traceback" not in stderr
+    assert "Booting worker" not in stderr
+
+
+def test_gunicorn_reads_dotenv_from_working_directory(tmp_path):
+    # The hook reads `.env` exactly where the app will: a bad value there stops the start.
+    (tmp_path / ".env").write_text("CREDENTIALS_TYPE=local\nOSS_EXPIRE_SECONDS=5\n", encoding="utf-8")
+    result = subprocess.run(
+        _gunicorn() + ["-b", f"127.0.0.1:{_free_port()}", "--chdir", str(tmp_path)],
+        env=_clean_env(tmp_path), capture_output=True, timeout=30,
+    )
+    stderr = result.stderr.decode("utf-8", "replace")
+    assert result.returncode == 2 and "配置错误 OSS_EXPIRE_SECONDS" in stderr, stderr
+
+
+# ---------- nginx ----------
+
+def _nginx_binary() -> str:
+    found = shutil.which("nginx") or (str(LOCAL_NGINX) if LOCAL_NGINX.exists() else None)
+    if found is None:
+        for candidate in ("/usr/sbin/nginx", "/usr/local/sbin/nginx"):
+            if os.path.exists(candidate):
+                found = candidate
+    if found is None:
+        pytest.skip("nginx 未安装, 跳过 deploy/nginx.conf 的 nginx -t 检查 (Debian/Ubuntu: apt-get install nginx)")
+    return found
+
+
+def _self_signed_cert(directory: Path):
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl 未安装, 无法生成测试用的自签名证书")
+    cert, key = directory / "cert.pem", directory / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=signer.example.com",
+         "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True, timeout=60,
+    )
+    return cert, key
+
+
+def _nginx_test(nginx: str, tmp_path: Path, site: str):
+    """`nginx -t` on `site` included in a minimal http block, everything in tmp_path."""
+    cert, key = _self_signed_cert(tmp_path)
+    site = (
+        site.replace("/etc/nginx/ssl/signer.example.com.pem", str(cert))
+        .replace("/etc/nginx/ssl/signer.example.com.key", str(key))
+        .replace("/var/log/nginx/", f"{tmp_path}/")
+    )
+    (tmp_path / "oss-signer.conf").write_text(site, encoding="utf-8")
+    temp = tmp_path / "temp"
+    temp.mkdir(exist_ok=True)
+    wrapper = f"""
+pid {tmp_path}/nginx.pid;
+error_log {tmp_path}/error.log;
+events {{}}
+http {{
+    client_body_temp_path {temp}/body;
+    proxy_temp_path {temp}/proxy;
+    fastcgi_temp_path {temp}/fastcgi;
+    uwsgi_temp_path {temp}/uwsgi;
+    scgi_temp_path {temp}/scgi;
+    access_log {tmp_path}/access.log;
+    include {tmp_path}/oss-signer.conf;
+}}
+"""
+    (tmp_path / "nginx.conf").write_text(wrapper, encoding="utf-8")
+    return subprocess.run(
+        [nginx, "-t", "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf"), "-e", str(tmp_path / "error.log")],
+        capture_output=True, timeout=30,
+    )
+
+
+def test_nginx_conf_passes_nginx_t(tmp_path):
+    nginx = _nginx_binary()
+    result = _nginx_test(nginx, tmp_path, NGINX_CONF.read_text(encoding="utf-8"))
+    output = result.stderr.decode("utf-8", "replace")
+    assert result.returncode == 0, output
+    assert "test is successful" in output
+    assert "[warn]" not in output, output
+
+
+def test_nginx_t_catches_a_broken_config(tmp_path):
+    # The check above can fail: a typo in the same file is refused.
+    nginx = _nginx_binary()
+    broken = NGINX_CONF.read_text(encoding="utf-8").replace("proxy_pass", "proxy_passs", 1)
+    assert _nginx_test(nginx, tmp_path, broken).returncode != 0
+
+
+def test_nginx_conf_content():
+    text = NGINX_CONF.read_text(encoding="utf-8")
+    directives = "\n".join(line.split("#", 1)[0] for line in text.splitlines())
+    assert "proxy_pass http://127.0.0.1:5000;" in directives
+    assert "listen 443 ssl" in directives and "return 301 https://" in directives
+    assert "proxy_set_header X-Forwarded-For" in directives
+    assert "Access-Control-Allow-Origin" not in directives
+    assert "client_max_body_size 16k;" in directives
+
+
+# ---------- systemd ----------
+
+def _verify_unit(analyze: str, path: Path):
+    result = subprocess.run([analyze, "verify", str(path)], capture_output=True, timeout=60)
+    return result.returncode, (result.stdout + result.stderr).decode("utf-8", "replace").strip()
+
+
+def test_systemd_unit_passes_verify(tmp_path):
+    analyze = shutil.which("systemd-analyze")
+    if analyze is None:
+        pytest.skip("systemd-analyze 未安装, 跳过 deploy/oss-signer.service 的检查")
+    # `verify` checks that ExecStart exists: point the unit at a stand-in install tree.
+    app = tmp_path / "app"
+    (app / ".venv" / "bin").mkdir(parents=True)
+    stub = app / ".venv" / "bin" / "gunicorn"
+    stub.write_text("#!/bin/sh\n", encoding="utf-8")
+    stub.chmod(0o755)
+
+    probe = tmp_path / "probe.service"
+    probe.write_text("[Service]\nExecStart=/bin/true\n", encoding="utf-8")
+    code, output = _verify_unit(analyze, probe)
+    if code != 0 or output:
+        pytest.skip(f"systemd-analyze verify 在此环境中无法运行: {output[:200]}")
+    bad = tmp_path / "bad.service"
+    bad.write_text("[Service]\nExecStart=/bin/true\nNoSuchOption=1\n", encoding="utf-8")
+    assert _verify_unit(analyze, bad)[1], "systemd-analyze verify ignores unknown options here"
+
+    unit = tmp_path / "oss-signer.service"
+    unit.write_text(UNIT.read_text(encoding="utf-8").replace("/opt/oss-signer", str(app)), encoding="utf-8")
+    code, output = _verify_unit(analyze, unit)
+    assert code == 0 and output == "", output
+
+
+def test_systemd_unit_content():
+    lines = [line.strip() for line in UNIT.read_text(encoding="utf-8").splitlines()]
+    for expected in (
+        "User=oss-signer",
+        "WorkingDirectory=/opt/oss-signer",
+        "EnvironmentFile=/opt/oss-signer/.env",
+        "Restart=on-failure",
+        "NoNewPrivileges=yes",
+        "ProtectSystem=strict",
+        "PrivateTmp=yes",
+        "RestartPreventExitStatus=2",
+    ):
+        assert expected in lines, expected
+    exec_start = next(line for line in lines if line.startswith("ExecStart="))
+    assert "deploy/gunicorn.conf.py" in exec_start
