@@ -4,10 +4,9 @@ from __future__ import annotations
 import logging
 import sys
 
-from werkzeug.serving import make_server
-
 from . import create_app
 from .config import ConfigError
+from .local_oss.serve import listening_server
 
 log = logging.getLogger("server")
 
@@ -20,10 +19,16 @@ def main() -> int:
         return 2
     settings = app.config["SETTINGS"]
     try:
-        server = make_server(settings.host, settings.port, app, threaded=True)
+        server = listening_server(settings.host, settings.port, app)
     except OSError as error:
         print(f"无法监听 {settings.host}:{settings.port}: {error.strerror}。换一个 PORT, 或先停止占用端口的进程", file=sys.stderr)
         return 2
+    if settings.is_local:
+        from .local_oss.serve import start_emulator
+
+        if start_emulator(settings, app.instance_path) is None:
+            server.server_close()
+            return 2
     log.info("签名服务已启动: http://%s:%s (模式 %s)", settings.host, settings.port, settings.credentials_type)
     try:
         server.serve_forever()

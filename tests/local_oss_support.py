@@ -11,7 +11,7 @@ import requests
 from server.config import load_settings
 from server.credentials.local import mint
 from server.local_oss import create_emulator_app
-from tests.ossform import multipart, serve, signed_fields
+from tests.ossform import error_code, error_message, multipart, multipart_parts, serve, signed_fields
 
 KEY_ID = "LTAI-test-key"
 SECRET = "test-long-term-secret"
@@ -28,6 +28,11 @@ class Emu:
     def post(self, fields, file_bytes: Optional[bytes] = b"hello", filename="a.bin", **kwargs):
         body, content_type = multipart(fields, file_bytes, filename, **kwargs)
         return self.http.post(self.url + "/", data=body, headers={"Content-Type": content_type}, timeout=10)
+
+    def post_parts(self, parts, boundary="b0undary"):
+        body = multipart_parts(parts, boundary)
+        headers = {"Content-Type": f"multipart/form-data; boundary={boundary}"}
+        return self.http.post(self.url + "/", data=body, headers=headers, timeout=10)
 
     def sign(self, key="uploads/a.bin", conditions=None, temporary=True, **kwargs):
         now = self.clock()
@@ -58,3 +63,14 @@ def emu(tmp_path, clock):
     app = create_emulator_app(settings, clock=clock, storage_dir=directory)
     with serve(app) as url, requests.Session() as http:
         yield Emu(url, directory, clock, settings, http)
+
+
+def assert_refused(emu: Emu, response, status: int, code: str, message: Optional[str] = None) -> None:
+    """An OSS XML error with this status and code, and nothing stored or half-written."""
+    assert response.status_code == status, response.text
+    assert response.headers["Content-Type"].startswith("application/xml")
+    assert error_code(response) == code, response.text
+    if message is not None:
+        assert error_message(response) == message
+    assert len(response.headers["x-oss-request-id"]) == 24
+    assert emu.files() == [], "a refused upload left files behind"

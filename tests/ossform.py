@@ -70,20 +70,27 @@ def signed_fields(
     return fields + list(extra)
 
 
-def multipart(fields: Iterable[Tuple[str, str]], file_bytes: Optional[bytes] = b"data", filename: str = "a.bin",
-              file_type: str = "application/octet-stream", boundary: Optional[str] = None) -> Tuple[bytes, str]:
-    """(body, Content-Type header). The file part, when given, comes last."""
-    boundary = boundary or "----wxFormBoundary" + secrets.token_hex(8)
+def multipart_parts(parts: Iterable[Tuple[str, bytes, Optional[str]]], boundary: str) -> bytes:
+    """Parts as (name, value bytes, filename or None), in the given order, then the closing boundary."""
     out = bytearray()
-    for name, value in fields:
-        out += f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'.encode()
-        out += value.encode() + b"\r\n"
-    if file_bytes is not None:
-        out += (f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{filename}"\r\n'
-                f"Content-Type: {file_type}\r\n\r\n").encode()
-        out += file_bytes + b"\r\n"
+    for name, value, filename in parts:
+        disposition = f'form-data; name="{name}"' + (f'; filename="{filename}"' if filename is not None else "")
+        out += f"--{boundary}\r\nContent-Disposition: {disposition}\r\n".encode()
+        if filename is not None:
+            out += b"Content-Type: application/octet-stream\r\n"
+        out += b"\r\n" + value + b"\r\n"
     out += f"--{boundary}--\r\n".encode()
-    return bytes(out), f"multipart/form-data; boundary={boundary}"
+    return bytes(out)
+
+
+def multipart(fields: Iterable[Tuple[str, str]], file_bytes: Optional[bytes] = b"data", filename: str = "a.bin",
+              boundary: Optional[str] = None) -> Tuple[bytes, str]:
+    """(body, Content-Type header). The file part, when given, comes last (as wx.uploadFile sends it)."""
+    boundary = boundary or "----wxFormBoundary" + secrets.token_hex(8)
+    parts = [(name, value.encode(), None) for name, value in fields]
+    if file_bytes is not None:
+        parts.append(("file", file_bytes, filename))
+    return multipart_parts(parts, boundary), f"multipart/form-data; boundary={boundary}"
 
 
 def error_code(response) -> Optional[str]:
@@ -104,7 +111,7 @@ def error_message(response) -> Optional[str]:
 def serve(app):
     """Run a WSGI app on 127.0.0.1:<free port>; yields its base URL."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_port}"

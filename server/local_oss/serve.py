@@ -1,0 +1,57 @@
+"""Run the emulator beside the signer in `python -m server` (local mode)."""
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+from typing import Optional
+
+import socket
+
+from werkzeug.serving import BaseWSGIServer, make_server, select_address_family
+
+from .app import create_emulator_app, default_storage_dir
+
+log = logging.getLogger("server")
+
+
+def listening_server(host: str, port: int, app) -> BaseWSGIServer:
+    """A threaded werkzeug server on host:port; OSError if the port cannot be bound.
+
+    werkzeug's own bind prints an English hint and calls sys.exit(1); binding here first lets
+    the caller print one clear line and choose the exit status.
+    """
+    family = select_address_family(host, port)
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(128)
+        return make_server(host, port, app, threaded=True, fd=sock.fileno())
+    finally:
+        sock.close()  # the server holds its own duplicate of the descriptor
+
+
+def start_emulator(settings, instance_path: str) -> Optional[BaseWSGIServer]:
+    """Bind LOCAL_OSS_PORT and serve in a daemon thread; None (after one line on stderr) if the port is taken."""
+    directory = settings.local_oss_dir or default_storage_dir(settings.bucket, instance_path)
+    app = create_emulator_app(settings, storage_dir=directory)
+    try:
+        server = listening_server(settings.host, settings.local_oss_port, app)
+    except OSError as error:
+        print(
+            f"无法监听 {settings.host}:{settings.local_oss_port} (本地 OSS 模拟器): {error.strerror}。"
+            "换一个 LOCAL_OSS_PORT, 或先停止占用端口的进程",
+            file=sys.stderr,
+        )
+        return None
+    threading.Thread(target=server.serve_forever, name="local-oss", daemon=True).start()
+    shown = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
+    base = f"http://{shown}:{settings.local_oss_port}"
+    log.info("本地 OSS 模拟器已启动: 监听 %s:%s (Bucket %s, 地域 %s)", settings.host, settings.local_oss_port,
+             settings.bucket, settings.region)
+    log.info("上传的文件保存在: %s", app.directory)
+    log.info("查看已上传的文件: %s/", base)
+    log.info("微信开发者工具: 详情 → 本地设置 → 勾选 \"不校验合法域名、web-view (业务域名)、TLS 版本以及 HTTPS 证书\", "
+             "否则上传到 %s 会被拦截", settings.upload_host)
+    return server
