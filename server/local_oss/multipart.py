@@ -61,7 +61,7 @@ class _Parts:
         if self.file_done:
             raise errors.file_not_last()
         name = event.name
-        if not name:
+        if not name or sum(len(k) + len(v) for k, v in event.headers.items()) > MAX_PART_HEADER:
             raise errors.malformed_post()
         if name.lower() == "file":
             if not any(n.lower() == "key" for n, _ in self.form.fields):
