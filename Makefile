@@ -23,7 +23,18 @@ install: $(RUNTIME_STAMP)
 run: $(RUNTIME_STAMP)
 	$(BIN)/python -m server
 
-test: test-python
+test: test-python test-js
+
+# The mini-program's tests (Node): reinstall only when the lock file changed.
+NPM_STAMP := node_modules/.npm-ci-installed
+
+$(NPM_STAMP): package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+.PHONY: test-js
+test-js: $(NPM_STAMP)
+	npm test
 
 test-python: $(TEST_STAMP) redis-server
 	$(BIN)/python -m pytest -q
