@@ -1,0 +1,131 @@
+"""Local mode end to end: signer and emulator over real HTTP, and `python -m server` from nothing."""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+import requests
+from werkzeug.serving import make_server
+
+from server import create_app
+from server.local_oss import create_emulator_app
+from tests.ossform import multipart, serve
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def local_kit(local_config, tmp_path):
+    """The signer and the emulator as local mode runs them, each on a free loopback port."""
+    with socket.socket() as probe:  # reserve the emulator's port so the signer can name it as `host`
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = dict(local_config, LOCAL_OSS_PORT=str(port))
+    signer = create_app(config)
+    settings = signer.config["SETTINGS"]
+    emulator = create_emulator_app(settings, clock=config["CLOCK"])
+    server = make_server("127.0.0.1", port, emulator, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
+    thread.start()
+    try:
+        with serve(signer) as signer_url, requests.Session() as http:
+            yield signer_url, f"http://127.0.0.1:{port}", http, config
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def upload(http, signer_url, filename, data):
+    signed = http.get(signer_url + "/generate_signature", params={"filename": filename, "size": len(data)})
+    assert signed.status_code == 200, signed.text
+    form = signed.json()
+    body, content_type = multipart(list(form["formData"].items()), data, filename)  # file last, like wx.uploadFile
+    response = http.post(form["host"], data=body, headers={"Content-Type": content_type}, timeout=10)
+    return form, response
+
+
+def test_signature_upload_read_back_and_listing(local_kit):
+    signer_url, emulator_url, http, config = local_kit
+    data = bytes(range(256)) * 300
+    form, response = upload(http, signer_url, "照片 1.png", data)
+    assert form["host"] == emulator_url
+    assert response.status_code == 200 and response.content == b""
+
+    got = http.get(emulator_url + "/" + quote(form["key"]))
+    assert got.status_code == 200
+    assert got.content == data
+    assert got.headers["Content-Type"] == form["formData"]["Content-Type"] == "image/png"
+    assert got.headers["Content-Disposition"] == form["formData"]["Content-Disposition"]
+    assert got.headers["ETag"] == response.headers["ETag"]
+
+    config["CLOCK"].advance(5)
+    second, response = upload(http, signer_url, "notes.txt", b"later")
+    assert response.status_code == 200
+    page = http.get(emulator_url + "/")
+    assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/html")
+    assert page.text.index(second["key"]) < page.text.index(form["key"])  # newest first
+    assert f'<img src="/{form["key"]}"' in page.text  # images get a thumbnail
+
+
+def test_the_signed_form_cannot_be_reused_for_another_key(local_kit):
+    signer_url, emulator_url, http, _ = local_kit
+    signed = http.get(signer_url + "/generate_signature", params={"filename": "a.png", "size": 3}).json()
+    fields = dict(signed["formData"], key=signed["key"] + ".html")
+    body, content_type = multipart(list(fields.items()), b"abc")
+    response = http.post(signed["host"], data=body, headers={"Content-Type": content_type}, timeout=10)
+    assert response.status_code == 403 and b"<Code>AccessDenied</Code>" in response.content
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def start_server(tmp_path, port, oss_port):
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path), "PORT": str(port),
+           "LOCAL_OSS_PORT": str(oss_port), "PYTHONPATH": str(REPO)}  # PYTHONPATH: the dev venv may lack `pip -e`
+    return subprocess.Popen([sys.executable, "-m", "server"], cwd=tmp_path, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def test_python_m_server_with_no_settings_reaches_local_mode(tmp_path):
+    port, oss_port = free_port(), free_port()
+    process = start_server(tmp_path, port, oss_port)
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                health = requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+                listing = requests.get(f"http://127.0.0.1:{oss_port}/", timeout=1)
+                break
+            except requests.ConnectionError:
+                assert process.poll() is None, process.communicate()[1]
+                assert time.monotonic() < deadline, "server did not start"
+                time.sleep(0.1)
+        assert health.status_code == 200 and health.json()["mode"] == "local"
+        assert listing.status_code == 200 and "本地 OSS" in listing.text
+    finally:
+        process.terminate()
+        _, log = process.communicate(timeout=10)
+    assert f"127.0.0.1:{oss_port}" in log
+    assert f"http://127.0.0.1:{oss_port}/" in log  # where to see the files
+    assert "不校验合法域名" in log
+    assert os.path.join("instance", "local-oss", "local-bucket") in log
+
+
+def test_emulator_port_taken_is_one_line_and_exit_2(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        process = start_server(tmp_path, free_port(), taken.getsockname()[1])
+        _, log = process.communicate(timeout=20)
+    assert process.returncode == 2
+    assert "LOCAL_OSS_PORT" in log and "Traceback" not in log
