@@ -61,6 +61,10 @@ class CredentialCache:
         if creds is not None and now < creds.expiration - self._refresh_before:
             return creds  # fast path: no lock
         with self._cond:
+            # A refresh may have finished since the unlocked read: don't start a second one.
+            creds = self._creds
+            if creds is not None and now < creds.expiration - self._refresh_before:
+                return creds
             self._start_refresh(now)
             if self._usable(self._creds, now):
                 return self._creds
