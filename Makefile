@@ -25,7 +25,7 @@ run: $(RUNTIME_STAMP)
 
 test: test-python test-js
 
-# The mini-program's tests (Node): reinstall only when the lock file changed.
+# The mini-program's tests (Node; the end-to-end ones start the Python server): npm ci only when the lock file changed.
 NPM_STAMP := node_modules/.npm-ci-installed
 
 $(NPM_STAMP): package-lock.json
@@ -33,7 +33,7 @@ $(NPM_STAMP): package-lock.json
 	@touch $@
 
 .PHONY: test-js
-test-js: $(NPM_STAMP)
+test-js: $(NPM_STAMP) $(TEST_STAMP)
 	npm test
 
 test-python: $(TEST_STAMP) redis-server
