@@ -100,4 +100,8 @@ class AssumeRoleSource:
                 expiration=parse_expiration(body.expiration),
             )
         except (AttributeError, TypeError, ValueError) as error:
-            raise SourceError("STSBadResponse", f"unexpected AssumeRole response: {type(error).__name__}") from None
+            raise SourceError(
+                "STSBadResponse",
+                f"unexpected AssumeRole response: {type(error).__name__}",
+                "STS 的应答缺少凭证字段: 检查 STS_ENDPOINT 是否指向真正的 STS 服务 (或中间的代理改写了应答)",
+            ) from None
