@@ -112,7 +112,8 @@ def measure(size_mib: int) -> dict:
             status = upload(port, size_mib * MIB, "big.bin")
             seconds = time.monotonic() - started
             peak = _status_kib(child.pid, "VmHWM")
-            stored = os.path.getsize(os.path.join(directory, "blobs", os.listdir(os.path.join(directory, "blobs"))[0]))
+            blobs = os.path.join(directory, "blobs")
+            stored = max(os.path.getsize(os.path.join(blobs, name)) for name in os.listdir(blobs))
         finally:
             child.terminate()
             child.wait(10)
