@@ -9,6 +9,19 @@ import sys
 SDK_LOGGERS = ("credentials", "darabonba", "alibabacloud_credentials", "alibabacloud_tea", "Tea", "apscheduler")
 
 
+class StderrHandler(logging.StreamHandler):
+    """Writes to whatever sys.stderr is at emit time, not the stream seen at start-up (test
+    runners and process managers swap it; a handler holding the old one writes to a closed file)."""
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value):
+        pass
+
+
 class RedactFilter(logging.Filter):
     """Last line of defence: mask known secret values if any message ever carries one."""
 
@@ -30,7 +43,7 @@ class RedactFilter(logging.Filter):
 def configure_logging(secrets=()) -> None:
     root = logging.getLogger("server")
     if not any(getattr(h, "_oss_kit", False) for h in root.handlers):
-        handler = logging.StreamHandler(sys.stderr)
+        handler = StderrHandler()
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         handler._oss_kit = True
         root.addHandler(handler)
