@@ -56,3 +56,8 @@ def on_starting(arbiter):
     except ConfigError as error:
         print(error, file=sys.stderr, flush=True)
         sys.exit(2)
+    finally:
+        # Workers are forked from this process: they must import the app themselves, not inherit
+        # the modules this check loaded (a stale copy after an upgrade).
+        for name in [m for m in sys.modules if m == "server" or m.startswith("server.")]:
+            del sys.modules[name]
