@@ -36,8 +36,19 @@ $(NPM_STAMP): package-lock.json
 test-js: $(NPM_STAMP) $(TEST_STAMP)
 	npm test
 
-test-python: $(TEST_STAMP) redis-server
+test-python: $(TEST_STAMP) redis-server nginx-binary
 	$(BIN)/python -m pytest -q
+
+# deploy/nginx.conf is checked with `nginx -t`. Without an installed nginx, unpack Debian's package
+# into the venv (about 0.5 MB; no root, no service started); elsewhere that check skips.
+NGINX_LOCAL := $(VENV)/nginx/usr/sbin/nginx
+.PHONY: nginx-binary
+nginx-binary: | $(BIN)/python
+	@command -v nginx >/dev/null 2>&1 || [ -x $(NGINX_LOCAL) ] || { \
+	  tmp=$$(mktemp -d); \
+	  ( cd $$tmp && apt-get download -q nginx ) >/dev/null 2>&1 && dpkg-deb -x $$tmp/nginx_*.deb $(VENV)/nginx; \
+	  rm -rf $$tmp; [ -x $(NGINX_LOCAL) ]; } || \
+	  echo "nginx 未安装, deploy/nginx.conf 的 nginx -t 检查将跳过 (Debian/Ubuntu: apt-get install nginx)"
 
 # The shared rate-limit tests need a real Redis; install Debian's where we can, else they skip.
 redis-server:

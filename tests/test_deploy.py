@@ -125,7 +125,10 @@ def _nginx_binary() -> str:
             if os.path.exists(candidate):
                 found = candidate
     if found is None:
-        pytest.skip("nginx 未安装, 跳过 deploy/nginx.conf 的 nginx -t 检查 (Debian/Ubuntu: apt-get install nginx)")
+        pytest.skip("nginx 未安装, 跳过 deploy/nginx.conf 的检查 (Debian/Ubuntu: apt-get install nginx)")
+    probe = subprocess.run([found, "-v"], capture_output=True, timeout=10)
+    if probe.returncode != 0:
+        pytest.skip(f"{found} 无法运行, 跳过 deploy/nginx.conf 的检查: {probe.stderr[:200]!r}")
     return found
 
 
@@ -141,8 +144,8 @@ def _self_signed_cert(directory: Path):
     return cert, key
 
 
-def _nginx_test(nginx: str, tmp_path: Path, site: str):
-    """`nginx -t` on `site` included in a minimal http block, everything in tmp_path."""
+def _nginx_wrapper(tmp_path: Path, site: str) -> Path:
+    """`site` included in a minimal http block, with the certificate and every path in tmp_path."""
     cert, key = _self_signed_cert(tmp_path)
     site = (
         site.replace("/etc/nginx/ssl/signer.example.com.pem", str(cert))
@@ -167,10 +170,16 @@ http {{
 }}
 """
     (tmp_path / "nginx.conf").write_text(wrapper, encoding="utf-8")
-    return subprocess.run(
-        [nginx, "-t", "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf"), "-e", str(tmp_path / "error.log")],
-        capture_output=True, timeout=30,
-    )
+    return tmp_path / "nginx.conf"
+
+
+def _nginx_args(nginx: str, tmp_path: Path, conf: Path) -> list:
+    return [nginx, "-p", str(tmp_path), "-c", str(conf), "-e", str(tmp_path / "error.log")]
+
+
+def _nginx_test(nginx: str, tmp_path: Path, site: str):
+    conf = _nginx_wrapper(tmp_path, site)
+    return subprocess.run(_nginx_args(nginx, tmp_path, conf) + ["-t"], capture_output=True, timeout=30)
 
 
 def test_nginx_conf_passes_nginx_t(tmp_path):
@@ -187,6 +196,86 @@ def test_nginx_t_catches_a_broken_config(tmp_path):
     nginx = _nginx_binary()
     broken = NGINX_CONF.read_text(encoding="utf-8").replace("proxy_pass", "proxy_passs", 1)
     assert _nginx_test(nginx, tmp_path, broken).returncode != 0
+
+
+def _wait_for(url: str, context=None, seconds: float = 20):
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2, context=context) as response:
+                return response.status
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+def test_nginx_conf_in_front_of_gunicorn(tmp_path):
+    """The real thing on loopback ports: redirect, TLS proxy, headers, body limit, X-Forwarded-For."""
+    import ssl
+    import urllib.error
+
+    nginx = _nginx_binary()
+    app_port, http_port, https_port = _free_port(), _free_port(), _free_port()
+    env = _clean_env(tmp_path, CREDENTIALS_TYPE="local", LOCAL_OSS_DIR=str(tmp_path / "oss"),
+                     LOCAL_OSS_PORT=str(_free_port()))
+    gunicorn = subprocess.Popen(
+        _gunicorn() + ["-b", f"127.0.0.1:{app_port}", "--chdir", str(tmp_path)],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )
+    site = (
+        NGINX_CONF.read_text(encoding="utf-8")
+        .replace("listen 80;", f"listen 127.0.0.1:{http_port};")
+        .replace("listen 443 ssl;", f"listen 127.0.0.1:{https_port} ssl;")
+        .replace("listen [::]:80;", "").replace("listen [::]:443 ssl;", "")
+        .replace("127.0.0.1:5000", f"127.0.0.1:{app_port}")
+    )
+    conf = _nginx_wrapper(tmp_path, site)
+    front = subprocess.Popen(_nginx_args(nginx, tmp_path, conf) + ["-g", "daemon off;"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    insecure = ssl.create_default_context()
+    insecure.check_hostname = False
+    insecure.verify_mode = ssl.CERT_NONE
+    base = f"https://127.0.0.1:{https_port}"
+    try:
+        assert _wait_for(f"{base}/healthz", insecure) == 200
+
+        request = urllib.request.Request(f"{base}/healthz", headers={"X-Forwarded-For": "203.0.113.9"})
+        with urllib.request.urlopen(request, timeout=5, context=insecure) as response:
+            headers = response.headers
+            assert b'"mode":"local"' in response.read().replace(b" ", b"")
+        assert "Access-Control-Allow-Origin" not in headers
+        assert headers["Strict-Transport-Security"].startswith("max-age=")
+
+        opener = urllib.request.build_opener(_NoRedirect)
+        with pytest.raises(urllib.error.HTTPError) as redirect:
+            opener.open(f"http://127.0.0.1:{http_port}/healthz", timeout=5)
+        assert redirect.value.code == 301
+        assert redirect.value.headers["Location"].startswith("https://127.0.0.1")
+
+        big = urllib.request.Request(f"{base}/api/login", data=b"x" * 64 * 1024, method="POST",
+                                     headers={"Content-Type": "application/json"})
+        with pytest.raises(urllib.error.HTTPError) as too_big:
+            urllib.request.urlopen(big, timeout=5, context=insecure)
+        assert too_big.value.code == 413
+    finally:
+        front.terminate()
+        gunicorn.terminate()
+        try:
+            front.wait(timeout=15)
+            output = gunicorn.communicate(timeout=15)[0].decode("utf-8", "replace")
+        except subprocess.TimeoutExpired:
+            front.kill()
+            gunicorn.kill()
+            output = gunicorn.communicate()[0].decode("utf-8", "replace")
+    # nginx replaced the client's X-Forwarded-For instead of passing it on.
+    assert "203.0.113.9" not in output
+    assert '127.0.0.1 "GET /healthz"' in output
 
 
 def test_nginx_conf_content():
