@@ -1,0 +1,1 @@
+"""Benchmarks of the signer: `python -m bench` (BENCH_SIZE=tiny|small|full)."""

@@ -1,0 +1,25 @@
+"""`python -m bench [tiny|small|full]` (or BENCH_SIZE=...): the signer's performance goals.
+
+Prints the measurements and whether each goal was met; the exit code is 0 either way, since a
+busy machine is not a broken build.
+"""
+from __future__ import annotations
+
+import sys
+
+from . import http_routes, signing_core
+from .sizes import pick
+
+BENCHES = (signing_core, http_routes)
+
+
+def main(argv) -> int:
+    size = pick(argv)
+    print(f"bench size: {size.name}")
+    results = [bench.run(size) for bench in BENCHES]
+    print("all goals met" if all(r["met"] for r in results) else "some goals NOT met")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
