@@ -232,7 +232,6 @@ def test_nginx_conf_in_front_of_gunicorn(tmp_path):
         NGINX_CONF.read_text(encoding="utf-8")
         .replace("listen 80;", f"listen 127.0.0.1:{http_port};")
         .replace("listen 443 ssl;", f"listen 127.0.0.1:{https_port} ssl;")
-        .replace("listen [::]:80;", "").replace("listen [::]:443 ssl;", "")
         .replace("127.0.0.1:5000", f"127.0.0.1:{app_port}")
     )
     conf = _nginx_wrapper(tmp_path, site)
