@@ -6,7 +6,7 @@ const fs = require('node:fs');
 const path = require('node:path');
 const wcc = require('miniprogram-compiler/src/wcc');
 const wcsc = require('miniprogram-compiler/src/wcsc');
-const { makeTempDir } = require('./helpers/files');
+const { makeTempDir } = require('./support/files');
 
 const ROOT = path.resolve(__dirname, '../../miniprogram');
 

@@ -6,9 +6,9 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
 const { createUploader } = require('../../miniprogram/utils/uploader');
-const { createWxNetwork } = require('./helpers/wx-double');
-const { startLocalKit } = require('./helpers/local-kit');
-const { makeTempDir, pickedFile } = require('./helpers/files');
+const { createWxNetwork } = require('./support/wx-double');
+const { startLocalKit } = require('./support/local-kit');
+const { makeTempDir, pickedFile } = require('./support/files');
 
 const MAX_SIZE = 1024 * 1024;
 

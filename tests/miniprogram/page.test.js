@@ -2,10 +2,10 @@
 
 const test = require('node:test');
 const assert = require('node:assert/strict');
-const { renderPage, waitFor } = require('./helpers/page-env');
-const { createWxNetwork } = require('./helpers/wx-double');
-const { startFakeServers, ossErrorXml } = require('./helpers/fake-servers');
-const { makeTempDir, pickedFile } = require('./helpers/files');
+const { renderPage, waitFor } = require('./support/page-env');
+const { createWxNetwork } = require('./support/wx-double');
+const { startFakeServers, ossErrorXml } = require('./support/fake-servers');
+const { makeTempDir, pickedFile } = require('./support/files');
 const config = require('../../miniprogram/config');
 
 let fake;

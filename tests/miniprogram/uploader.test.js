@@ -3,9 +3,9 @@
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const { createUploader, UploadError } = require('../../miniprogram/utils/uploader');
-const { createWxNetwork } = require('./helpers/wx-double');
-const { startFakeServers, ossErrorXml } = require('./helpers/fake-servers');
-const { makeTempDir, pickedFile } = require('./helpers/files');
+const { createWxNetwork } = require('./support/wx-double');
+const { startFakeServers, ossErrorXml } = require('./support/fake-servers');
+const { makeTempDir, pickedFile } = require('./support/files');
 
 let fake;
 let tmp;
