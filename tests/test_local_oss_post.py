@@ -1,7 +1,6 @@
 """PostObject judged like OSS: one test (at least) per rule, each asserting status and Code."""
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import re
