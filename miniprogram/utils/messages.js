@@ -35,6 +35,14 @@ const SIGNER_MESSAGES = {
   CredentialsUnavailable: '服务端暂时拿不到上传凭证, 请稍后重试',
   Unauthorized: '登录已失效, 请重新进入小程序后再试',
   TooManyRequests: '操作太频繁, 请稍后再试',
+  // POST /api/login
+  InvalidCode: '微信登录凭证无效或已用过, 请点「重试」重新登录',
+  MissingCode: '登录请求缺少微信登录凭证 (code)',
+  WeChatUnavailable: '暂时连不上微信登录服务, 请稍后点「重试」',
+  WeChatBadResponse: '微信登录服务返回了无法识别的内容, 请稍后重试',
+  WeChatError: '微信登录失败, 请检查服务端的 WECHAT_APPID 和 WECHAT_APP_SECRET',
+  UserBlocked: '微信判定该账号存在风险, 已拒绝登录',
+  RateLimitUnavailable: '服务端限流存储暂时不可用, 请稍后重试',
   BadRequest: '签名请求的格式不正确',
   NotFound: '签名接口地址不对, 请检查 config.js 中的 signerBaseUrl',
   MethodNotAllowed: '签名接口地址不对, 请检查 config.js 中的 signerBaseUrl',
@@ -68,9 +76,11 @@ function ossStatusMessage(statusCode) {
 /**
  * @param {string} code the signer's `error.code`
  * @param {number} statusCode
+ * @param {string} [retryAfter] the Retry-After header (seconds), when the server sent one
  * @returns {string}
  */
-function signerMessage(code, statusCode) {
+function signerMessage(code, statusCode, retryAfter) {
+  if (code === 'TooManyRequests' && /^\d+$/.test(retryAfter || '')) return '操作太频繁, 请 ' + retryAfter + ' 秒后再试';
   if (SIGNER_MESSAGES[code]) return SIGNER_MESSAGES[code];
   if (statusCode >= 500) return '签名服务出错了 (HTTP ' + statusCode + '), 请稍后重试';
   return '签名服务拒绝了请求 (HTTP ' + statusCode + ')';
@@ -107,6 +117,8 @@ const MESSAGES = {
   ABORTED: '已取消',
   BAD_SIGNER_RESPONSE: '签名服务返回的内容无法识别, 请检查 config.js 中的 signerBaseUrl',
   LOGIN_FAILED: '登录失败, 请稍后重试',
+  WX_LOGIN_FAILED: '微信登录 (wx.login) 没有成功, 请检查网络后点「重试」',
+  LOGIN_REQUIRED: '请先登录: 登录成功后才能上传',
   CHOOSE_FAILED: '没能选择文件, 请重试',
   BUSY: '还有文件在上传, 请等这一批完成',
 };

@@ -3,58 +3,23 @@
 
 const { parseOssError } = require('./oss-error');
 const messages = require('./messages');
+const { UploadError, abortedError, failureError, signerError } = require('./errors');
 
 const DEFAULT_CONCURRENCY = 3;
 // These mean "the form went stale"; one fresh signature fixes them.
 const STALE_FORM_CODES = ['RequestTimeTooSkewed', 'SecurityTokenExpired'];
-const RETRYABLE_SIGNER_CODES = ['CredentialsUnavailable', 'TooManyRequests', 'InternalError'];
 
 /**
  * @typedef {{path: string, name: string, size: number}} PickedFile
  * @typedef {{host: string, key: string, expire: string, maxSize: number, formData: Record<string, string>}} Signature
  * @typedef {{progress: number, totalBytesSent: number, totalBytesExpectedToSend: number}} Progress
  * @typedef {{key: string, host: string, statusCode: number, retried: boolean}} UploadResult
- * @typedef {'signer' | 'oss' | 'network' | 'domain' | 'aborted'} ErrorKind
- * @typedef {{kind: ErrorKind, code: string, message: string, detail?: string, requestId?: string, statusCode?: number}} ErrorInfo
+ * @typedef {import('./errors').ErrorKind} ErrorKind
+ * @typedef {import('./errors').ErrorInfo} ErrorInfo
  * @typedef {{aborted: boolean, task: {abort: () => void} | null}} Control
  * @typedef {(options: {refresh: boolean}) => Promise<string | null | undefined>} TokenGetter
  * @typedef {Pick<WechatMiniprogram.Wx, 'request' | 'uploadFile'>} WxNetwork
  */
-
-class UploadError extends Error {
-  /** @param {ErrorInfo} info */
-  constructor(info) {
-    super(info.message);
-    this.name = 'UploadError';
-    this.kind = info.kind;
-    this.code = info.code;
-    this.detail = info.detail || '';
-    this.requestId = info.requestId || '';
-    this.statusCode = info.statusCode || 0;
-    // Only a dropped connection or a momentarily busy server is worth a 重试 button.
-    this.retryable = info.kind === 'network' || (info.kind === 'signer' && RETRYABLE_SIGNER_CODES.indexOf(info.code) !== -1);
-  }
-}
-
-function abortedError() {
-  return new UploadError({ kind: 'aborted', code: 'Aborted', message: messages.MESSAGES.ABORTED });
-}
-
-/**
- * A `fail` callback means the request never got an HTTP answer.
- * @param {'request' | 'uploadFile'} api
- * @param {string} url
- * @param {{errMsg?: string}} err
- * @param {Control} control
- */
-function failureError(api, url, err, control) {
-  const errMsg = (err && err.errMsg) || '';
-  if (control.aborted || /abort/i.test(errMsg)) return abortedError();
-  if (/domain list/i.test(errMsg)) {
-    return new UploadError({ kind: 'domain', code: 'UrlNotInDomainList', message: messages.domainMessage(api, url), detail: errMsg });
-  }
-  return new UploadError({ kind: 'network', code: 'NetworkError', message: messages.networkMessage(api, errMsg), detail: errMsg });
-}
 
 /**
  * @param {unknown} data
@@ -64,28 +29,6 @@ function isSignature(data) {
   const sig = /** @type {any} */ (data);
   return !!sig && typeof sig === 'object' && typeof sig.host === 'string' && /^https?:\/\//.test(sig.host) &&
     typeof sig.key === 'string' && !!sig.formData && typeof sig.formData === 'object';
-}
-
-/**
- * @param {{statusCode: number, data: any}} res
- */
-function signerError(res) {
-  const error = res.data && typeof res.data === 'object' ? res.data.error : null;
-  if (!error || typeof error.code !== 'string') {
-    return new UploadError({
-      kind: 'signer',
-      code: 'BadSignerResponse',
-      message: res.statusCode >= 400 ? messages.signerMessage('', res.statusCode) : messages.MESSAGES.BAD_SIGNER_RESPONSE,
-      statusCode: res.statusCode,
-    });
-  }
-  return new UploadError({
-    kind: 'signer',
-    code: error.code,
-    message: messages.signerMessage(error.code, res.statusCode),
-    detail: typeof error.message === 'string' ? error.message : '',
-    statusCode: res.statusCode,
-  });
 }
 
 /**
@@ -145,7 +88,7 @@ function createUploader(options) {
    * @param {string} url
    * @param {Record<string, string>} header
    * @param {Control} control
-   * @returns {Promise<{statusCode: number, data: any}>}
+   * @returns {Promise<{statusCode: number, data: any, header: Record<string, unknown>}>}
    */
   function getJson(url, header, control) {
     return new Promise((resolve, reject) => {
@@ -156,7 +99,7 @@ function createUploader(options) {
         header,
         dataType: 'json',
         success: (res) => resolve(res),
-        fail: (err) => reject(failureError('request', url, err, control)),
+        fail: (err) => reject(failureError('request', url, err, control.aborted)),
       });
     });
   }
@@ -204,7 +147,7 @@ function createUploader(options) {
           if (res.statusCode === 200 || res.statusCode === 204) resolve(res.statusCode);
           else reject(ossError(res));
         },
-        fail: (err) => reject(failureError('uploadFile', sig.host, err, control)),
+        fail: (err) => reject(failureError('uploadFile', sig.host, err, control.aborted)),
       });
       control.task = task;
       if (onProgress && task && typeof task.onProgressUpdate === 'function') {

@@ -16,6 +16,13 @@ const IMAGE_EXTENSIONS = /\.(jpe?g|png|gif|webp|bmp|heic|heif)$/i;
 
 /**
  * @typedef {import('../../utils/uploader').PickedFile} PickedFile
+ * @typedef {import('../../utils/session').LoginStatus} LoginStatus
+ * @typedef {{
+ *   getToken?: import('../../utils/uploader').TokenGetter,
+ *   loginStatus?: () => LoginStatus,
+ *   onLoginChange?: (listener: (status: LoginStatus) => void) => () => void,
+ *   retryLogin?: () => Promise<void>
+ * }} AppApi
  * @typedef {'queued' | 'uploading' | 'success' | 'failed' | 'canceled'} ItemState
  * @typedef {{
  *   id: number, name: string, path: string, size: number, sizeText: string, isImage: boolean,
@@ -49,6 +56,10 @@ Page({
     items: [],
     busy: false,
     notice: '',
+    /** Without login support in the app, uploads go without a token, as with login off. */
+    login: { state: 'off', message: '' },
+    /** True while logging in or after a failed login: no upload can start. */
+    loginBlocked: false,
   },
 
   /** @type {ReturnType<typeof createUploader> | null} */
@@ -56,10 +67,16 @@ Page({
   /** @type {Record<number, {abort: () => void}>} running or queued uploads by item id */
   jobs: {},
   nextItemId: 1,
+  /** @type {(() => void) | null} */
+  stopWatchingLogin: null,
 
   onLoad() {
-    const app = /** @type {{getToken?: import('../../utils/uploader').TokenGetter}} */ (getApp());
+    const app = /** @type {AppApi} */ (getApp());
     this.jobs = {};
+    if (app && app.loginStatus && app.onLoginChange) {
+      this.showLogin(app.loginStatus());
+      this.stopWatchingLogin = app.onLoginChange((status) => this.showLogin(status));
+    }
     this.uploader = createUploader({
       wx,
       baseUrl: config.signerBaseUrl,
@@ -69,13 +86,30 @@ Page({
   },
 
   onUnload() {
+    if (this.stopWatchingLogin) this.stopWatchingLogin();
+    this.stopWatchingLogin = null;
     Object.keys(this.jobs).forEach((id) => this.jobs[Number(id)].abort());
     this.jobs = {};
   },
 
+  /** @param {LoginStatus} status */
+  showLogin(status) {
+    this.setData({
+      login: { state: status.state, message: status.message },
+      loginBlocked: status.state === 'pending' || status.state === 'failed',
+    });
+  },
+
+  /** 重试 on the 未登录 banner. */
+  retryLogin() {
+    const app = /** @type {AppApi} */ (getApp());
+    if (this.data.login.state === 'pending' || !app || !app.retryLogin) return;
+    app.retryLogin();
+  },
+
   /** 选择文件: any file from a chat, up to 9. */
   chooseAndUploadFile() {
-    if (this.refuseWhileBusy()) return;
+    if (this.refuseWhileBusy() || this.refuseWhileLoggedOut()) return;
     wx.chooseMessageFile({
       count: config.maxFilesPerPick,
       type: 'all',
@@ -93,7 +127,7 @@ Page({
 
   /** 相册 / 拍摄: images and videos. */
   chooseAndUploadMedia() {
-    if (this.refuseWhileBusy()) return;
+    if (this.refuseWhileBusy() || this.refuseWhileLoggedOut()) return;
     wx.chooseMedia({
       count: config.maxFilesPerPick,
       mediaType: ['image', 'video'],
@@ -116,6 +150,12 @@ Page({
     return true;
   },
 
+  refuseWhileLoggedOut() {
+    if (!this.data.loginBlocked) return false;
+    wx.showToast({ title: MESSAGES.LOGIN_REQUIRED, icon: 'none' });
+    return true;
+  },
+
   /** @param {{errMsg: string}} err */
   pickFailed(err) {
     if (isUserCancel(err)) return;
@@ -124,7 +164,7 @@ Page({
 
   /** @param {Array<PickedFile & {isImage: boolean}>} files */
   startBatch(files) {
-    if (this.data.busy || files.length === 0) return;
+    if (this.data.busy || this.data.loginBlocked || files.length === 0) return;
     /** @type {Item[]} */
     const fresh = files.map((f) => ({
       id: this.nextItemId++,
