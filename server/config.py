@@ -211,6 +211,11 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         settings.update(_ram_role_arn(env, region))
     elif credentials_type == "ecs_ram_role":
         settings["ecs_role_name"] = _get(env, "ALIBABA_CLOUD_ECS_METADATA")
+        # The credentials SDK refuses to reach the metadata service at all with this set.
+        if _get(env, "ALIBABA_CLOUD_ECS_METADATA_DISABLED").lower() == "true":
+            raise ConfigError(
+                "ALIBABA_CLOUD_ECS_METADATA_DISABLED", "为 true, 与 ecs_ram_role 模式冲突", "删除这个环境变量, 或改用其他 CREDENTIALS_TYPE"
+            )
     return Settings(**settings)
 
 

@@ -42,19 +42,20 @@ class RedactFilter(logging.Filter):
 
 def configure_logging(secrets=()) -> None:
     root = logging.getLogger("server")
-    if not any(getattr(h, "_oss_kit", False) for h in root.handlers):
+    handler = next((h for h in root.handlers if getattr(h, "_oss_kit", False)), None)
+    if handler is None:
         handler = StderrHandler()
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         handler._oss_kit = True
         root.addHandler(handler)
         root.setLevel(logging.INFO)
-        root.propagate = True
-    for handler in root.handlers:
-        handler.filters = [f for f in handler.filters if not isinstance(f, RedactFilter)]
-        handler.addFilter(RedactFilter(secrets))
+    handler.filters = [f for f in handler.filters if not isinstance(f, RedactFilter)]
+    handler.addFilter(RedactFilter(secrets))
     for name in SDK_LOGGERS:
         sdk = logging.getLogger(name)
-        for handler in list(sdk.handlers):
-            sdk.removeHandler(handler)
+        for old in list(sdk.handlers):
+            sdk.removeHandler(old)
+        # Through our handler (formatted, redacted), not up to the root logger's bare stderr.
+        sdk.addHandler(handler)
         sdk.setLevel(logging.WARNING)
-        sdk.propagate = True
+        sdk.propagate = False

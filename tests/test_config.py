@@ -212,3 +212,10 @@ def test_python_m_server_reports_one_line(tmp_path, env_extra, setting):
     assert len(lines) == 1, result.stderr
     assert setting in lines[0]
     assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_ecs_mode_with_metadata_disabled_is_a_config_error():
+    with pytest.raises(ConfigError) as caught:
+        load_settings({"OSS_BUCKET": "examplebucket", "ALIBABA_CLOUD_ECS_METADATA": "role",
+                       "AUTH_REQUIRED": "false", "ALIBABA_CLOUD_ECS_METADATA_DISABLED": "true"})
+    assert caught.value.setting == "ALIBABA_CLOUD_ECS_METADATA_DISABLED"

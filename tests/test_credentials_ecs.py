@@ -89,7 +89,7 @@ def test_token_refused_no_fallback_to_imds_v1(imds, clock, caplog):
     app = create_app(ecs_config(clock))
     assert sign(app.test_client())[0].status_code == 503
     assert [call.request.method for call in imds.calls] == ["PUT"]  # never a token-less GET
-    assert "MetadataUnreachable" in caplog.text
+    assert "MetadataBadResponse" in caplog.text  # it answered: not a network problem
 
 
 def test_failure_body_is_refused(imds, clock, caplog):
@@ -97,7 +97,7 @@ def test_failure_body_is_refused(imds, clock, caplog):
     imds.add(responses.GET, IMDS_CREDS_URL, json={"Code": "Failed", "Message": "role not ready"})
     app = create_app(ecs_config(clock))
     assert sign(app.test_client())[0].status_code == 503
-    assert "credentials unavailable" in caplog.text
+    assert "credentials unavailable" in caplog.text and "MetadataBadResponse" in caplog.text
 
 
 def test_down_then_back(imds, clock, caplog):

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+from alibabacloud_credentials.exceptions import CredentialException
 from alibabacloud_credentials.http import HttpOptions
 from alibabacloud_credentials.provider.ecs_ram_role import EcsRamRoleCredentialsProvider
 
@@ -44,6 +45,11 @@ class EcsRoleSource:
             if "HttpCode=404" in text:
                 cause, hint = "RoleNotAttached", (
                     f"实例上没有名为 '{self.role_name}' 的 RAM 角色: 在 ECS 控制台 授予/收回RAM角色, 并核对 ALIBABA_CLOUD_ECS_METADATA"
+                )
+            elif isinstance(error, (CredentialException, ValueError, KeyError, TypeError)):
+                # The service answered, but not with usable credentials (Code != Success, bad Expiration...).
+                cause, hint = "MetadataBadResponse", (
+                    "ECS 元数据服务的回答不是可用的凭证: 确认角色已授予本实例, 稍后会自动重试 (docs/ram-role.md)"
                 )
             else:
                 cause, hint = "MetadataUnreachable", (
