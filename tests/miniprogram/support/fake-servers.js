@@ -35,11 +35,13 @@ function ossErrorXml(code, message, requestId) {
 }
 
 /**
- * One server, two roles: GET /generate_signature (signer) and POST /oss (OSS PostObject).
- * `signer` and `oss` are replaceable handlers; the defaults sign anything and store everything.
+ * One server, three roles: POST /api/login, GET /generate_signature (signer) and POST /oss (OSS
+ * PostObject). `login`, `signer` and `oss` are replaceable handlers; by default login is off
+ * (404 LoginDisabled, as the real signer in local mode), the signer signs anything and OSS stores
+ * everything.
  */
 async function startFakeServers() {
-  const received = { signatures: [], uploads: [] };
+  const received = { logins: [], signatures: [], uploads: [] };
   let counter = 0;
   const state = {
     received,
@@ -56,6 +58,7 @@ async function startFakeServers() {
       },
     }),
     oss: () => ({ status: 200, body: '' }),
+    login: () => ({ status: 404, json: { error: { code: 'LoginDisabled', message: '服务端未开启登录 (本地模式), 无需登录即可上传' } } }),
   };
   const server = http.createServer((req, res) => {
     const chunks = [];
@@ -63,6 +66,22 @@ async function startFakeServers() {
     req.on('error', () => {});
     req.on('end', () => {
       const url = new URL(req.url, 'http://x');
+      if (req.method === 'POST' && url.pathname === '/api/login') {
+        const text = Buffer.concat(chunks).toString('utf8');
+        let body = null;
+        try {
+          body = JSON.parse(text);
+        } catch {
+          body = text;
+        }
+        received.logins.push({ body, headers: req.headers });
+        // A handler may answer later (a Promise), to hold logins in flight.
+        Promise.resolve(state.login(body, received.logins.length)).then((answer) => {
+          res.writeHead(answer.status, { 'Content-Type': 'application/json', ...(answer.headers || {}) });
+          res.end(typeof answer.json === 'string' ? answer.json : JSON.stringify(answer.json));
+        });
+        return;
+      }
       if (req.method === 'GET' && url.pathname === '/generate_signature') {
         received.signatures.push({ query: url.searchParams, headers: req.headers });
         const answer = state.signer(url.searchParams, req.headers, received.signatures.length);

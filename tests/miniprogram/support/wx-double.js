@@ -218,4 +218,34 @@ function createWxNetwork(options = {}) {
   return { request, uploadFile, stats };
 }
 
-module.exports = { createWxNetwork };
+/**
+ * wx.login handing out scripted codes: each call takes the next entry; a string is the code, an
+ * object is the `fail` argument (like `{errMsg: 'login:fail ...'}`). Calls are counted.
+ * @param {Array<string | {errMsg: string}> | (() => string | {errMsg: string})} script
+ */
+function createWxLogin(script) {
+  const calls = { count: 0 };
+  function login(opts) {
+    calls.count += 1;
+    const next = typeof script === 'function' ? script() : script.shift();
+    if (next === undefined) throw new Error('wx.login called more often than scripted');
+    if (typeof next === 'string') later(opts.success, { code: next, errMsg: 'login:ok' });
+    else later(opts.fail, next);
+    later(opts.complete, {});
+  }
+  return { login, calls };
+}
+
+/** wx storage in memory: values round-trip through JSON as WeChat stores them. */
+function createWxStorage(initial = {}) {
+  const items = new Map(Object.entries(initial).map(([k, v]) => [k, JSON.stringify(v)]));
+  return {
+    items,
+    getStorageSync: (key) => (items.has(key) ? JSON.parse(items.get(key)) : ''),
+    setStorageSync: (key, value) => void items.set(key, JSON.stringify(value)),
+    removeStorageSync: (key) => void items.delete(key),
+    read: (key) => (items.has(key) ? JSON.parse(items.get(key)) : undefined),
+  };
+}
+
+module.exports = { createWxNetwork, createWxLogin, createWxStorage };
