@@ -2,8 +2,8 @@
 
 const test = require('node:test');
 const assert = require('node:assert/strict');
-const { renderPage, waitFor } = require('./support/page-env');
-const { createWxNetwork } = require('./support/wx-double');
+const { renderPage, waitFor, attrsOf } = require('./support/page-env');
+const { pageWx, messageFile } = require('./support/page-wx');
 const { startFakeServers, ossErrorXml } = require('./support/fake-servers');
 const { makeTempDir, pickedFile } = require('./support/files');
 const config = require('../../miniprogram/config');
@@ -22,49 +22,7 @@ test.afterEach(async () => {
   tmp.remove();
 });
 
-/** A wx with real networking and scripted pickers. */
-function pageWx(picks, network = {}) {
-  const net = createWxNetwork(network);
-  const calls = { chooseMessageFile: [], chooseMedia: [], toasts: [] };
-  return {
-    calls,
-    stats: net.stats,
-    request: net.request,
-    uploadFile: net.uploadFile,
-    chooseMessageFile(options) {
-      calls.chooseMessageFile.push(options);
-      const next = picks.shift();
-      setImmediate(() => (next ? options.success({ tempFiles: next, errMsg: 'chooseMessageFile:ok' }) : options.fail({ errMsg: 'chooseMessageFile:fail cancel' })));
-    },
-    chooseMedia(options) {
-      calls.chooseMedia.push(options);
-      const next = picks.shift();
-      setImmediate(() => options.success({ tempFiles: next, type: 'mix', errMsg: 'chooseMedia:ok' }));
-    },
-    showToast(options) {
-      calls.toasts.push(options);
-    },
-  };
-}
-
-function messageFile(file, type) {
-  return { path: file.path, size: file.size, name: file.name, type, time: 0 };
-}
-
 const text = (comp) => comp.dom.textContent;
-
-/** Built-in tags are stubs: read their attributes from the rendered tree. */
-function attrsOf(comp, className) {
-  const found = [];
-  const walk = (node) => {
-    if (!node || typeof node !== 'object') return;
-    const attrs = Object.fromEntries((node.attrs || []).map((a) => [a.name, a.value]));
-    if (String(attrs.class || '').split(' ').includes(className)) found.push(attrs);
-    (node.children || []).forEach(walk);
-  };
-  walk(comp.toJSON());
-  return found;
-}
 
 test('选择文件 -> progress -> 成功 with the key and a thumbnail', { timeout: 15000 }, async () => {
   const image = pickedFile(tmp.dir, 'photo.jpg', 200 * 1024);

@@ -65,6 +65,37 @@ function renderPage(page, wx, appInstance = {}) {
   return comp;
 }
 
+/**
+ * Run the real app.js: `App(def)` is captured, `onLaunch` runs, and the definition is what
+ * getApp() returns (the mini-program runtime calls its methods with `this` bound to it).
+ * @param {object} wx the `wx` the app will see
+ */
+function launchApp(wx) {
+  global.wx = wx;
+  let def = null;
+  global.App = (options) => {
+    def = options;
+  };
+  const appPath = path.join(MINIPROGRAM, 'app.js');
+  delete require.cache[require.resolve(appPath)];
+  require(appPath);
+  if (def.onLaunch) def.onLaunch.call(def, {});
+  return def;
+}
+
+/** Built-in tags are stubs: read their attributes from the rendered tree. */
+function attrsOf(comp, className) {
+  const found = [];
+  const walk = (node) => {
+    if (!node || typeof node !== 'object') return;
+    const attrs = Object.fromEntries((node.attrs || []).map((a) => [a.name, a.value]));
+    if (String(attrs.class || '').split(' ').includes(className)) found.push(attrs);
+    (node.children || []).forEach(walk);
+  };
+  walk(comp.toJSON());
+  return found;
+}
+
 /** Poll until `predicate()` is truthy; fail with `label` after `timeoutMs`. */
 async function waitFor(predicate, label, timeoutMs = 5000) {
   const deadline = Date.now() + timeoutMs;
@@ -76,4 +107,4 @@ async function waitFor(predicate, label, timeoutMs = 5000) {
   }
 }
 
-module.exports = { renderPage, waitFor, simulate };
+module.exports = { renderPage, launchApp, waitFor, attrsOf, simulate };
