@@ -1,29 +1,42 @@
-// End to end: the mini-program's upload module, through an HTTP-doing wx double, against the real
-// signer and OSS emulator (`python -m server` in local mode) on free loopback ports.
+// End to end: the mini-program's login and upload modules, through an HTTP-doing wx double, against
+// the real signer and OSS emulator (`python -m server` in local mode) on free loopback ports, with
+// login on through the WeChat stand-in (tests/fake_wechat.py).
 
 const test = require('node:test');
 const assert = require('node:assert/strict');
+const crypto = require('node:crypto');
 const fs = require('node:fs');
 const path = require('node:path');
 const { createUploader } = require('../../miniprogram/utils/uploader');
-const { createWxNetwork } = require('./support/wx-double');
-const { startLocalKit } = require('./support/local-kit');
+const { createSession, STORAGE_KEY } = require('../../miniprogram/utils/session');
+const { createWxNetwork, createWxLogin, createWxStorage } = require('./support/wx-double');
+const { startLocalKit, startFakeWeChat } = require('./support/local-kit');
 const { makeTempDir, pickedFile } = require('./support/files');
 
 const MAX_SIZE = 1024 * 1024;
+const USER_KEY = /^uploads\/([0-9a-f]{24})\/\d{4}\/\d{2}\/\d{2}\/[0-9a-f]{32}\.[a-z0-9]+$/;
 
+let wechat;
 let kit;
 let tmp;
 
 test.before(async () => {
-  kit = await startLocalKit({ env: { OSS_MAX_SIZE: String(MAX_SIZE) } });
+  wechat = await startFakeWeChat();
+  kit = await startLocalKit({ wechat, env: { OSS_MAX_SIZE: String(MAX_SIZE) } });
   tmp = makeTempDir();
 });
 
 test.after(async () => {
   if (kit) await kit.stop();
+  if (wechat) await wechat.stop();
   if (tmp) tmp.remove();
 });
+
+/** The folder the signer derives for an openid (keyed hash), computed independently. */
+function folderFor(secretKey, openid) {
+  const folderKey = crypto.createHmac('sha256', secretKey).update('oss-upload.folder').digest();
+  return crypto.createHmac('sha256', folderKey).update(openid).digest('hex').slice(0, 24);
+}
 
 function storedKeys(storageDir) {
   const keys = [];
@@ -38,9 +51,16 @@ function storedKeys(storageDir) {
   return keys;
 }
 
-function uploaderFor(base, wxOptions) {
-  const wx = createWxNetwork(wxOptions);
-  return { wx, uploader: createUploader({ wx, baseUrl: base, getToken: async () => null }) };
+/**
+ * The mini-program's two modules as app.js wires them: wx.login in the double returns a code the
+ * WeChat stand-in accepts for `user`.
+ */
+function uploaderFor(base, wxOptions, { user = 'alice', storage = createWxStorage() } = {}) {
+  const net = createWxNetwork(wxOptions);
+  const login = createWxLogin(() => 'code-' + user);
+  const session = createSession({ wx: { request: net.request, login: login.login, ...storage }, baseUrl: base });
+  const uploader = createUploader({ wx: net, baseUrl: base, getToken: (options) => session.getToken(options) });
+  return { wx: net, uploader, session, login: login.calls };
 }
 
 test('one upload: the stored bytes equal the picked file', { timeout: 30000 }, async () => {
@@ -56,16 +76,107 @@ test('one upload: the stored bytes equal the picked file', { timeout: 30000 }, a
   assert.ok(stored && stored.equals(file.bytes), 'stored bytes equal the picked file');
   assert.equal(progress.at(-1), 100);
   assert.ok(progress.length > 2);
-  assert.equal(wx.stats.requestUrls[0], `${kit.base}/generate_signature?filename=${encodeURIComponent(file.name)}&size=${file.size}`);
+  assert.deepEqual(wx.stats.requestUrls, [`${kit.base}/api/login`, `${kit.base}/generate_signature?filename=${encodeURIComponent(file.name)}&size=${file.size}`]);
+  assert.match(wx.stats.requestHeaders[1].Authorization, /^Bearer \S+$/);
+  const [, folder] = USER_KEY.exec(result.key);
+  assert.equal(folder, folderFor(kit.secretKey, 'openid-alice'), "under the user's own folder");
+});
+
+test("login on: each user's keys sit under their own 24-hex folder, which does not reveal the openid", { timeout: 30000 }, async () => {
+  const alice = uploaderFor(kit.base, {}, { user: 'alice' });
+  const bob = uploaderFor(kit.base, {}, { user: 'bob' });
+  const fileA = pickedFile(tmp.dir, 'a.png', 2048);
+  const fileB = pickedFile(tmp.dir, 'b.png', 2048);
+  const [keyA, keyA2, keyB] = [
+    (await alice.uploader.uploadFileToOSS(fileA)).key,
+    (await alice.uploader.uploadFileToOSS(fileA)).key,
+    (await bob.uploader.uploadFileToOSS(fileB)).key,
+  ];
+  const [folderA, folderA2, folderB] = [keyA, keyA2, keyB].map((key) => {
+    assert.match(key, USER_KEY);
+    return USER_KEY.exec(key)[1];
+  });
+  assert.equal(folderA, folderFor(kit.secretKey, 'openid-alice'));
+  assert.equal(folderB, folderFor(kit.secretKey, 'openid-bob'));
+  assert.equal(folderA2, folderA, 'stable for a user');
+  assert.notEqual(folderA, folderB);
+  assert.ok(!/alice|bob|openid/.test(keyA + keyB));
+  assert.ok((await kit.readObject(keyA)).equals(fileA.bytes));
+  assert.ok((await kit.readObject(keyB)).equals(fileB.bytes));
+  assert.equal(alice.login.count, 1, 'one login serves both uploads');
+  assert.equal(bob.login.count, 1);
+});
+
+test('login on: without a token the signer refuses 401 and nothing is uploaded', { timeout: 30000 }, async () => {
+  const wx = createWxNetwork();
+  const uploader = createUploader({ wx, baseUrl: kit.base, getToken: null });
+  await assert.rejects(uploader.uploadFileToOSS(pickedFile(tmp.dir, 'a.txt', 10)), (err) => {
+    assert.equal(err.kind, 'signer');
+    assert.equal(err.code, 'Unauthorized');
+    assert.equal(err.statusCode, 401);
+    assert.equal(err.detail, '请先登录');
+    return true;
+  });
+  assert.equal(wx.stats.requestHeaders[0].Authorization, undefined);
+  assert.equal(wx.stats.uploads, 0);
+});
+
+test('login on: a stored token the signer refuses (forged) -> 401 -> one fresh login -> upload succeeds', { timeout: 30000 }, async () => {
+  const storage = createWxStorage({ [STORAGE_KEY]: { token: 'forged.token', expiresAt: Date.now() + 3600 * 1000 } });
+  const { wx, uploader, login } = uploaderFor(kit.base, {}, { user: 'carol', storage });
+  const file = pickedFile(tmp.dir, 'c.jpg', 4096);
+  const result = await uploader.uploadFileToOSS(file);
+  assert.deepEqual(wx.stats.requestUrls.map((u) => new URL(u).pathname), ['/generate_signature', '/api/login', '/generate_signature']);
+  const [forged, none, fresh] = wx.stats.requestHeaders.map((h) => h.Authorization);
+  assert.equal(forged, 'Bearer forged.token');
+  assert.equal(none, undefined, 'the login request carries no token');
+  assert.match(fresh, /^Bearer \S+$/);
+  assert.notEqual(fresh, forged);
+  assert.equal(login.count, 1);
+  assert.notEqual(storage.read(STORAGE_KEY).token, 'forged.token');
+  assert.equal(USER_KEY.exec(result.key)[1], folderFor(kit.secretKey, 'openid-carol'));
+  assert.ok((await kit.readObject(result.key)).equals(file.bytes));
+});
+
+test('a code WeChat refuses: a clear Chinese error and no upload', { timeout: 30000 }, async () => {
+  const net = createWxNetwork();
+  const session = createSession({ wx: { request: net.request, ...createWxLogin(['used']), ...createWxStorage() }, baseUrl: kit.base });
+  const uploader = createUploader({ wx: net, baseUrl: kit.base, getToken: (options) => session.getToken(options) });
+  await assert.rejects(uploader.uploadFileToOSS(pickedFile(tmp.dir, 'a.txt', 10)), (err) => {
+    assert.equal(err.code, 'InvalidCode');
+    assert.equal(err.statusCode, 401);
+    assert.match(err.message, /微信登录凭证无效或已用过/);
+    return true;
+  });
+  assert.equal(session.status().state, 'failed');
+  assert.equal(net.stats.uploads, 0);
+});
+
+test('login off (local mode without WeChat settings): no token, uploads still work', { timeout: 30000 }, async () => {
+  const open = await startLocalKit();
+  try {
+    const { wx, uploader, session, login } = uploaderFor(open.base);
+    const file = pickedFile(tmp.dir, 'open.txt', 100);
+    const result = await uploader.uploadFileToOSS(file);
+    assert.match(result.key, /^uploads\/\d{4}\/\d{2}\/\d{2}\/[0-9a-f]{32}\.txt$/);
+    assert.equal(session.status().state, 'off');
+    assert.equal(wx.stats.requestHeaders[1].Authorization, undefined);
+    await uploader.uploadFileToOSS(file);
+    assert.equal(login.count, 1, 'login off is remembered');
+    assert.ok((await open.readObject(result.key)).equals(file.bytes));
+  } finally {
+    await open.stop();
+  }
 });
 
 test('nine files: at most three in flight, every one stored intact', { timeout: 60000 }, async () => {
-  const { wx, uploader } = uploaderFor(kit.base, { chunkDelayMs: 3 });
+  const { wx, uploader, login } = uploaderFor(kit.base, { chunkDelayMs: 3 });
   const files = Array.from({ length: 9 }, (_, i) => pickedFile(tmp.dir, `photo-${i}.jpg`, 96 * 1024 + i));
   const jobs = files.map((f) => uploader.enqueue(f));
   const results = await Promise.all(jobs.map((j) => j.promise));
   assert.equal(wx.stats.maxUploadsInFlight, 3);
   assert.equal(wx.stats.uploads, 9);
+  assert.equal(login.count, 1, 'nine uploads asking at once share one login');
   assert.equal(new Set(results.map((r) => r.key)).size, 9);
   for (const [i, result] of results.entries()) {
     const stored = await kit.readObject(result.key);
@@ -100,13 +211,13 @@ test('extension refused: 415 with a Chinese message, nothing uploaded', { timeou
 });
 
 test('expired signature: a fresh one is fetched, the retry succeeds', { timeout: 30000 }, async () => {
-  const stale = await startLocalKit({ staleSignatures: 1 });
+  const stale = await startLocalKit({ wechat, staleSignatures: 1 });
   try {
     const { wx, uploader } = uploaderFor(stale.base);
     const file = pickedFile(tmp.dir, 'late.png', 20 * 1024);
     const result = await uploader.uploadFileToOSS(file);
     assert.equal(result.retried, true);
-    assert.equal(wx.stats.requests, 2, 'two signatures');
+    assert.equal(wx.stats.requestUrls.filter((u) => u.includes('/generate_signature')).length, 2, 'two signatures');
     assert.equal(wx.stats.uploads, 2, 'two posts');
     const stored = await stale.readObject(result.key);
     assert.ok(stored && stored.equals(file.bytes));
@@ -117,7 +228,7 @@ test('expired signature: a fresh one is fetched, the retry succeeds', { timeout:
 });
 
 test('OSS answers 403: the message carries the Code and RequestId, after one retry only', { timeout: 30000 }, async () => {
-  const stale = await startLocalKit({ staleSignatures: 5 });
+  const stale = await startLocalKit({ wechat, staleSignatures: 5 });
   try {
     const { wx, uploader } = uploaderFor(stale.base);
     await assert.rejects(uploader.uploadFileToOSS(pickedFile(tmp.dir, 'late.png', 1024)), (err) => {

@@ -1,4 +1,5 @@
-// The real signer and OSS emulator (`python -m server` in local mode) on free loopback ports.
+// The real signer and OSS emulator (`python -m server` in local mode) on free loopback ports, and
+// the WeChat login stand-in (tests/fake_wechat.py) it can be pointed at to turn login on.
 
 const fs = require('node:fs');
 const net = require('node:net');
@@ -38,7 +39,46 @@ function get(url) {
 }
 
 /**
- * @param {{staleSignatures?: number, env?: Record<string, string>}} [options]
+ * tests/fake_wechat.py on a free port: codes `code-<name>` log in as openid `openid-<name>`.
+ * @returns {Promise<{base: string, appid: string, secret: string, stop: () => Promise<void>}>}
+ */
+function startFakeWeChat() {
+  const child = spawn(pythonBin(), [path.join(REPO, 'tests', 'fake_wechat.py')], {
+    cwd: REPO,
+    env: { PATH: process.env.PATH, LANG: 'C.UTF-8', PYTHONDONTWRITEBYTECODE: '1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const stop = () =>
+    new Promise((resolve) => {
+      if (child.exitCode !== null || child.signalCode !== null) return resolve();
+      child.once('exit', () => resolve());
+      child.kill('SIGTERM');
+    });
+  return new Promise((resolve, reject) => {
+    let output = '';
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`fake_wechat.py printed no address in 10 s:\n${output}`));
+    }, 10000);
+    child.stderr.on('data', (c) => (output += c));
+    child.stdout.on('data', (c) => {
+      output += c;
+      const match = /^(http:\/\/127\.0\.0\.1:\d+)\s*$/m.exec(output);
+      if (!match) return;
+      clearTimeout(timer);
+      resolve({ base: match[1], appid: 'wx-fake-appid', secret: 'wx-fake-app-secret', stop });
+    });
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`fake_wechat.py exited with ${code}:\n${output}`));
+    });
+  });
+}
+
+/**
+ * @param {{staleSignatures?: number, wechat?: {base: string, appid: string, secret: string},
+ *   secretKey?: string, env?: Record<string, string>}} [options]
+ *   `wechat` turns login on, against that stand-in, with `secretKey` signing the tokens.
  */
 async function startLocalKit(options = {}) {
   const port = await freePort();
@@ -46,6 +86,10 @@ async function startLocalKit(options = {}) {
   while (ossPort === port) ossPort = await freePort();
   const storage = makeTempDir('mp-oss-');
   const workDir = makeTempDir('mp-kit-'); // no stray .env is picked up from the checkout
+  const secretKey = options.wechat ? options.secretKey || 'mp-e2e-secret-key-0123456789abcdef' : '';
+  const login = options.wechat
+    ? { WECHAT_APPID: options.wechat.appid, WECHAT_APP_SECRET: options.wechat.secret, WECHAT_API_BASE: options.wechat.base, SECRET_KEY: secretKey }
+    : {};
   const args = options.staleSignatures
     ? [path.join(__dirname, 'stale_first_signature.py')]
     : ['-m', 'server'];
@@ -61,6 +105,11 @@ async function startLocalKit(options = {}) {
     LOCAL_OSS_DIR: storage.dir,
     CREDENTIALS_TYPE: 'local',
     STALE_SIGNATURES: String(options.staleSignatures || 0),
+    // All tests share one user (and 127.0.0.1): the default 30 signatures / 10 logins per minute
+    // would turn a nine-file batch plus the rest of the suite into 429s.
+    SIGN_RATE_LIMIT: '1000/minute',
+    LOGIN_RATE_LIMIT: '1000/minute',
+    ...login,
     ...(options.env || {}),
   };
   const child = spawn(pythonBin(), args, { cwd: workDir.dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -106,7 +155,7 @@ async function startLocalKit(options = {}) {
     return res.status === 200 ? res.body : null;
   }
 
-  return { base, ossBase, storageDir: storage.dir, stop, readObject, output: () => output, pid: child.pid };
+  return { base, ossBase, storageDir: storage.dir, secretKey, stop, readObject, output: () => output, pid: child.pid };
 }
 
-module.exports = { startLocalKit, freePort };
+module.exports = { startLocalKit, startFakeWeChat, freePort };
