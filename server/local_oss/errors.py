@@ -1,6 +1,7 @@
 """OSS-style XML errors: what a client of the real service would see, byte for byte where known."""
 from __future__ import annotations
 
+import re
 import secrets
 from typing import Optional
 from xml.sax.saxutils import escape
@@ -25,16 +26,24 @@ def new_request_id() -> str:
     return secrets.token_hex(12).upper()
 
 
+# Characters XML 1.0 cannot carry even escaped; a client's field name may hold them.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _text(value) -> str:
+    return escape(_NOT_XML.sub("\ufffd", str(value)))
+
+
 def error_body(error: OssError, request_id: str, host_id: str) -> bytes:
     parts = [
         '<?xml version="1.0" encoding="UTF-8"?>\n<Error>\n',
-        f"  <Code>{escape(error.code)}</Code>\n",
-        f"  <Message>{escape(error.message)}</Message>\n",
+        f"  <Code>{_text(error.code)}</Code>\n",
+        f"  <Message>{_text(error.message)}</Message>\n",
         f"  <RequestId>{request_id}</RequestId>\n",
-        f"  <HostId>{escape(host_id)}</HostId>\n",
+        f"  <HostId>{_text(host_id)}</HostId>\n",
     ]
     for name, value in error.extra.items():
-        parts.append(f"  <{name}>{escape(str(value))}</{name}>\n")
+        parts.append(f"  <{name}>{_text(value)}</{name}>\n")
     if error.ec:
         parts.append(f"  <EC>{error.ec}</EC>\n")
         parts.append(f"  <RecommendDoc>https://api.aliyun.com/troubleshoot?q={error.ec}</RecommendDoc>\n")
