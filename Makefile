@@ -57,8 +57,15 @@ redis-server:
 	    { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q redis-server >/dev/null 2>&1; }; }; } || \
 	  echo "redis-server 未安装, Redis 限流测试将跳过 (Debian/Ubuntu: sudo apt-get install redis-server)"
 
-bench: $(TEST_STAMP)
+bench: $(TEST_STAMP) wrk
 	$(BIN)/python -m bench
+
+# The HTTP benches use wrk when present (Debian's package, small); else a Python client.
+.PHONY: wrk
+wrk:
+	@command -v wrk >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+	  { apt-get install -y -q wrk >/dev/null 2>&1 || \
+	    { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q wrk >/dev/null 2>&1; }; }; } || echo "wrk 未安装, 压测改用 Python 客户端 (Debian/Ubuntu: apt-get install wrk)"
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -7,16 +7,18 @@ from __future__ import annotations
 
 import sys
 
-from . import http_routes, signing_core
+from . import emulator_throughput, gunicorn_routes, http_routes, report, signing_core, startup, tutorial_compare
 from .sizes import pick
 
-BENCHES = (signing_core, http_routes)
+BENCHES = (signing_core, http_routes, gunicorn_routes, tutorial_compare, emulator_throughput, startup)
 
 
 def main(argv) -> int:
     size = pick(argv)
     print(f"bench size: {size.name}")
     results = [bench.run(size) for bench in BENCHES]
+    report.print_table(results)
+    report.save(results, size.name)
     print("all goals met" if all(r["met"] for r in results) else "some goals NOT met")
     return 0
 

@@ -1,0 +1,90 @@
+"""Charts for docs/performance.md from a saved bench run (needs the `bench` extra: matplotlib).
+
+    BENCH_JSON=/tmp/bench.json python -m bench full
+    python -m bench.charts /tmp/bench.json docs/
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+
+def _by_name(results: list) -> dict:
+    return {r.get("name"): r for r in results if isinstance(r, dict)}
+
+
+def draw(results_path: str, out_dir: str) -> list:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    with open(results_path, encoding="utf-8") as handle:
+        results = _by_name(json.load(handle)["results"])
+    written = []
+
+    compare = results.get("tutorial_compare")
+    if compare:
+        ours, tutorial = compare["ours"], compare["tutorial"]
+        figure, (left, right) = plt.subplots(1, 2, figsize=(9, 3.6))
+        labels = ["ours\n(cached STS)", "tutorial\n(AssumeRole per request)"]
+        colors = ["#2f7ed8", "#c0504d"]
+        left.bar(labels, [ours["sequential"]["p50_ms"], tutorial["sequential"]["p50_ms"]], color=colors)
+        left.set_yscale("log")
+        left.set_ylabel("ms (log scale)")
+        left.set_title("median latency, sequential requests")
+        right.bar(labels, [ours["concurrent"]["rps"], tutorial["concurrent"]["rps"]], color=colors)
+        right.set_ylabel("requests/s")
+        right.set_title("8 concurrent connections")
+        for axis, values, fmt in ((left, [ours["sequential"]["p50_ms"], tutorial["sequential"]["p50_ms"]], "{:.2f} ms"),
+                                  (right, [ours["concurrent"]["rps"], tutorial["concurrent"]["rps"]], "{:,.0f}")):
+            for x, value in enumerate(values):
+                axis.annotate(fmt.format(value), (x, value), ha="center", va="bottom", fontsize=9)
+        figure.suptitle("STS stand-in answering in 50 ms, gunicorn deploy config, loopback")
+        figure.tight_layout()
+        path = os.path.join(out_dir, "perf-vs-tutorial.png")
+        figure.savefig(path, dpi=110)
+        plt.close(figure)
+        written.append(path)
+
+    routes = results.get("gunicorn_routes")
+    if routes:
+        figure, (left, right) = plt.subplots(1, 2, figsize=(9, 3.6))
+        labels = ["/generate_signature", "/bench/ping\n(trivial JSON)"]
+        sign, ping = routes["sign"], routes["ping"]
+        left.bar(labels, [sign["rps"], ping["rps"]], color=["#2f7ed8", "#999999"])
+        left.set_ylabel("requests/s")
+        left.set_title(f"throughput (ratio {routes['ratio']:.2f})")
+        width = 0.35
+        for offset, (name, key) in enumerate((("p50", "p50_ms"), ("p99", "p99_ms"))):
+            right.bar([i + offset * width for i in range(2)], [sign[key], ping[key]], width, label=name)
+        right.set_xticks([i + width / 2 for i in range(2)], labels)
+        right.set_ylabel("ms")
+        right.set_title(f"latency, {routes['connections']} connections")
+        right.legend()
+        figure.suptitle("same app under gunicorn (deploy config), loopback, " + routes["tool"])
+        figure.tight_layout()
+        path = os.path.join(out_dir, "perf-routes.png")
+        figure.savefig(path, dpi=110)
+        plt.close(figure)
+        written.append(path)
+    return written
+
+
+def main(argv) -> int:
+    if len(argv) != 2:
+        print(__doc__, file=sys.stderr)
+        return 2
+    try:
+        written = draw(argv[0], argv[1])
+    except ImportError:
+        print("matplotlib 未安装: pip install -e '.[bench]'", file=sys.stderr)
+        return 2
+    for path in written:
+        print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

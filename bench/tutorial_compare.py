@@ -1,0 +1,101 @@
+"""Our server (ram_role_arn, cached credentials) against the tutorial's design (AssumeRole on
+every request), both under deploy/gunicorn.conf.py, both behind the same loopback STS stand-in
+that answers after 50 ms.
+"""
+from __future__ import annotations
+
+import contextlib
+import http.client
+import json
+import subprocess
+import sys
+
+from . import loadgen
+from .gunicorn_run import gunicorn
+
+STS_DELAY_MS = 50
+GOAL_LATENCY_X = 50
+GOAL_RPS_X = 10
+CONCURRENT = 8
+SIGN_PATH = "/generate_signature?filename=a.jpg&size=1024"
+# (seconds of sequential requests, seconds at 8 connections, counted signatures: ours, tutorial's)
+PLAN = {"tiny": (1, 1, 50, 50), "small": (3, 3, 2_000, 300), "full": (8, 8, 10_000, 2_000)}
+
+CLOUD_ENV = {
+    # The tutorial's own names; our server accepts them as aliases.
+    "OSS_ACCESS_KEY_ID": "LTAI5tBenchAccessKeyId",
+    "OSS_ACCESS_KEY_SECRET": "bench-long-term-secret",
+    "OSS_STS_ROLE_ARN": "acs:ram::1234567890123456:role/bench",
+    "CREDENTIALS_TYPE": "ram_role_arn",
+}
+
+
+@contextlib.contextmanager
+def sts_standin():
+    child = subprocess.Popen([sys.executable, "-m", "bench.sts_standin", "--delay-ms", str(STS_DELAY_MS)],
+                             stdout=subprocess.PIPE, text=True)
+    try:
+        yield int(child.stdout.readline())
+    finally:
+        child.terminate()
+        child.wait(10)
+
+
+def sts_calls(port: int) -> int:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    connection.request("GET", "/calls")
+    calls = json.loads(connection.getresponse().read())["calls"]
+    connection.close()
+    return calls
+
+
+def _measure(app_spec: str, sts_port: int, seq_seconds: float, conc_seconds: float, counted: int) -> dict:
+    env = {**CLOUD_ENV, "STS_ENDPOINT": f"http://127.0.0.1:{sts_port}"}
+    before = sts_calls(sts_port)
+    with gunicorn(app_spec, env, ready_path=SIGN_PATH) as port:
+        # STS calls over the server's whole life, start-up included, for a known number of
+        # signatures (a timed load generator cuts requests off mid-flight, so it can't count them).
+        failed = loadgen.exactly(port, SIGN_PATH, CONCURRENT, counted - 1)  # + the readiness probe
+        calls = sts_calls(sts_port) - before
+        sequential = loadgen.run(port, SIGN_PATH, 1, seq_seconds)
+        concurrent = loadgen.run(port, SIGN_PATH, CONCURRENT, conc_seconds)
+    failed += sequential.failed + concurrent.failed
+    if failed:
+        raise RuntimeError(f"{app_spec}: {failed} failed requests")
+    return {"sequential": vars(sequential), "concurrent": vars(concurrent), "sts_calls": calls,
+            "signatures": counted}
+
+
+def run(size) -> dict:
+    seq_seconds, conc_seconds, ours_count, tutorial_count = PLAN[size.name]
+    with sts_standin() as sts_port:
+        ours = _measure("server:create_app()", sts_port, seq_seconds, conc_seconds, ours_count)
+        tutorial = _measure("bench.tutorial_app:app", sts_port, seq_seconds, conc_seconds, tutorial_count)
+    latency_x = tutorial["sequential"]["p50_ms"] / ours["sequential"]["p50_ms"]
+    rps_x = ours["concurrent"]["rps"] / tutorial["concurrent"]["rps"]
+    per_10k = {name: r["sts_calls"] / r["signatures"] * 10_000 for name, r in (("ours", ours), ("tutorial", tutorial))}
+    workers = 1  # deploy/gunicorn.conf.py
+    met = {"latency": latency_x >= GOAL_LATENCY_X, "rps": rps_x >= GOAL_RPS_X,
+           "sts": ours["sts_calls"] <= workers}
+    print(f"against the tutorial's design (STS stand-in answers in {STS_DELAY_MS} ms; gunicorn deploy config; {loadgen.tool()}):")
+    for label, r in (("ours (cached STS credentials)", ours), ("tutorial (AssumeRole per request)", tutorial)):
+        print(f"  {label}: sequential p50 {r['sequential']['p50_ms']:.2f} ms; "
+              f"{CONCURRENT} connections {r['concurrent']['rps']:,.0f} req/s (p99 {r['concurrent']['p99_ms']:.1f} ms); "
+              f"STS calls {r['sts_calls']} for {r['signatures']:,} signatures")
+    print(f"  median latency {latency_x:,.0f}x lower; goal: >= {GOAL_LATENCY_X}x -> {'met' if met['latency'] else 'NOT met'}")
+    print(f"  req/s at {CONCURRENT} connections {rps_x:,.1f}x higher; goal: >= {GOAL_RPS_X}x -> {'met' if met['rps'] else 'NOT met'}")
+    print(f"  STS calls: ours {ours['sts_calls']} for {ours['signatures']:,} signatures ({workers} worker, one "
+          f"credential lifetime); tutorial {tutorial['sts_calls']} for {tutorial['signatures']:,} "
+          f"(= {per_10k['tutorial']:,.0f} per 10,000); goal: ours <= {workers} per worker per credential lifetime -> "
+          f"{'met' if met['sts'] else 'NOT met'}")
+    return {
+        "name": "tutorial_compare", "tool": loadgen.tool(), "ours": ours, "tutorial": tutorial,
+        "latency_x": latency_x, "rps_x": rps_x, "sts_per_10k": per_10k, "met": all(met.values()),
+        "rows": [
+            ("vs tutorial: sequential median latency (x lower)", f"{latency_x:,.0f}x", f">= {GOAL_LATENCY_X}x", met["latency"]),
+            (f"vs tutorial: req/s at {CONCURRENT} connections (x higher)", f"{rps_x:,.1f}x", f">= {GOAL_RPS_X}x", met["rps"]),
+            (f"STS calls for N signatures (ours / tutorial's)",
+             f"{ours['sts_calls']} per {ours['signatures']:,} / {tutorial['sts_calls']:,} per {tutorial['signatures']:,}",
+             f"ours <= {workers} (1 worker, 1 lifetime)", met["sts"]),
+        ],
+    }
