@@ -77,14 +77,7 @@ def _python(port: int, path: str, connections: int, seconds: float) -> Load:
             started = time.perf_counter()
             if started >= deadline:
                 break
-            try:
-                connection.request("GET", path)
-                response = connection.getresponse()
-                response.read()
-                ok = response.status == 200
-            except (OSError, http.client.HTTPException):
-                ok = False
-                connection.close()
+            ok = _get_ok(connection, path)
             mine.append((time.perf_counter() - started) * 1000)
             failures[slot] += 0 if ok else 1
         connection.close()
@@ -101,6 +94,18 @@ def _python(port: int, path: str, connections: int, seconds: float) -> Load:
         raise RuntimeError(f"no request to {path} completed")
     return Load("python", connections, len(merged), elapsed, len(merged) / elapsed,
                 percentile(merged, 50), percentile(merged, 99), sum(failures))
+
+
+def _get_ok(connection: http.client.HTTPConnection, path: str) -> bool:
+    """One GET on a keep-alive connection; a broken connection is closed so the next call reopens it."""
+    try:
+        connection.request("GET", path)
+        response = connection.getresponse()
+        response.read()
+        return response.status == 200
+    except (OSError, http.client.HTTPException):
+        connection.close()
+        return False
 
 
 def percentile(ordered: List[float], pct: float) -> float:
@@ -122,14 +127,7 @@ def exactly(port: int, path: str, connections: int, total: int, timeout: float =
                 if left[0] == 0:
                     break
                 left[0] -= 1
-            try:
-                connection.request("GET", path)
-                response = connection.getresponse()
-                response.read()
-                ok = response.status == 200
-            except (OSError, http.client.HTTPException):
-                ok = False
-                connection.close()
+            ok = _get_ok(connection, path)
             if not ok:
                 with lock:
                     failed[0] += 1

@@ -6,7 +6,7 @@ import sys
 
 from . import create_app
 from .config import ConfigError
-from .local_oss.serve import listening_server
+from .serving import bind_or_explain
 
 log = logging.getLogger("server")
 
@@ -18,10 +18,8 @@ def main() -> int:
         print(error, file=sys.stderr)
         return 2
     settings = app.config["SETTINGS"]
-    try:
-        server = listening_server(settings.host, settings.port, app)
-    except OSError as error:
-        print(f"无法监听 {settings.host}:{settings.port}: {error.strerror}。换一个 PORT, 或先停止占用端口的进程", file=sys.stderr)
+    server = bind_or_explain(settings.host, settings.port, app, "签名服务", "PORT")
+    if server is None:
         return 2
     if settings.is_local:
         from .local_oss.serve import start_emulator

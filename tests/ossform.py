@@ -20,6 +20,17 @@ from werkzeug.serving import make_server
 
 V4 = "OSS4-HMAC-SHA256"
 
+# The shared V4 test vector from the OSS notes (ali-oss and alibabacloud-oss-v2 agree on it).
+VECTOR_POLICY = (
+    '{"expiration":"2026-11-29T03:00:00.000Z","conditions":[{"bucket":"test-bucket"},'
+    '{"x-oss-signature-version":"OSS4-HMAC-SHA256"},'
+    '{"x-oss-credential":"STS.testid/20261129/cn-hangzhou/oss/aliyun_v4_request"},'
+    '{"x-oss-date":"20261129T020000Z"},{"x-oss-security-token":"test-token"},'
+    '["content-length-range",1,10485760],["starts-with","$key","uploads/"],'
+    '["eq","$success_action_status","200"]]}'
+)
+VECTOR_SIGNATURE = "e19cb2b0e88060acf3482f8e896ed4ff651bd7f310c783d3e3c1c0a8859ebdbf"
+
 
 def v4_signature(secret: str, day: str, region: str, string_to_sign: str) -> str:
     key = ("aliyun_v4" + secret).encode()

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from server import create_app
-from fake_wechat import FakeWeChat
+from tests.fake_wechat import FakeWeChat
 
 
 @pytest.fixture

@@ -2,48 +2,23 @@
 from __future__ import annotations
 
 import logging
-import sys
 import threading
 from typing import Optional
 
-import socket
+from werkzeug.serving import BaseWSGIServer
 
-from werkzeug.serving import BaseWSGIServer, make_server, select_address_family
-
+from ..serving import bind_or_explain
 from .app import create_emulator_app, default_storage_dir
 
 log = logging.getLogger("server")
-
-
-def listening_server(host: str, port: int, app) -> BaseWSGIServer:
-    """A threaded werkzeug server on host:port; OSError if the port cannot be bound.
-
-    werkzeug's own bind prints an English hint and calls sys.exit(1); binding here first lets
-    the caller print one clear line and choose the exit status.
-    """
-    family = select_address_family(host, port)
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((host, port))
-        sock.listen(128)
-        return make_server(host, port, app, threaded=True, fd=sock.fileno())
-    finally:
-        sock.close()  # the server holds its own duplicate of the descriptor
 
 
 def start_emulator(settings, instance_path: str) -> Optional[BaseWSGIServer]:
     """Bind LOCAL_OSS_PORT and serve in a daemon thread; None (after one line on stderr) if the port is taken."""
     directory = settings.local_oss_dir or default_storage_dir(settings.bucket, instance_path)
     app = create_emulator_app(settings, storage_dir=directory)
-    try:
-        server = listening_server(settings.host, settings.local_oss_port, app)
-    except OSError as error:
-        print(
-            f"无法监听 {settings.host}:{settings.local_oss_port} (本地 OSS 模拟器): {error.strerror}。"
-            "换一个 LOCAL_OSS_PORT, 或先停止占用端口的进程",
-            file=sys.stderr,
-        )
+    server = bind_or_explain(settings.host, settings.local_oss_port, app, "本地 OSS 模拟器", "LOCAL_OSS_PORT")
+    if server is None:
         return None
     threading.Thread(target=server.serve_forever, name="local-oss", daemon=True).start()
     shown = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host

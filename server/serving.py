@@ -1,0 +1,34 @@
+"""Binding the development servers of `python -m server` (the signer, and the emulator in local mode)."""
+from __future__ import annotations
+
+import socket
+import sys
+from typing import Optional
+
+from werkzeug.serving import BaseWSGIServer, make_server, select_address_family
+
+
+def listening_server(host: str, port: int, app) -> BaseWSGIServer:
+    """A threaded werkzeug server on host:port; OSError if the port cannot be bound.
+
+    werkzeug's own bind prints an English hint and calls sys.exit(1); binding here first lets
+    the caller print one clear line and choose the exit status.
+    """
+    family = select_address_family(host, port)
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(128)
+        return make_server(host, port, app, threaded=True, fd=sock.fileno())
+    finally:
+        sock.close()  # the server holds its own duplicate of the descriptor
+
+
+def bind_or_explain(host: str, port: int, app, what: str, setting: str) -> Optional[BaseWSGIServer]:
+    """The bound server, or None after one line on stderr naming the setting to change."""
+    try:
+        return listening_server(host, port, app)
+    except OSError as error:
+        print(f"无法监听 {host}:{port} ({what}): {error.strerror}。换一个 {setting}, 或先停止占用端口的进程", file=sys.stderr)
+        return None
