@@ -10,17 +10,17 @@ from __future__ import annotations
 import logging
 import mimetypes
 import os
+import re
 from datetime import datetime, timezone
 from typing import Callable, Dict, Optional
 from urllib.parse import quote
-from xml.sax.saxutils import escape
 
 from werkzeug.http import http_date, parse_options_header
 from werkzeug.wrappers import Request, Response
 from werkzeug.wsgi import wrap_file
 
 from . import errors, listing
-from .errors import OssError
+from .errors import OssError, xml_text
 from .multipart import ParsedForm, parse_form
 from .policy import decode_policy, form_lookup, judge, judge_size
 from .storage import ObjectExists, Storage
@@ -73,10 +73,20 @@ def _unique_fields(form: ParsedForm) -> Dict[str, str]:
     return fields
 
 
+# Strict reading (OSS documents only the length and the leading '/' or '\\'): a key holding a C0
+# control character, DEL or anything else XML 1.0 cannot carry is refused, since OSS would have to
+# echo it in PostResponse XML and listings.
+_BAD_KEY_CHARACTERS = re.compile("[\x00-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
+
+
 def _object_key(raw: str, filename: str) -> str:
     key = raw.replace("${filename}", os.path.basename(filename.replace("\\", "/")))
-    encoded = key.encode("utf-8")
-    if not encoded or len(encoded) > MAX_KEY_BYTES or key[0] in "/\\" or "\r" in key or "\n" in key:
+    encoded = key.encode("utf-8", "surrogatepass")
+    if (not encoded or len(encoded) > MAX_KEY_BYTES or key[0] in "/\\" or _BAD_KEY_CHARACTERS.search(key)
+            # Strict reading: a "." or ".." segment is refused, because every URL built from the key
+            # (Location, the listing's links) is normalised by clients to another object, and
+            # percent-encoding does not help: "%2e" counts as a dot segment too (WHATWG URL).
+            or any(segment in (".", "..") for segment in key.split("/"))):
         raise OssError(400, "InvalidObjectName", "The specified object is not valid.")
     return key
 
@@ -185,10 +195,10 @@ class Emulator:
             location = request.host_url.rstrip("/") + "/" + quote(obj.key, safe="/")
             body = (
                 '<?xml version="1.0" encoding="UTF-8"?>\n<PostResponse>\n'
-                f"  <Bucket>{escape(self.settings.bucket)}</Bucket>\n"
-                f"  <Location>{escape(location)}</Location>\n"
-                f"  <Key>{escape(obj.key)}</Key>\n"
-                f"  <ETag>{escape(etag)}</ETag>\n"
+                f"  <Bucket>{xml_text(self.settings.bucket)}</Bucket>\n"
+                f"  <Location>{xml_text(location)}</Location>\n"
+                f"  <Key>{xml_text(obj.key)}</Key>\n"
+                f"  <ETag>{xml_text(etag)}</ETag>\n"
                 "</PostResponse>\n"
             )
             response = Response(body, status=201, content_type="application/xml")

@@ -30,20 +30,21 @@ def new_request_id() -> str:
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
-def _text(value) -> str:
+def xml_text(value) -> str:
+    """`value` as XML character data: escaped, and what XML cannot carry replaced by U+FFFD."""
     return escape(_NOT_XML.sub("\ufffd", str(value)))
 
 
 def error_body(error: OssError, request_id: str, host_id: str) -> bytes:
     parts = [
         '<?xml version="1.0" encoding="UTF-8"?>\n<Error>\n',
-        f"  <Code>{_text(error.code)}</Code>\n",
-        f"  <Message>{_text(error.message)}</Message>\n",
+        f"  <Code>{xml_text(error.code)}</Code>\n",
+        f"  <Message>{xml_text(error.message)}</Message>\n",
         f"  <RequestId>{request_id}</RequestId>\n",
-        f"  <HostId>{_text(host_id)}</HostId>\n",
+        f"  <HostId>{xml_text(host_id)}</HostId>\n",
     ]
     for name, value in error.extra.items():
-        parts.append(f"  <{name}>{_text(value)}</{name}>\n")
+        parts.append(f"  <{name}>{xml_text(value)}</{name}>\n")
     if error.ec:
         parts.append(f"  <EC>{error.ec}</EC>\n")
         parts.append(f"  <RecommendDoc>https://api.aliyun.com/troubleshoot?q={error.ec}</RecommendDoc>\n")
