@@ -471,3 +471,13 @@ def test_forbid_overwrite_is_race_free(emu):
     assert sorted(results) == [(204, None)] + [(409, "FileAlreadyExists")] * 7
     assert len(emu.objects()) == 1
     assert emu.http.get(emu.url + "/uploads/a.bin").content.startswith(b"writer ")
+
+
+@pytest.mark.parametrize("method", ["GET", "HEAD"])
+def test_stored_pages_cannot_run_script_on_the_emulator_origin(emu, method):
+    fields = emu.sign("uploads/page.html", extra=[("Content-Type", "text/html")])
+    assert emu.post(fields, b"<script>alert(document.domain)</script>").status_code == 204
+    got = emu.http.request(method, emu.url + "/uploads/page.html")
+    assert got.status_code == 200 and got.headers["Content-Type"] == "text/html"
+    assert got.headers["Content-Security-Policy"] == "sandbox"
+    assert got.headers["X-Content-Type-Options"] == "nosniff"

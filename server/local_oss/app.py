@@ -218,9 +218,12 @@ class Emulator:
             "Last-Modified": http_date(obj.last_modified),
             "x-oss-object-type": "Normal",
             "x-oss-storage-class": "Standard",
-            "X-Content-Type-Options": "nosniff",
         }
         headers.update(obj.headers)
+        # Objects are served inline on the listing page's origin: a stored HTML or SVG page must not
+        # run script there, nor be sniffed into one.
+        headers["Content-Security-Policy"] = "sandbox"
+        headers["X-Content-Type-Options"] = "nosniff"
         if request.method == "HEAD":
             handle.close()
             response = Response(b"", headers=headers)
