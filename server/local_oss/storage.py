@@ -1,7 +1,7 @@
 """Objects on disk: an immutable blob per upload plus one metadata file per key.
 
 Layout under the bucket directory:
-  .tmp/             uploads in flight (removed on refusal; leftovers cleared at start)
+  .tmp/             uploads in flight (removed on refusal; stale leftovers cleared at start)
   blobs/<id>        object bytes, written once
   meta/<sha256>.json  key -> blob id, size, ETag, headers, time; replacing it publishes a new version
 
@@ -9,6 +9,7 @@ Keys never become paths, so `..`, odd characters or a key that is a prefix of an
 """
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -21,6 +22,16 @@ from typing import Dict, List, Optional
 
 class ObjectExists(Exception):
     pass
+
+
+# A temp file untouched this long belongs to no live upload: every write refreshes its time, and a
+# signer's policy lives at most an hour (OSS_EXPIRE_SECONDS <= 3600), judged once the body is in.
+# Anything younger may be an upload in flight in another emulator sharing the directory.
+STALE_TEMP_SECONDS = 3600
+
+# link() errors that mean "no hard links here" (FAT, exFAT, some network and FUSE mounts).
+_NO_HARD_LINKS = {getattr(errno, name) for name in ("EPERM", "EACCES", "EXDEV", "ENOTSUP", "EOPNOTSUPP",
+                                                   "ENOSYS", "EMLINK") if hasattr(errno, name)}
 
 
 @dataclass
@@ -47,12 +58,16 @@ class Storage:
         for path in (self.temp_dir, self.blob_dir, self.meta_dir):
             os.makedirs(path, exist_ok=True)
         self._lock = threading.Lock()
+        self._hard_links = True
 
     def clear_temp(self) -> None:
         """Uploads a previous run left half-written (a crash, a kill) are never objects."""
+        cutoff = time.time() - STALE_TEMP_SECONDS
         for name in os.listdir(self.temp_dir):
+            path = os.path.join(self.temp_dir, name)
             try:
-                os.unlink(os.path.join(self.temp_dir, name))
+                if os.stat(path).st_mtime < cutoff:
+                    os.unlink(path)
             except OSError:
                 pass
 
@@ -75,18 +90,14 @@ class Storage:
         blob_path = self.blob_path(obj)
         os.replace(temp_path, blob_path)
         meta_tmp = os.path.join(self.temp_dir, obj.blob + ".json")
+        record = json.dumps(asdict(obj), ensure_ascii=False).encode("utf-8")
         try:
-            with open(meta_tmp, "w", encoding="utf-8") as handle:
-                json.dump(asdict(obj), handle, ensure_ascii=False)
+            with open(meta_tmp, "wb") as handle:
+                handle.write(record)
             final = self._meta_path(key)
             with self._lock:
                 if forbid_overwrite:
-                    try:
-                        # link() fails if the name exists: no window between the check and the write,
-                        # even against another process sharing the directory.
-                        os.link(meta_tmp, final)
-                    except FileExistsError:
-                        raise ObjectExists(key) from None
+                    self._publish_new(meta_tmp, final, record, key)
                     return obj
                 previous = self._read(final)
                 os.replace(meta_tmp, final)
@@ -98,6 +109,32 @@ class Storage:
             raise
         finally:
             _unlink(meta_tmp)
+
+    def _publish_new(self, meta_tmp: str, final: str, record: bytes, key: str) -> None:
+        """Create `final` only if no such name exists, atomically even against another process
+        sharing the directory; ObjectExists otherwise."""
+        if self._hard_links:
+            try:
+                os.link(meta_tmp, final)  # complete the moment it appears
+                return
+            except FileExistsError:
+                raise ObjectExists(key) from None
+            except OSError as error:
+                if error.errno not in _NO_HARD_LINKS:
+                    raise
+                self._hard_links = False
+        # O_EXCL claims the name as atomically as link(); a reader that catches the file before it is
+        # filled in sees no object yet (unreadable metadata reads as absent).
+        try:
+            fd = os.open(final, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o644)
+        except FileExistsError:
+            raise ObjectExists(key) from None
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(record)
+        except BaseException:
+            _unlink(final)
+            raise
 
     def _read(self, path: str) -> Optional[StoredObject]:
         try:
