@@ -1,6 +1,7 @@
 """Local mode end to end: signer and emulator over real HTTP, and `python -m server` from nothing."""
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import subprocess
@@ -15,7 +16,9 @@ import requests
 from werkzeug.serving import make_server
 
 from server import create_app
-from server.local_oss import create_emulator_app
+from server.config import load_settings
+from server.local_oss import create_emulator_app, default_storage_dir
+from server.local_oss.serve import start_emulator
 from tests.ossform import multipart, serve
 
 REPO = Path(__file__).resolve().parent.parent
@@ -90,8 +93,10 @@ def free_port() -> int:
 
 
 def start_server(tmp_path, port, oss_port):
+    # LOCAL_OSS_DIR: never the checkout's instance folder, where a `make run` may be uploading.
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path), "PORT": str(port),
-           "LOCAL_OSS_PORT": str(oss_port), "PYTHONPATH": str(REPO)}  # PYTHONPATH: the dev venv may lack `pip -e`
+           "LOCAL_OSS_PORT": str(oss_port), "LOCAL_OSS_DIR": str(tmp_path / "oss"),
+           "PYTHONPATH": str(REPO)}  # PYTHONPATH: the dev venv may lack `pip -e`
     return subprocess.Popen([sys.executable, "-m", "server"], cwd=tmp_path, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
@@ -118,7 +123,40 @@ def test_python_m_server_with_no_settings_reaches_local_mode(tmp_path):
     assert f"127.0.0.1:{oss_port}" in log
     assert f"http://127.0.0.1:{oss_port}/" in log  # where to see the files
     assert "不校验合法域名" in log
-    assert os.path.join("instance", "local-oss", "local-bucket") in log
+    assert str(tmp_path / "oss") in log and (tmp_path / "oss" / "blobs").is_dir()
+
+
+def test_default_storage_dir_is_in_the_instance_folder(tmp_path):
+    assert default_storage_dir("b", str(tmp_path)) == os.path.join(str(tmp_path), "local-oss", "b")
+    assert default_storage_dir("local-bucket") == str(REPO / "instance" / "local-oss" / "local-bucket")
+
+
+def test_without_local_oss_dir_the_emulator_stores_in_the_instance_folder_and_says_so(tmp_path):
+    settings = load_settings({"CREDENTIALS_TYPE": "local", "HOST": "127.0.0.1", "LOCAL_OSS_PORT": str(free_port())})
+    assert settings.local_oss_dir in ("", None)
+    instance = tmp_path / "instance"
+    lines = []
+    handler = logging.Handler()
+    handler.emit = lambda record: lines.append(record.getMessage())
+    logger = logging.getLogger("server")
+    logger.addHandler(handler)
+    level = logger.level
+    logger.setLevel(logging.INFO)
+    try:
+        server = start_emulator(settings, str(instance))
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+    assert server is not None
+    try:
+        expected = instance / "local-oss" / "local-bucket"
+        assert (expected / "blobs").is_dir()
+        assert f"上传的文件保存在: {expected}" in lines
+        listing = requests.get(f"http://127.0.0.1:{settings.local_oss_port}/", timeout=5)
+        assert str(expected) in listing.text
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def test_emulator_port_taken_is_one_line_and_exit_2(tmp_path):
