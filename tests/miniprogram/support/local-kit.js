@@ -10,9 +10,31 @@ const { makeTempDir } = require('./files');
 
 const REPO = path.resolve(__dirname, '../../..');
 
-function pythonBin() {
-  const venv = path.join(REPO, '.venv', 'bin', 'python');
-  return fs.existsSync(venv) ? venv : 'python3';
+/**
+ * The repo's venv interpreter, else the one on PATH (Windows venvs keep it in Scripts\python.exe,
+ * and Windows installs name it `python`).
+ * @param {string} [platform]
+ * @param {(file: string) => boolean} [exists]
+ */
+function pythonBin(platform = process.platform, exists = fs.existsSync) {
+  const windows = platform === 'win32';
+  const venv = windows
+    ? path.win32.join(REPO, '.venv', 'Scripts', 'python.exe')
+    : path.posix.join(REPO, '.venv', 'bin', 'python');
+  if (exists(venv)) return venv;
+  return windows ? 'python' : 'python3';
+}
+
+/**
+ * The environment every child starts from. Python on Windows needs SYSTEMROOT to open sockets.
+ * @param {NodeJS.ProcessEnv} [from]
+ * @param {string} [platform]
+ * @returns {Record<string, string | undefined>}
+ */
+function baseEnv(from = process.env, platform = process.platform) {
+  const env = { PATH: from.PATH };
+  if (platform === 'win32' && from.SYSTEMROOT) return { ...env, SYSTEMROOT: from.SYSTEMROOT };
+  return env;
 }
 
 function freePort() {
@@ -45,7 +67,7 @@ function get(url) {
 function startFakeWeChat() {
   const child = spawn(pythonBin(), [path.join(REPO, 'tests', 'fake_wechat.py')], {
     cwd: REPO,
-    env: { PATH: process.env.PATH, LANG: 'C.UTF-8', PYTHONDONTWRITEBYTECODE: '1' },
+    env: { ...baseEnv(), LANG: 'C.UTF-8', PYTHONDONTWRITEBYTECODE: '1' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const stop = () =>
@@ -94,7 +116,7 @@ async function startLocalKit(options = {}) {
     ? [path.join(__dirname, 'stale_first_signature.py')]
     : ['-m', 'server'];
   const env = {
-    PATH: process.env.PATH,
+    ...baseEnv(),
     HOME: process.env.HOME || workDir.dir,
     LANG: 'C.UTF-8',
     PYTHONPATH: REPO,
@@ -158,4 +180,4 @@ async function startLocalKit(options = {}) {
   return { base, ossBase, storageDir: storage.dir, secretKey, stop, readObject, output: () => output, pid: child.pid };
 }
 
-module.exports = { startLocalKit, startFakeWeChat, freePort };
+module.exports = { startLocalKit, startFakeWeChat, freePort, pythonBin, baseEnv };
