@@ -52,10 +52,15 @@ def on_starting(arbiter):
     from server.config import ConfigError, load_settings
 
     try:
-        load_settings(os.environ)
+        settings = load_settings(os.environ)
     except ConfigError as error:
         print(error, file=sys.stderr, flush=True)
         sys.exit(2)
+    else:
+        if settings.is_local:
+            # gunicorn serves the signer only; local mode's emulator runs under `make run`.
+            print("警告: 未配置云端凭证, gunicorn 以本地模式运行, 但不会启动本地 OSS 模拟器。生产部署请按 "
+                  "docs/deploy-ecs.md 配置 .env; 本地开发请用 make run", file=sys.stderr, flush=True)
     finally:
         # Workers are forked from this process: they must import the app themselves, not inherit
         # the modules this check loaded (a stale copy after an upgrade).

@@ -38,7 +38,12 @@ def create_app(test_config: Optional[Mapping] = None) -> Flask:
     settings: Settings = load_settings(source)
     clock = (test_config.get("CLOCK") or utc_now) if test_config is not None else utc_now
 
-    app.config.from_mapping(SETTINGS=settings, TESTING=bool(test_config and test_config.get("TESTING")))
+    app.config.from_mapping(
+        SETTINGS=settings,
+        TESTING=bool(test_config and test_config.get("TESTING")),
+        # The signer never receives file bytes; a login body is a few dozen bytes.
+        MAX_CONTENT_LENGTH=16 * 1024,
+    )
     app.json.ensure_ascii = False
     app.json.sort_keys = False
     logs.configure_logging(
@@ -88,6 +93,8 @@ def _announce_auth(settings) -> None:
             "!!! AUTH_REQUIRED=false: 签名接口对所有人开放, 任何人都能往你的 Bucket 上传文件并产生费用。"
             "只应在内网调试时这样做 !!!"
         )
+    elif settings.auth_explicitly_off:
+        log.info("AUTH_REQUIRED=false: 签名接口不要求登录")
     else:
         log.info("本地模式未配置 WECHAT_APPID / WECHAT_APP_SECRET: 签名接口不要求登录")
 

@@ -48,7 +48,7 @@ def login():
     auth = current_auth()
     auth.limits.hit(auth.settings.login_rate_limit, "login-ip", request.remote_addr or "-")
     if not auth.required:
-        raise ApiError(404, "LoginDisabled", "服务端未开启登录 (本地模式), 无需登录即可上传")
+        raise ApiError(404, "LoginDisabled", "服务端未开启登录, 无需登录即可上传")
     body = request.get_json(silent=True)
     code = body.get("code") if isinstance(body, dict) else None
     if not isinstance(code, str) or not code.strip():
@@ -58,7 +58,8 @@ def login():
     try:
         openid = auth.wechat.openid_for(code.strip())
     except LoginFailed as error:
-        raise ApiError(error.status, error.code, error.message) from None
+        headers = {"Retry-After": str(error.retry_after)} if error.retry_after else None
+        raise ApiError(error.status, error.code, error.message, headers) from None
     token, expires_in = auth.tokens.issue(openid)
     response = jsonify({"token": token, "expiresIn": expires_in})
     response.headers["Cache-Control"] = "no-store"

@@ -5,6 +5,7 @@ clear line instead of a traceback deep inside a request.
 """
 from __future__ import annotations
 
+import ipaddress
 import re
 from dataclasses import dataclass, field
 from typing import Mapping, Optional
@@ -27,6 +28,7 @@ LOCAL_DEFAULT_ACCESS_KEY_SECRET = "local-dev-secret-change-me"
 _REGION_RE = re.compile(r"^[a-z]{2,}(-[a-z0-9]+)+$")
 _BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
 _EXT_RE = re.compile(r"^[a-z0-9]{1,16}$")
+_HOST_RE = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$")
 _ROLE_ARN_RE = re.compile(r"^acs:ram::\d+:role/[\w.@-]+$", re.IGNORECASE)
 
 
@@ -100,6 +102,14 @@ def _int(env, name, default, low, high, unit="") -> int:
     return value
 
 
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+        return True
+    except ValueError:
+        return False
+
+
 def normalise_region(raw: str) -> str:
     """Accept both `cn-hangzhou` and the endpoint-style `oss-cn-hangzhou`."""
     region = raw.strip().lower()
@@ -171,6 +181,8 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         raise ConfigError("OSS_BUCKET", f"'{bucket}' 不是合法的 Bucket 名称", "只含小写字母、数字和短划线, 3 到 63 个字符")
 
     host = _get(env, "HOST") or "127.0.0.1"
+    if not (_HOST_RE.match(host) or _is_ip(host)):
+        raise ConfigError("HOST", f"'{host}' 不是合法的地址", "本机开发用 127.0.0.1; 要让局域网内的手机访问用 0.0.0.0")
     port = _int(env, "PORT", 5000, 1, 65535)
     local_oss_port = _int(env, "LOCAL_OSS_PORT", port + 1 if port < 65535 else 5001, 1, 65535)
     if local and local_oss_port == port:
@@ -278,6 +290,9 @@ def _auth(env, local: bool) -> dict:
     appid = _get(env, "WECHAT_APPID")
     app_secret = _get(env, "WECHAT_APP_SECRET")
     explicit = _bool(env, "AUTH_REQUIRED")
+    if local and explicit is None and bool(appid) != bool(app_secret):
+        missing = "WECHAT_APP_SECRET" if appid else "WECHAT_APPID"
+        raise ConfigError(missing, "未设置, 而另一半已设置", "登录需要 WECHAT_APPID 和 WECHAT_APP_SECRET 都填写; 本地不需要登录时两个都留空")
     required = explicit if explicit is not None else (not local or bool(appid and app_secret))
     if required:
         if not appid:

@@ -56,7 +56,7 @@ def register_error_handlers(app) -> None:
 
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException):
-        code, message = HTTP_CODES.get(error.code, ("HttpError", error.name))
+        code, message = HTTP_CODES.get(error.code, ("HttpError", f"请求无法处理 (HTTP {error.code})"))
         headers = {}
         if error.code == 405 and error.valid_methods:
             headers["Allow"] = ", ".join(error.valid_methods)

@@ -1,6 +1,7 @@
 """Binding the development servers of `python -m server` (the signer, and the emulator in local mode)."""
 from __future__ import annotations
 
+import errno
 import socket
 import sys
 from typing import Optional
@@ -25,10 +26,14 @@ def listening_server(host: str, port: int, app) -> BaseWSGIServer:
         sock.close()  # the server holds its own duplicate of the descriptor
 
 
-def bind_or_explain(host: str, port: int, app, what: str, setting: str) -> Optional[BaseWSGIServer]:
+def bind_or_explain(host: str, port: int, app, what: str, port_setting: str) -> Optional[BaseWSGIServer]:
     """The bound server, or None after one line on stderr naming the setting to change."""
     try:
         return listening_server(host, port, app)
     except OSError as error:
-        print(f"无法监听 {host}:{port} ({what}): {error.strerror}。换一个 {setting}, 或先停止占用端口的进程", file=sys.stderr)
+        if error.errno in (errno.EADDRINUSE, errno.EACCES):
+            fix = f"换一个 {port_setting}, 或先停止占用端口的进程"
+        else:  # an address this machine does not have, or a name that does not resolve
+            fix = "检查 HOST: 本机开发用 127.0.0.1, 局域网访问用 0.0.0.0"
+        print(f"无法监听 {host}:{port} ({what}): {error.strerror or error}。{fix}", file=sys.stderr)
         return None

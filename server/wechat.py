@@ -16,11 +16,12 @@ TIMEOUT = (1.0, 1.8)
 
 
 class LoginFailed(Exception):
-    def __init__(self, status: int, code: str, message: str):
+    def __init__(self, status: int, code: str, message: str, retry_after: int = None):
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
+        self.retry_after = retry_after
 
 
 # errcode -> (HTTP status, our code, Chinese message)
@@ -31,6 +32,19 @@ ERRCODES = {
     40226: (403, "UserBlocked", "该用户被微信判定为高风险, 已拒绝登录"),
     -1: (503, "WeChatUnavailable", "微信服务繁忙, 请稍后再试"),
 }
+
+
+def _errcode(raw):
+    """errcode as an int (0 when absent); None when it is not a number at all."""
+    if raw is None:
+        return 0
+    if isinstance(raw, bool):
+        return None
+    if isinstance(raw, int):
+        return raw
+    if isinstance(raw, str) and raw.strip().lstrip("-").isdigit():
+        return int(raw.strip())
+    return None
 
 
 class WeChatClient:
@@ -53,13 +67,17 @@ class WeChatClient:
             if not isinstance(body, dict):
                 raise ValueError("not an object")
         except ValueError:
-            log.warning("WeChat code2session: HTTP %s with a non-JSON body", response.status_code)
+            log.warning("WeChat code2session: HTTP %s, body is not a JSON object", response.status_code)
             raise LoginFailed(502, "WeChatBadResponse", "微信服务器返回了无法识别的内容, 请稍后再试") from None
-        errcode = body.get("errcode") or 0
+        errcode = _errcode(body.get("errcode"))
+        if errcode is None:
+            log.warning("WeChat code2session: errcode of an unexpected type")
+            raise LoginFailed(502, "WeChatBadResponse", "微信服务器返回了无法识别的内容, 请稍后再试")
         if errcode != 0:
             status, code, message = ERRCODES.get(errcode, (502, "WeChatError", "微信登录失败, 请稍后再试"))
             log.warning("WeChat code2session errcode %s (%s)", errcode, str(body.get("errmsg", ""))[:100])
-            raise LoginFailed(status, code, message)
+            # WeChat's quota is per minute: tell the client when trying again makes sense.
+            raise LoginFailed(status, code, message, retry_after=60 if status == 429 else None)
         openid = body.get("openid")
         if not isinstance(openid, str) or not openid:
             log.warning("WeChat code2session: success without openid")

@@ -123,6 +123,14 @@ def test_expired_token_is_401(auth_config, clock):
         ({"errcode": -1, "errmsg": "system error"}, 503, "WeChatUnavailable"),
         ("<html>bad gateway</html>", 502, "WeChatBadResponse"),
         ({"errcode": 0}, 502, "WeChatBadResponse"),
+        ({"errcode": "40029", "errmsg": "invalid code"}, 401, "InvalidCode"),
+        ({"errcode": [40029]}, 502, "WeChatBadResponse"),
+        ({"errcode": {"code": 1}}, 502, "WeChatBadResponse"),
+        ({"errcode": True}, 502, "WeChatBadResponse"),
+        ("[]", 502, "WeChatBadResponse"),
+        ({"errcode": 40226, "errmsg": "high risk"}, 403, "UserBlocked"),
+        ({"errcode": 99999, "errmsg": "new error"}, 502, "WeChatError"),
+        ({"openid": ["not", "a", "string"]}, 502, "WeChatBadResponse"),
     ],
 )
 def test_wechat_errors(auth_client, reply, status, code):
@@ -131,6 +139,7 @@ def test_wechat_errors(auth_client, reply, status, code):
         response = auth_client.post("/api/login", json={"code": "c"})
     assert response.status_code == status
     assert response.get_json()["error"]["code"] == code
+    assert ("Retry-After" in response.headers) == (status == 429)
 
 
 def test_wechat_unreachable_is_503(auth_client):
@@ -233,3 +242,9 @@ def test_no_secret_in_responses_or_logs(auth_client, caplog, capfd):
     for secret in (SESSION_KEY, APP_SECRET, SECRET_KEY):
         assert secret not in everything
     assert SESSION_KEY not in token
+
+
+def test_oversized_login_body_is_413_json(auth_client):
+    response = auth_client.post("/api/login", data=b"{" + b" " * (64 * 1024) + b"}", content_type="application/json")
+    assert response.status_code == 413
+    assert response.get_json()["error"]["code"] == "RequestTooLarge"

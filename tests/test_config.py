@@ -136,6 +136,8 @@ def test_explicit_type_wins_over_inference():
         ({"OSS_UPLOAD_HOST": "examplebucket.oss-cn-hangzhou.aliyuncs.com"}, "OSS_UPLOAD_HOST"),
         ({"PORT": "70000"}, "PORT"),
         ({"PORT": "http"}, "PORT"),
+        ({"HOST": "my laptop"}, "HOST"),
+        ({"HOST": "http://0.0.0.0"}, "HOST"),
         ({"ALIBABA_CLOUD_ACCESS_KEY_ID": ""}, "ALIBABA_CLOUD_ACCESS_KEY_ID"),
         ({"ALIBABA_CLOUD_ACCESS_KEY_SECRET": "  "}, "ALIBABA_CLOUD_ACCESS_KEY_SECRET"),
         ({"ALIBABA_CLOUD_ROLE_ARN": "oss-upload"}, "ALIBABA_CLOUD_ROLE_ARN"),
@@ -219,3 +221,35 @@ def test_ecs_mode_with_metadata_disabled_is_a_config_error():
         load_settings({"OSS_BUCKET": "examplebucket", "ALIBABA_CLOUD_ECS_METADATA": "role",
                        "AUTH_REQUIRED": "false", "ALIBABA_CLOUD_ECS_METADATA_DISABLED": "true"})
     assert caught.value.setting == "ALIBABA_CLOUD_ECS_METADATA_DISABLED"
+
+
+@pytest.mark.parametrize("present, missing", [("WECHAT_APPID", "WECHAT_APP_SECRET"), ("WECHAT_APP_SECRET", "WECHAT_APPID")])
+def test_half_of_the_wechat_settings_in_local_mode_is_an_error(present, missing):
+    with pytest.raises(ConfigError) as caught:
+        load_settings({present: "value"})
+    assert caught.value.setting == missing
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_python_m_server_names_host_when_it_cannot_bind_there(tmp_path):
+    # 192.0.2.1 is a documentation address: no machine has it, so bind() fails locally.
+    result = _run_server(tmp_path, {"HOST": "192.0.2.1", "PORT": str(_free_port())})
+    assert result.returncode == 2
+    # Start-up log lines come first; the failure is the one last line.
+    assert "HOST" in result.stderr.strip().splitlines()[-1] and "Traceback" not in result.stderr
+
+
+def test_python_m_server_names_local_oss_dir_when_unusable(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    env = {"LOCAL_OSS_DIR": str(blocker / "oss"), "PORT": str(_free_port()), "LOCAL_OSS_PORT": str(_free_port())}
+    result = _run_server(tmp_path, env)
+    assert result.returncode == 2
+    assert "LOCAL_OSS_DIR" in result.stderr and "Traceback" not in result.stderr

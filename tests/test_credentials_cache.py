@@ -170,7 +170,7 @@ def test_down_then_back_recovers_with_backoff_on_the_injected_clock(clock, caplo
     source.error = None
     clock.advance(4)
     assert status() == 200 and source.calls == 4
-    assert "available again" in caplog.text
+    assert "临时凭证已恢复" in caplog.text
     assert status() == 200 and source.calls == 4
 
 

@@ -97,7 +97,7 @@ def test_failure_body_is_refused(imds, clock, caplog):
     imds.add(responses.GET, IMDS_CREDS_URL, json={"Code": "Failed", "Message": "role not ready"})
     app = create_app(ecs_config(clock))
     assert sign(app.test_client())[0].status_code == 503
-    assert "credentials unavailable" in caplog.text and "MetadataBadResponse" in caplog.text
+    assert "拿不到临时凭证" in caplog.text and "MetadataBadResponse" in caplog.text
 
 
 def test_down_then_back(imds, clock, caplog):
@@ -111,7 +111,7 @@ def test_down_then_back(imds, clock, caplog):
     serve_credentials(imds, clock() + timedelta(hours=6))
     clock.advance(1)
     assert sign(client)[0].status_code == 200
-    assert "available again" in caplog.text
+    assert "临时凭证已恢复" in caplog.text
 
 
 @pytest.mark.parametrize("offset", [timedelta(hours=-24), timedelta(seconds=-1), timedelta(seconds=30)])

@@ -133,7 +133,7 @@ def test_recovers_without_restart(sts, clock, caplog):
     clock.advance(1)
     assert signed(client)[0].status_code == 200
     assert len(sts.calls) == 2
-    assert "available again" in caplog.text
+    assert "临时凭证已恢复" in caplog.text
 
 
 def test_sdk_loggers_print_nothing_themselves(sts, clock, capfd):

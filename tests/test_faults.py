@@ -133,7 +133,7 @@ def test_sts_down_at_refresh_then_503_then_recovers(clock, sts, caplog):
     clock.advance(10)  # past the longest backoff; no restart, no operator
     assert wait_until(lambda: client.get("/generate_signature").status_code == 200, timeout=5)
     assert key_id(client.get("/generate_signature")) != "STS.fault1"
-    assert "available again" in caplog.text
+    assert "临时凭证已恢复" in caplog.text
 
 
 def test_sts_refused_connections_then_back_on_the_same_port(clock, caplog):

@@ -126,7 +126,7 @@ class CredentialCache:
                 due = creds.expiration - self._refresh_before <= now
                 self._next_attempt = now + timedelta(seconds=30) if due else None
             if recovered:
-                log.info("credentials available again (%s), expire %s", self.mode, creds.expiration.isoformat())
+                log.info("临时凭证已恢复 (%s), 有效期至 %s", self.mode, creds.expiration.isoformat())
         finally:
             with self._cond:
                 self._refreshing = False
@@ -139,7 +139,7 @@ class CredentialCache:
             self._next_attempt = self._clock() + timedelta(seconds=backoff)
             self._last_error = error
         log.warning(
-            "credentials unavailable (%s): %s: %s%s; retry in %ss",
+            "拿不到临时凭证 (%s): %s: %s%s; %g 秒后重试",
             self.mode,
             error.cause,
             error.detail,

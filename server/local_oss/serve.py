@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 from typing import Optional
 
@@ -16,7 +17,11 @@ log = logging.getLogger("server")
 def start_emulator(settings, instance_path: str) -> Optional[BaseWSGIServer]:
     """Bind LOCAL_OSS_PORT and serve in a daemon thread; None (after one line on stderr) if the port is taken."""
     directory = settings.local_oss_dir or default_storage_dir(settings.bucket, instance_path)
-    app = create_emulator_app(settings, storage_dir=directory)
+    try:
+        app = create_emulator_app(settings, storage_dir=directory)
+    except OSError as error:
+        print(f"本地 OSS 模拟器无法使用目录 {directory}: {error.strerror or error}。检查 LOCAL_OSS_DIR", file=sys.stderr)
+        return None
     server = bind_or_explain(settings.host, settings.local_oss_port, app, "本地 OSS 模拟器", "LOCAL_OSS_PORT")
     if server is None:
         return None
