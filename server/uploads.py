@@ -45,6 +45,10 @@ CONTENT_TYPES = {
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_PATH_SEPARATOR = re.compile(r"[\\/]")
+# [0-9], not \d: \d also matches non-ASCII digits that int() would quietly accept.
+_SIZE = re.compile(r"[+-]?[0-9]{1,20}")
+_NOT_ASCII_SAFE = re.compile(r"[^A-Za-z0-9._-]")
 
 
 class UploadRejected(Exception):
@@ -75,7 +79,7 @@ def clean_filename(raw: Optional[str]) -> Optional[str]:
     if _CONTROL.search(raw):
         raise UploadRejected(400, "InvalidFilename", "filename 含有控制字符")
     # Paths from any platform: only the last segment is a name.
-    name = re.split(r"[\\/]", raw)[-1].strip()
+    name = _PATH_SEPARATOR.split(raw)[-1].strip()
     if name in ("", ".", ".."):
         raise UploadRejected(400, "InvalidFilename", "filename 不是文件名")
     return name
@@ -91,8 +95,7 @@ def parse_size(raw: Optional[str], max_size: int) -> Optional[int]:
     if raw is None:
         return None
     text = raw.strip()
-    # [0-9], not \d: \d also matches non-ASCII digits that int() would quietly accept.
-    if not re.fullmatch(r"[+-]?[0-9]{1,20}", text):
+    if not _SIZE.fullmatch(text):
         raise UploadRejected(400, "InvalidSize", "size 必须是文件的字节数 (正整数)")
     size = int(text)
     if size <= 0:
@@ -106,7 +109,7 @@ def content_disposition(name: Optional[str]) -> str:
     """RFC 6266 with an RFC 5987 UTF-8 name, so Chinese names survive the download."""
     if not name:
         return "attachment"
-    fallback = re.sub(r"[^A-Za-z0-9._-]", "_", name)
+    fallback = _NOT_ASCII_SAFE.sub("_", name)
     # quote() leaves only unreserved characters, so the policy value never holds `$` or quotes.
     return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
 
@@ -116,7 +119,8 @@ def object_key(upload_dir: str, extension: str, now: datetime, new_id: Callable[
         raise ValueError("now must be timezone-aware (UTC); naive datetimes are ambiguous")
     # The UTC day, the same day as x-oss-date, whatever offset the clock carries.
     suffix = f".{extension}" if extension else ""
-    return f"{upload_dir}{now.astimezone(timezone.utc):%Y/%m/%d}/{new_id()}{suffix}"
+    day = now.astimezone(timezone.utc)
+    return "%s%04d/%02d/%02d/%s%s" % (upload_dir, day.year, day.month, day.day, new_id(), suffix)
 
 
 def plan_upload(
