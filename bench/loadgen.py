@@ -13,7 +13,9 @@ import subprocess
 import threading
 import time
 from dataclasses import dataclass
-from typing import List
+from typing import List, Optional
+
+from .pinning import Pinning
 
 
 @dataclass
@@ -32,9 +34,15 @@ def tool() -> str:
     return "wrk" if shutil.which("wrk") else "python"
 
 
-def run(port: int, path: str, connections: int, seconds: float) -> Load:
+def run(port: int, path: str, connections: int, seconds: float, pin: Optional[Pinning] = None) -> Load:
+    """Load for `seconds`; with `pin`, the client runs on the pinning's client cores."""
     if tool() == "wrk":
-        return _wrk(port, path, connections, seconds)
+        if pin and pin.pinned:
+            return _wrk(port, path, connections, seconds, pin.client_prefix(), threads=len(pin.client))
+        return _wrk(port, path, connections, seconds, [], threads=2)
+    if pin:
+        with pin.client_threads():
+            return _python(port, path, connections, seconds)
     return _python(port, path, connections, seconds)
 
 
@@ -46,9 +54,9 @@ def _ms(text: str) -> float:
     return float(number) * _UNITS[unit]
 
 
-def _wrk(port: int, path: str, connections: int, seconds: float) -> Load:
-    threads = min(2, connections)  # two cores: the server needs the rest
-    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--latency",
+def _wrk(port: int, path: str, connections: int, seconds: float, prefix: List[str], threads: int) -> Load:
+    threads = min(threads, connections)  # one wrk thread per core it may use
+    command = [*prefix, "wrk", f"-t{threads}", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--latency",
                "--timeout", "5s", f"http://127.0.0.1:{port}{path}"]
     out = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 30, check=True).stdout
     total = re.search(r"(\d+) requests in ([\d.]+)(us|ms|s|m)", out)

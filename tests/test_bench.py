@@ -16,9 +16,12 @@ def test_bench_runs_at_tiny_size():
     out = result.stdout
     assert "bench size: tiny" in out
     assert "us/signature" in out and "goal: <= 50 us/signature" in out
-    assert "/generate_signature:" in out and "/bench/ping (trivial JSON):" in out
-    assert "ratio:" in out and "goal: >= 0.8" in out
-    assert "gunicorn (deploy config" in out and "p99" in out
+    assert "/generate_signature:" in out and "/bench/ping (trivial JSON, tiny answer):" in out
+    assert "/bench/fixed (trivial JSON, same size as the signing answer):" in out
+    assert "ratio vs same-size route:" in out and "ratio vs tiny-answer route:" in out and "goal: >= 0.8" in out
+    assert "gunicorn (deploy config" in out and "p99" in out and "median of rounds" in out
+    # Both HTTP comparisons say whether the load generator had its own core.
+    assert sum(line.strip().startswith(("pinned with taskset", "not pinned")) for line in out.splitlines()) == 2
     assert "against the tutorial's design" in out and "STS calls: ours 1 for 50 signatures" in out
     assert "tutorial 50 for 50" in out  # the tutorial's design: one AssumeRole per signature
     assert "local OSS emulator" in out and "growth" in out
@@ -50,3 +53,27 @@ def test_python_load_client_counts_and_fails_loudly():
         assert loadgen.exactly(port, "/ok", 3, 25) == 0 and loadgen.exactly(port, "/missing", 2, 5) == 5
     assert good.requests > 0 and good.failed == 0 and good.p50_ms <= good.p99_ms and good.seconds < 5
     assert bad.requests > 0 and bad.failed == bad.requests
+
+
+def test_pinning_gives_the_load_generator_its_own_core_or_says_why_not(monkeypatch):
+    from bench import pinning
+
+    monkeypatch.delenv("BENCH_PIN", raising=False)
+    monkeypatch.setattr(pinning.os, "sched_getaffinity", lambda pid: {0, 1})
+    monkeypatch.setattr(pinning.shutil, "which", lambda name: "/usr/bin/taskset")
+    pinned = pinning.plan()
+    assert pinned.server_prefix() == ["taskset", "-c", "0"] and pinned.client_prefix() == ["taskset", "-c", "1"]
+    assert pinned.note.startswith("pinned with taskset")
+
+    monkeypatch.setattr(pinning.shutil, "which", lambda name: None)
+    no_taskset = pinning.plan()
+    assert not no_taskset.pinned and no_taskset.server_prefix() == [] and "taskset" in no_taskset.note
+
+    monkeypatch.setattr(pinning.shutil, "which", lambda name: "/usr/bin/taskset")
+    monkeypatch.setattr(pinning.os, "sched_getaffinity", lambda pid: {3})
+    one_core = pinning.plan()
+    assert not one_core.pinned and "only 1 core" in one_core.note
+
+    monkeypatch.setattr(pinning.os, "sched_getaffinity", lambda pid: {0, 1})
+    monkeypatch.setenv("BENCH_PIN", "off")
+    assert not pinning.plan().pinned
