@@ -41,7 +41,8 @@ def draw(results_path: str, out_dir: str) -> list:
                                   (right, [ours["concurrent"]["rps"], tutorial["concurrent"]["rps"]], "{:,.0f}")):
             for x, value in enumerate(values):
                 axis.annotate(fmt.format(value), (x, value), ha="center", va="bottom", fontsize=9)
-        figure.suptitle("STS stand-in answering in 50 ms, gunicorn deploy config, loopback")
+        pinned = ", server and load generator on separate cores" if compare.get("pinned") else ""
+        figure.suptitle(f"STS stand-in answering in 50 ms, gunicorn deploy config, loopback{pinned}")
         figure.tight_layout()
         path = os.path.join(out_dir, "perf-vs-tutorial.png")
         figure.savefig(path, dpi=110)
@@ -50,20 +51,24 @@ def draw(results_path: str, out_dir: str) -> list:
 
     routes = results.get("gunicorn_routes")
     if routes:
-        figure, (left, right) = plt.subplots(1, 2, figsize=(9, 3.6))
-        labels = ["/generate_signature", "/bench/ping\n(trivial JSON)"]
-        sign, ping = routes["sign"], routes["ping"]
-        left.bar(labels, [sign["rps"], ping["rps"]], color=["#2f7ed8", "#999999"])
-        left.set_ylabel("requests/s")
-        left.set_title(f"throughput (ratio {routes['ratio']:.2f})")
+        figure, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8))
+        names = ["sign", "fixed", "ping"]
+        labels = ["/generate_signature", "/bench/fixed\n(same-size JSON)", "/bench/ping\n(tiny JSON)"]
+        rps = [routes[name]["rps"] for name in names]
+        left.bar(labels, rps, color=["#2f7ed8", "#999999", "#cccccc"])
+        for x, value in enumerate(rps):
+            left.annotate(f"{value:,.0f}", (x, value), ha="center", va="bottom", fontsize=9)
+        left.set_ylabel("requests/s (median of rounds)")
+        left.set_title(f"throughput (ratio vs same-size {routes['ratio']:.2f})")
         width = 0.35
         for offset, (name, key) in enumerate((("p50", "p50_ms"), ("p99", "p99_ms"))):
-            right.bar([i + offset * width for i in range(2)], [sign[key], ping[key]], width, label=name)
-        right.set_xticks([i + width / 2 for i in range(2)], labels)
+            right.bar([i + offset * width for i in range(3)], [routes[n][key] for n in names], width, label=name)
+        right.set_xticks([i + width / 2 for i in range(3)], labels)
         right.set_ylabel("ms")
         right.set_title(f"latency, {routes['connections']} connections")
         right.legend()
-        figure.suptitle("same app under gunicorn (deploy config), loopback, " + routes["tool"])
+        pinned = "server and load generator on separate cores" if routes.get("pinned") else "not pinned"
+        figure.suptitle(f"same app under gunicorn (deploy config), loopback, {routes['tool']}, {pinned}")
         figure.tight_layout()
         path = os.path.join(out_dir, "perf-routes.png")
         figure.savefig(path, dpi=110)
