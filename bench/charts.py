@@ -41,8 +41,8 @@ def draw(results_path: str, out_dir: str) -> list:
                                   (right, [ours["concurrent"]["rps"], tutorial["concurrent"]["rps"]], "{:,.0f}")):
             for x, value in enumerate(values):
                 axis.annotate(fmt.format(value), (x, value), ha="center", va="bottom", fontsize=9)
-        pinned = ", server and load generator on separate cores" if compare.get("pinned") else ""
-        figure.suptitle(f"STS stand-in answering in 50 ms, gunicorn deploy config, loopback{pinned}")
+        pinned = ", server and client on separate cores" if compare.get("pinned") else ""
+        figure.suptitle(f"STS stand-in answering in 50 ms, gunicorn deploy config{pinned}", fontsize=11)
         figure.tight_layout()
         path = os.path.join(out_dir, "perf-vs-tutorial.png")
         figure.savefig(path, dpi=110)
