@@ -2,7 +2,7 @@
 
 An independent V4 form signer (so the emulator and the signer are checked against a second
 implementation, not against themselves), a multipart body builder that puts `file` last as
-wx.uploadFile does, and a helper that runs a WSGI app on a free loopback port.
+wx.uploadFile does, and a function that runs a WSGI app on a free loopback port.
 """
 from __future__ import annotations
 
