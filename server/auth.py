@@ -6,7 +6,6 @@ from typing import Optional
 from flask import Blueprint, current_app, jsonify, request
 
 from .errors import ApiError
-from .wechat import LoginFailed
 
 bp = Blueprint("auth", __name__)
 
@@ -55,11 +54,7 @@ def login():
         raise ApiError(400, "MissingCode", "请求体须为 JSON {\"code\": \"wx.login 返回的 code\"}")
     if len(code) > 256:
         raise ApiError(400, "InvalidCode", "code 格式不对")
-    try:
-        openid = auth.wechat.openid_for(code.strip())
-    except LoginFailed as error:
-        headers = {"Retry-After": str(error.retry_after)} if error.retry_after else None
-        raise ApiError(error.status, error.code, error.message, headers) from None
+    openid = auth.wechat.openid_for(code.strip())
     token, expires_in = auth.tokens.issue(openid)
     response = jsonify({"token": token, "expiresIn": expires_in})
     response.headers["Cache-Control"] = "no-store"

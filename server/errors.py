@@ -7,7 +7,6 @@ from flask import jsonify
 from werkzeug.exceptions import HTTPException
 
 from .credentials import CredentialsUnavailable
-from .uploads import UploadRejected
 
 log = logging.getLogger("server")
 
@@ -22,6 +21,8 @@ HTTP_CODES = {
 
 
 class ApiError(Exception):
+    """An error the API answers as JSON with its own status and code; domain errors subclass it."""
+
     def __init__(self, status: int, code: str, message: str, headers: dict = None):
         super().__init__(message)
         self.status = status
@@ -42,10 +43,6 @@ def register_error_handlers(app) -> None:
     @app.errorhandler(ApiError)
     def _api_error(error: ApiError):
         return error_response(error.status, error.code, error.message, error.headers)
-
-    @app.errorhandler(UploadRejected)
-    def _rejected(error: UploadRejected):
-        return error_response(error.status, error.code, error.message)
 
     @app.errorhandler(CredentialsUnavailable)
     def _unavailable(error: CredentialsUnavailable):

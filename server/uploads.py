@@ -12,6 +12,8 @@ from datetime import datetime, timezone
 from typing import Callable, Optional
 from urllib.parse import quote
 
+from .errors import ApiError
+
 MAX_FILENAME_LENGTH = 255
 
 CONTENT_TYPES = {
@@ -51,14 +53,8 @@ _SIZE = re.compile(r"[+-]?[0-9]{1,20}")
 _NOT_ASCII_SAFE = re.compile(r"[^A-Za-z0-9._-]")
 
 
-class UploadRejected(Exception):
-    """The request describes a file we will not sign for; maps to one API error."""
-
-    def __init__(self, status: int, code: str, message: str):
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
+class UploadRejected(ApiError):
+    """The request describes a file we will not sign for."""
 
 
 @dataclass(frozen=True)

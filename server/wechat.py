@@ -9,19 +9,17 @@ import logging
 
 import requests
 
+from .errors import ApiError
+
 log = logging.getLogger("server.wechat")
 
 # connect + read stay under 3 s so a dead WeChat becomes a quick 503.
 TIMEOUT = (1.0, 1.8)
 
 
-class LoginFailed(Exception):
+class LoginFailed(ApiError):
     def __init__(self, status: int, code: str, message: str, retry_after: int = None):
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-        self.retry_after = retry_after
+        super().__init__(status, code, message, {"Retry-After": str(retry_after)} if retry_after else None)
 
 
 # errcode -> (HTTP status, our code, Chinese message)
