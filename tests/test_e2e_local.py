@@ -75,6 +75,7 @@ def test_signature_upload_read_back_and_listing(local_kit):
     assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/html")
     assert page.text.index(second["key"]) < page.text.index(form["key"])  # newest first
     assert f'<img src="/{form["key"]}"' in page.text  # images get a thumbnail
+    assert "<td>照片 1.png</td>" in page.text  # the uploader's own name, from Content-Disposition
 
 
 def test_the_signed_form_cannot_be_reused_for_another_key(local_kit):

@@ -7,6 +7,7 @@ import re
 import threading
 import xml.etree.ElementTree as ET
 from datetime import timedelta
+from urllib.parse import quote
 
 import pytest
 
@@ -481,3 +482,13 @@ def test_stored_pages_cannot_run_script_on_the_emulator_origin(emu, method):
     assert got.status_code == 200 and got.headers["Content-Type"] == "text/html"
     assert got.headers["Content-Security-Policy"] == "sandbox"
     assert got.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_listing_escapes_names_and_keys(emu):
+    hostile = "<img src=x onerror=alert(1)>.png"
+    disposition = f"attachment; filename*=UTF-8''{quote(hostile, safe='')}"
+    fields = emu.sign("uploads/<b>key</b>.png", extra=[("Content-Disposition", disposition)])
+    assert emu.post(fields, b"png bytes").status_code == 204
+    page = emu.http.get(emu.url + "/").text
+    assert "&lt;img src=x onerror=alert(1)&gt;.png" in page and hostile not in page
+    assert "&lt;b&gt;key&lt;/b&gt;" in page and "<b>key</b>" not in page
