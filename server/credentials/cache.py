@@ -55,16 +55,18 @@ class CredentialCache:
         with self._cond:
             self._start_refresh(self._clock())
 
+    def _fresh(self, creds: Optional[Credentials], now: datetime) -> bool:
+        """Not yet due for a refresh."""
+        return creds is not None and now < creds.expiration - self._refresh_before
+
     def get(self) -> Credentials:
-        creds = self._creds
         now = self._clock()
-        if creds is not None and now < creds.expiration - self._refresh_before:
-            return creds  # fast path: no lock
+        if self._fresh(self._creds, now):
+            return self._creds  # fast path: no lock
         with self._cond:
             # A refresh may have finished since the unlocked read: don't start a second one.
-            creds = self._creds
-            if creds is not None and now < creds.expiration - self._refresh_before:
-                return creds
+            if self._fresh(self._creds, now):
+                return self._creds
             self._start_refresh(now)
             if self._usable(self._creds, now):
                 return self._creds
@@ -123,7 +125,7 @@ class CredentialCache:
                 self._failures = 0
                 self._last_error = None
                 # If what we got is already due (a short-lived role), don't refetch on every request.
-                due = creds.expiration - self._refresh_before <= now
+                due = not self._fresh(creds, now)
                 self._next_attempt = now + timedelta(seconds=30) if due else None
             if recovered:
                 log.info("临时凭证已恢复 (%s), 有效期至 %s", self.mode, creds.expiration.isoformat())
