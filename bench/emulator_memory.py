@@ -21,7 +21,7 @@ from datetime import datetime, timedelta, timezone
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from server.config import load_settings  # noqa: E402
-from server.signing import SIGNATURE_VERSION, credential_scope, encode_policy, iso8601_ms, sign_policy, x_oss_date  # noqa: E402
+from server.post_form import SIGNATURE_VERSION, credential_scope, encode_policy, iso8601_ms, sign_policy, x_oss_date  # noqa: E402
 
 MIB = 1024 * 1024
 SETTINGS = {"CREDENTIALS_TYPE": "local", "OSS_BUCKET": "bench-bucket", "OSS_REGION": "cn-hangzhou"}
@@ -33,7 +33,7 @@ def serve(directory: str) -> None:
 
     from werkzeug.serving import make_server
 
-    from server.local_oss import create_emulator_app
+    from oss_emulator import create_emulator_app
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
 

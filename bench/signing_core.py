@@ -5,8 +5,8 @@ import time
 import uuid
 from datetime import datetime, timedelta, timezone
 
-from server.signing import Credentials, UploadSpec, sign_upload
-from server.uploads import content_disposition
+from server.post_form import Credentials, UploadSpec, sign_upload
+from server.upload_rules import content_disposition
 
 GOAL_US = 50.0
 

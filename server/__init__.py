@@ -25,7 +25,7 @@ def create_app(test_config: Optional[Mapping] = None) -> Flask:
     """
     from . import api, auth, errors, logs
     from .credentials import build_cache
-    from .signer import UploadSigner
+    from .upload_forms import UploadSigner
 
     app = Flask(__name__, instance_relative_config=True)
     if test_config is None:

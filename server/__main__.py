@@ -22,7 +22,7 @@ def main() -> int:
     if server is None:
         return 2
     if settings.is_local:
-        from .local_oss.serve import start_emulator
+        from oss_emulator.serve import start_emulator
 
         if start_emulator(settings, app.instance_path) is None:
             server.server_close()

@@ -40,6 +40,10 @@ class RedactFilter(logging.Filter):
         return True
 
 
+# The signer's loggers and the local emulator's: both print through one handler at INFO.
+APP_LOGGERS = ("server", "oss_emulator")
+
+
 def configure_logging(secrets=()) -> None:
     root = logging.getLogger("server")
     handler = next((h for h in root.handlers if getattr(h, "_oss_kit", False)), None)
@@ -47,8 +51,9 @@ def configure_logging(secrets=()) -> None:
         handler = StderrHandler()
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         handler._oss_kit = True
-        root.addHandler(handler)
-        root.setLevel(logging.INFO)
+        for name in APP_LOGGERS:
+            logging.getLogger(name).addHandler(handler)
+            logging.getLogger(name).setLevel(logging.INFO)
     handler.filters = [f for f in handler.filters if not isinstance(f, RedactFilter)]
     handler.addFilter(RedactFilter(secrets))
     for name in SDK_LOGGERS:

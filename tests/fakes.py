@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Callable, Optional
 
 from server.credentials import SourceError
-from server.signing import Credentials
+from server.post_form import Credentials
 
 BUCKET = "test-bucket"
 ROLE_ARN = "acs:ram::1234567890123456:role/oss-upload"

@@ -10,7 +10,7 @@ import requests
 
 from server.config import load_settings
 from server.credentials.local import mint
-from server.local_oss import create_emulator_app
+from oss_emulator import create_emulator_app
 from tests.ossform import error_code, error_message, multipart, multipart_parts, serve, signed_fields
 
 KEY_ID = "LTAI-test-key"

@@ -1,4 +1,4 @@
-"""Test-side OSS PostObject client, written independently of `server.signing`.
+"""Test-side OSS PostObject client, written independently of `server.post_form`.
 
 An independent V4 form signer (so the emulator and the signer are checked against a second
 implementation, not against themselves), a multipart body builder that puts `file` last as

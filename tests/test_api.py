@@ -10,7 +10,7 @@ import pytest
 
 from server import create_app
 from server.credentials.local import check_token
-from server.signing import sign_policy
+from server.post_form import sign_policy
 from tests.fakes import LOCAL_SECRET, local_config, wait_until
 
 KEY_RE = re.compile(r"^uploads/2026/11/29/[0-9a-f]{32}(\.[a-z0-9]+)?$")

@@ -208,7 +208,7 @@ def test_auth_off_explicitly_warns_and_healthz_says_so(caplog):
         def fetch(self):
             from datetime import datetime, timedelta, timezone
 
-            from server.signing import Credentials
+            from server.post_form import Credentials
 
             return Credentials("STS.x", "y", "z", datetime.now(timezone.utc) + timedelta(hours=1))
 

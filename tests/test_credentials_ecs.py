@@ -11,7 +11,7 @@ from responses import matchers
 
 from server import create_app
 from server.config import ConfigError
-from server.signing import sign_policy
+from server.post_form import sign_policy
 from tests.fakes import IMDS_CREDS_URL, IMDS_TOKEN_URL, ROLE_NAME, STS_KEY_ID, STS_SECRET, STS_TOKEN, ecs_config, imds_success
 
 IMDS_TOKEN = "AQAEAKmL-imds-session-token"

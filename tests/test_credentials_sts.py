@@ -12,7 +12,7 @@ import requests
 import responses
 
 from server import create_app
-from server.signing import sign_policy
+from server.post_form import sign_policy
 from tests.fakes import (
     ACCESS_KEY_ID,
     BUCKET,

@@ -151,9 +151,9 @@ def test_every_repo_path_named_in_the_docs_exists(doc):
 
 
 def test_the_path_scan_sees_paths():
-    found = _named_paths("see `server/signer.py`, deploy/nginx.conf and miniprogram/pages/index/index.{js,wxml}; "
+    found = _named_paths("see `server/upload_forms.py`, deploy/nginx.conf and miniprogram/pages/index/index.{js,wxml}; "
                          "not /opt/oss-signer/deploy/x nor https://e.com/docs/a")
-    assert found == {"server/signer.py", "deploy/nginx.conf", "miniprogram/pages/index/index.js",
+    assert found == {"server/upload_forms.py", "deploy/nginx.conf", "miniprogram/pages/index/index.js",
                      "miniprogram/pages/index/index.wxml"}
 
 

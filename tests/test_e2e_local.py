@@ -17,8 +17,8 @@ from werkzeug.serving import make_server
 
 from server import create_app
 from server.config import load_settings
-from server.local_oss import create_emulator_app, default_storage_dir
-from server.local_oss.serve import start_emulator
+from oss_emulator import create_emulator_app, default_storage_dir
+from oss_emulator.serve import start_emulator
 from tests.ossform import multipart, serve
 
 REPO = Path(__file__).resolve().parent.parent

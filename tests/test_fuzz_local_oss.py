@@ -14,8 +14,8 @@ from urllib.parse import urlparse
 
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from server.local_oss.errors import OssError
-from server.local_oss.policy import decode_policy, judge, judge_size
+from oss_emulator.errors import OssError
+from oss_emulator.post_policy import decode_policy, judge, judge_size
 from tests.local_oss_support import KEY_ID, SECRET, emu  # noqa: F401
 from tests.ossform import error_code, multipart, v4_signature
 

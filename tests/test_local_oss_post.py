@@ -296,8 +296,8 @@ def test_field_names_over_eight_kilobytes(emu):
 
 
 def test_five_gigabyte_limit_stops_the_stream(tmp_path):
-    from server.local_oss.errors import OssError
-    from server.local_oss.multipart import parse_form
+    from oss_emulator.errors import OssError
+    from oss_emulator.form_parser import parse_form
     from tests.ossform import multipart
 
     body, content_type = multipart([("key", "k")], b"x" * 1000)

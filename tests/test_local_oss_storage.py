@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from server.local_oss.storage import ObjectExists, Storage
+from oss_emulator.storage import ObjectExists, Storage
 from tests.local_oss_support import emu  # noqa: F401
 from tests.ossform import error_code
 

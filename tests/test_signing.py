@@ -9,7 +9,7 @@ from urllib.parse import unquote
 
 import pytest
 
-from server.signing import (
+from server.post_form import (
     Credentials,
     UploadSpec,
     build_policy,
@@ -20,7 +20,7 @@ from server.signing import (
     sign_upload,
     x_oss_date,
 )
-from server.uploads import content_disposition, plan_upload
+from server.upload_rules import content_disposition, plan_upload
 
 NOW = datetime(2026, 11, 29, 2, 0, 0, tzinfo=timezone.utc)
 CREDS = Credentials("STS.testid", "testsecret", "test-token", NOW + timedelta(hours=1))

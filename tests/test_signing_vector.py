@@ -1,7 +1,7 @@
 import base64
 import json
 
-from server.signing import encode_policy, sign_policy
+from server.post_form import encode_policy, sign_policy
 from tests.ossform import VECTOR_POLICY, VECTOR_SIGNATURE
 
 

@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 import pytest
 
 from server.config import DEFAULT_ALLOWED_EXTENSIONS
-from server.uploads import (
+from server.upload_rules import (
     DEFAULT_CONTENT_TYPE,
     UploadRejected,
     clean_filename,

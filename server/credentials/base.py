@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from ..signing import Credentials
+from ..post_form import Credentials
 
 
 class SourceError(Exception):

@@ -12,7 +12,7 @@ import time
 from datetime import datetime, timedelta
 from typing import Callable, Optional
 
-from ..signing import Credentials
+from ..post_form import Credentials
 from .base import CredentialSource, CredentialsUnavailable, SourceError
 
 log = logging.getLogger("server.credentials")

@@ -8,7 +8,7 @@ from alibabacloud_credentials.http import HttpOptions
 from alibabacloud_credentials.provider.ecs_ram_role import EcsRamRoleCredentialsProvider
 
 from ..config import ConfigError
-from ..signing import Credentials
+from ..post_form import Credentials
 from .base import SourceError
 
 TIMEOUT_MS = 1000

@@ -12,7 +12,7 @@ import secrets
 from datetime import datetime, timedelta, timezone
 from typing import Callable, Optional
 
-from ..signing import Credentials
+from ..post_form import Credentials
 
 TEMP_ID_PREFIX = "STS."
 

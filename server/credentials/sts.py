@@ -9,7 +9,7 @@ from alibabacloud_sts20150401.client import Client as StsClient
 from alibabacloud_tea_openapi import utils_models as openapi_models
 from alibabacloud_tea_openapi.exceptions import AlibabaCloudException
 
-from ..signing import Credentials
+from ..post_form import Credentials
 from .base import SourceError
 
 CONNECT_TIMEOUT_MS = 1000

@@ -9,7 +9,7 @@ import threading
 from datetime import timedelta
 
 from server import __main__ as entry
-from server.signer import UploadSigner
+from server.upload_forms import UploadSigner
 
 remaining = [int(os.environ.get("STALE_SIGNATURES", "1"))]
 lock = threading.Lock()

@@ -21,12 +21,12 @@ from werkzeug.wsgi import wrap_file
 
 from . import errors, listing
 from .errors import OssError, xml_text
-from .multipart import ParsedForm, parse_form
-from .policy import decode_policy, form_lookup, judge, judge_size
+from .form_parser import ParsedForm, parse_form
+from .post_policy import decode_policy, form_lookup, judge, judge_size
 from .storage import ObjectExists, Storage
-from .verify import authenticate
+from .signature_check import authenticate
 
-log = logging.getLogger("server.local_oss")
+log = logging.getLogger("oss_emulator")
 
 # Form fields OSS stores as object headers, by lower-case name -> canonical name.
 STORED_HEADERS = {

@@ -6,8 +6,8 @@ from datetime import datetime
 from typing import Callable, Optional
 
 from .credentials import MIN_REMAINING, CredentialCache, CredentialsUnavailable
-from .signing import UploadSpec, iso8601_ms, policy_expiry, sign_upload
-from .uploads import parse_size, plan_upload
+from .post_form import UploadSpec, iso8601_ms, policy_expiry, sign_upload
+from .upload_rules import parse_size, plan_upload
 
 
 class UploadSigner:

@@ -14,7 +14,7 @@ from typing import Callable, List, Optional, Tuple
 from werkzeug.exceptions import HTTPException
 from werkzeug.sansio.multipart import NEED_DATA, Data, Epilogue, Field, File, MultipartDecoder, State
 
-from ..config import OSS_MAX_OBJECT_SIZE
+from server.config import OSS_MAX_OBJECT_SIZE
 from . import errors
 from .errors import OssError
 

@@ -8,10 +8,10 @@ from typing import Optional
 
 from werkzeug.serving import BaseWSGIServer
 
-from ..serving import bind_or_explain
+from server.serving import bind_or_explain
 from .app import create_emulator_app, default_storage_dir
 
-log = logging.getLogger("server")
+log = logging.getLogger("oss_emulator")
 
 
 def start_emulator(settings, instance_path: str) -> Optional[BaseWSGIServer]:

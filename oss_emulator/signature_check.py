@@ -6,8 +6,8 @@ import re
 from datetime import datetime, timedelta, timezone
 from typing import Mapping
 
-from ..credentials.local import TEMP_ID_PREFIX, TokenError, check_token
-from ..signing import REQUEST_TYPE, SERVICE, SIGNATURE_VERSION, sign_policy
+from server.credentials.local import TEMP_ID_PREFIX, TokenError, check_token
+from server.post_form import REQUEST_TYPE, SERVICE, SIGNATURE_VERSION, sign_policy
 from . import errors
 from .errors import OssError
 
