@@ -137,7 +137,7 @@ def run(size) -> dict:
         "rows": [
             ("vs tutorial: sequential median latency (x lower)", f"{latency_x:,.0f}x", f">= {GOAL_LATENCY_X}x", met["latency"]),
             (f"vs tutorial: req/s at {CONCURRENT} connections (x higher)", f"{rps_x:,.1f}x", f">= {GOAL_RPS_X}x", met["rps"]),
-            (f"STS calls for N signatures (ours / tutorial's)",
+            ("STS calls for N signatures (ours / tutorial's)",
              f"{ours['sts_calls']} per {ours['signatures']:,} / {tutorial['sts_calls']:,} per {tutorial['signatures']:,}",
              f"ours <= {workers} (1 worker, 1 lifetime)", met["sts"]),
         ],

@@ -11,13 +11,15 @@ import logging
 import mimetypes
 import os
 import re
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Callable, Dict, Optional
 from urllib.parse import quote
 
 from werkzeug.http import http_date, parse_options_header
 from werkzeug.wrappers import Request, Response
 from werkzeug.wsgi import wrap_file
+
+from server.clock import utc_now
 
 from . import errors, listing
 from .errors import OssError, xml_text
@@ -48,10 +50,6 @@ def default_storage_dir(bucket: str, instance_path: Optional[str] = None) -> str
 
         instance_path = Flask("server", instance_relative_config=True).instance_path
     return os.path.join(instance_path, "local-oss", bucket)
-
-
-def _utc_now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 def _drain(stream) -> None:
@@ -249,4 +247,4 @@ def create_emulator_app(settings, clock: Optional[Callable[[], datetime]] = None
     """The emulator for `settings.bucket` in `settings.region`, storing under `storage_dir`
     (default: LOCAL_OSS_DIR, else `<instance folder>/local-oss/<bucket>`)."""
     directory = storage_dir or settings.local_oss_dir or default_storage_dir(settings.bucket)
-    return Emulator(settings, clock or _utc_now, directory)
+    return Emulator(settings, clock or utc_now, directory)

@@ -8,6 +8,7 @@ from typing import Optional
 
 from werkzeug.serving import BaseWSGIServer
 
+from server.config import display_host
 from server.serving import bind_or_explain
 from .app import create_emulator_app, default_storage_dir
 
@@ -26,8 +27,7 @@ def start_emulator(settings, instance_path: str) -> Optional[BaseWSGIServer]:
     if server is None:
         return None
     threading.Thread(target=server.serve_forever, name="local-oss", daemon=True).start()
-    shown = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
-    base = f"http://{shown}:{settings.local_oss_port}"
+    base = f"http://{display_host(settings.host)}:{settings.local_oss_port}"
     log.info("本地 OSS 模拟器已启动: 监听 %s:%s (Bucket %s, 地域 %s)", settings.host, settings.local_oss_port,
              settings.bucket, settings.region)
     log.info("上传的文件保存在: %s", app.directory)

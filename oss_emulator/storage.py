@@ -77,9 +77,6 @@ class Storage:
     def blob_path(self, obj: StoredObject) -> str:
         return os.path.join(self.blob_dir, obj.blob)
 
-    def exists(self, key: str) -> bool:
-        return os.path.exists(self._meta_path(key))
-
     def commit(self, temp_path: str, key: str, size: int, etag: str, headers: Dict[str, str],
                when: float, forbid_overwrite: bool) -> StoredObject:
         """Publish the uploaded temp file as `key`; ObjectExists when forbidden and taken.

@@ -3,18 +3,14 @@ from __future__ import annotations
 
 import logging
 import os
-from datetime import datetime, timezone
 from typing import Mapping, Optional
 
 from flask import Flask
 
+from .clock import utc_now
 from .config import ConfigError, Settings, describe_missing_cloud, load_settings
 
 log = logging.getLogger("server")
-
-
-def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 def create_app(test_config: Optional[Mapping] = None) -> Flask:

@@ -24,7 +24,8 @@ class Auth:
         return self.settings.auth_required
 
     def current_folder(self) -> str:
-        """The caller's upload sub-folder ('' while login is off); ApiError 401 without a valid token."""
+        """The caller's upload sub-folder, e.g. 'a1b2.../' ('' while login is off); ApiError 401
+        without a valid token."""
         if not self.required:
             return ""
         header = request.headers.get("Authorization", "")
@@ -33,9 +34,13 @@ class Auth:
         if openid is None:
             message = "请先登录" if not header else "登录已失效, 请重新登录"
             raise ApiError(401, "Unauthorized", message, {"WWW-Authenticate": 'Bearer realm="oss-upload"'})
-        folder = self.tokens.folder_for(openid)
-        self.limits.hit(self.settings.sign_rate_limit, "sign-user", folder)
-        return folder + "/"
+        return self.tokens.folder_for(openid) + "/"
+
+    def limit_user(self, folder: str) -> None:
+        """Count one signing-class request against the user's quota (only with login on: without
+        login there is no user to count)."""
+        if folder:
+            self.limits.hit(self.settings.sign_rate_limit, "sign-user", folder.rstrip("/"))
 
 
 def current_auth() -> Auth:

@@ -42,6 +42,8 @@ class ConfigError(Exception):
 
 @dataclass(frozen=True)
 class Settings:
+    """Every setting, already checked. The defaults live in load_settings(), next to their env names."""
+
     bucket: str
     region: str
     upload_host: str
@@ -50,34 +52,39 @@ class Settings:
     allowed_extensions: frozenset
     expire_seconds: int
     credentials_type: str
-    access_key_id: str = field(default="", repr=False)
-    access_key_secret: str = field(default="", repr=False)
-    role_arn: str = ""
-    role_session_name: str = "oss-wechat-upload"
-    sts_endpoint: str = ""
-    sts_duration_seconds: int = 3600
-    ecs_role_name: str = ""
-    local_access_key_id: str = LOCAL_DEFAULT_ACCESS_KEY_ID
-    local_access_key_secret: str = field(default=LOCAL_DEFAULT_ACCESS_KEY_SECRET, repr=False)
-    local_oss_dir: str = ""
-    local_oss_port: int = 5001
-    host: str = "127.0.0.1"
-    port: int = 5000
-    auth_required: bool = False
-    auth_explicitly_off: bool = False
-    wechat_appid: str = ""
-    wechat_app_secret: str = field(default="", repr=False)
-    wechat_api_base: str = "https://api.weixin.qq.com"
-    secret_key: str = field(default="", repr=False)
-    session_ttl_seconds: int = 7200
-    sign_rate_limit: str = "30/minute"
-    login_rate_limit: str = "10/minute"
-    ratelimit_storage_uri: str = "memory://"
-    trust_proxy_hops: int = 0
+    access_key_id: str = field(repr=False)
+    access_key_secret: str = field(repr=False)
+    role_arn: str
+    role_session_name: str
+    sts_endpoint: str
+    sts_duration_seconds: int
+    ecs_role_name: str
+    local_access_key_id: str
+    local_access_key_secret: str = field(repr=False)
+    local_oss_dir: str
+    local_oss_port: int
+    host: str
+    port: int
+    auth_required: bool
+    auth_explicitly_off: bool
+    wechat_appid: str
+    wechat_app_secret: str = field(repr=False)
+    wechat_api_base: str
+    secret_key: str = field(repr=False)
+    session_ttl_seconds: int
+    sign_rate_limit: str
+    login_rate_limit: str
+    ratelimit_storage_uri: str
+    trust_proxy_hops: int
 
     @property
     def is_local(self) -> bool:
         return self.credentials_type == "local"
+
+
+def display_host(host: str) -> str:
+    """The address to show or dial for a listening host: a wildcard bind is reached on 127.0.0.1."""
+    return "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
 
 
 def _get(env: Mapping[str, str], *names: str) -> str:
@@ -191,8 +198,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     upload_host = _get(env, "OSS_UPLOAD_HOST")
     if not upload_host:
         if local:
-            shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
-            upload_host = f"http://{shown}:{local_oss_port}"
+            upload_host = f"http://{display_host(host)}:{local_oss_port}"
         else:
             upload_host = f"https://{bucket}.oss-{region}.aliyuncs.com"
     if not re.match(r"^https?://[^\s/?#]+(/[^\s?#]*)?$", upload_host):
@@ -219,16 +225,22 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     )
 
     settings.update(_auth(env, local))
-    if credentials_type == "ram_role_arn":
-        settings.update(_ram_role_arn(env, region))
-    elif credentials_type == "ecs_ram_role":
-        settings["ecs_role_name"] = _get(env, "ALIBABA_CLOUD_ECS_METADATA")
-        # The credentials SDK refuses to reach the metadata service at all with this set.
-        if _get(env, "ALIBABA_CLOUD_ECS_METADATA_DISABLED").lower() == "true":
-            raise ConfigError(
-                "ALIBABA_CLOUD_ECS_METADATA_DISABLED", "为 true, 与 ecs_ram_role 模式冲突", "删除这个环境变量, 或改用其他 CREDENTIALS_TYPE"
-            )
+    settings.update(_ram_role_arn(env, region) if credentials_type == "ram_role_arn" else NO_RAM_ROLE_ARN)
+    settings["ecs_role_name"] = _ecs_role_name(env) if credentials_type == "ecs_ram_role" else ""
     return Settings(**settings)
+
+
+NO_RAM_ROLE_ARN = dict(access_key_id="", access_key_secret="", role_arn="", role_session_name="", sts_endpoint="")
+
+
+def _ecs_role_name(env) -> str:
+    # The credentials SDK reads this variable once at import and then refuses to reach the
+    # metadata service at all: say so at start-up rather than on the first request.
+    if _get(env, "ALIBABA_CLOUD_ECS_METADATA_DISABLED").lower() == "true":
+        raise ConfigError(
+            "ALIBABA_CLOUD_ECS_METADATA_DISABLED", "为 true, 与 ecs_ram_role 模式冲突", "删除这个环境变量, 或改用其他 CREDENTIALS_TYPE"
+        )
+    return _get(env, "ALIBABA_CLOUD_ECS_METADATA")
 
 
 def _ram_role_arn(env, region) -> dict:

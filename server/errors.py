@@ -6,8 +6,6 @@ import logging
 from flask import jsonify
 from werkzeug.exceptions import HTTPException
 
-from .credentials import CredentialsUnavailable
-
 log = logging.getLogger("server")
 
 HTTP_CODES = {
@@ -43,13 +41,6 @@ def register_error_handlers(app) -> None:
     @app.errorhandler(ApiError)
     def _api_error(error: ApiError):
         return error_response(error.status, error.code, error.message, error.headers)
-
-    @app.errorhandler(CredentialsUnavailable)
-    def _unavailable(error: CredentialsUnavailable):
-        # The cause (NoPermission, timeout...) is in the log with a fix; callers only learn to retry.
-        return error_response(
-            503, "CredentialsUnavailable", "服务端暂时拿不到上传凭证, 请稍后重试", {"Retry-After": "5"}
-        )
 
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException):

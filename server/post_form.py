@@ -10,9 +10,11 @@ import hashlib
 import hmac
 import json
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Optional
+
+from .clock import require_aware
 
 SIGNATURE_VERSION = "OSS4-HMAC-SHA256"
 SERVICE = "oss"
@@ -52,21 +54,15 @@ class SignedForm:
     fields: dict  # every form field to send, the file excluded, in sending order
 
 
-def _require_aware(moment: datetime, name: str) -> datetime:
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        raise ValueError(f"{name} must be timezone-aware (UTC); naive datetimes are ambiguous")
-    return moment.astimezone(timezone.utc)
-
-
 # %-formatting of the fields: the same text as strftime, in a third of the time (on every request).
 def iso8601_ms(moment: datetime) -> str:
     """Policy `expiration` format, e.g. 2026-11-29T03:00:00.000Z."""
-    m = _require_aware(moment, "moment")
+    m = require_aware(moment, "moment")
     return "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ" % (m.year, m.month, m.day, m.hour, m.minute, m.second, m.microsecond // 1000)
 
 
 def x_oss_date(moment: datetime) -> str:
-    m = _require_aware(moment, "moment")
+    m = require_aware(moment, "moment")
     return "%04d%02d%02dT%02d%02d%02dZ" % (m.year, m.month, m.day, m.hour, m.minute, m.second)
 
 
@@ -110,8 +106,8 @@ def encode_policy(policy: dict) -> str:
 def policy_expiry(now: datetime, expire_seconds: int, credentials_expiration: datetime) -> datetime:
     """A policy never outlives the credentials that sign it."""
     return min(
-        _require_aware(now, "now") + timedelta(seconds=expire_seconds),
-        _require_aware(credentials_expiration, "credentials_expiration"),
+        require_aware(now, "now") + timedelta(seconds=expire_seconds),
+        require_aware(credentials_expiration, "credentials_expiration"),
     )
 
 
@@ -136,7 +132,7 @@ def build_policy(spec: UploadSpec, credential: str, date: str, security_token: O
 
 def sign_upload(spec: UploadSpec, creds: Credentials, region: str, now: datetime, expires_at: datetime) -> SignedForm:
     """Policy + signature for one upload; `fields` is what the client posts before the file."""
-    now = _require_aware(now, "now")
+    now = require_aware(now, "now")
     day = _day(now)
     date = x_oss_date(now)
     credential = credential_scope(creds.access_key_id, day, region)
@@ -168,6 +164,6 @@ def sign_upload(spec: UploadSpec, creds: Credentials, region: str, now: datetime
         signature=signature,
         credential=credential,
         date=date,
-        expires_at=_require_aware(expires_at, "expires_at"),
+        expires_at=require_aware(expires_at, "expires_at"),
         fields=fields,
     )

@@ -1,11 +1,11 @@
 """Issue one upload form: plan the object, take cached credentials, sign, shape the answer."""
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 from typing import Callable, Optional
 
-from .credentials import MIN_REMAINING, CredentialCache, CredentialsUnavailable
+from .clock import new_object_id
+from .credentials import CredentialCache
 from .post_form import UploadSpec, iso8601_ms, policy_expiry, sign_upload
 from .upload_rules import parse_size, plan_upload
 
@@ -15,7 +15,7 @@ class UploadSigner:
         self.settings = settings
         self.credentials = credentials
         self.clock = clock
-        self.new_id = new_id or (lambda: uuid.uuid4().hex)
+        self.new_id = new_id or new_object_id
 
     def sign(self, filename: Optional[str], size: Optional[str], folder: str = "") -> dict:
         """The JSON for GET /generate_signature. `folder` is a per-user sub-directory."""
@@ -25,8 +25,6 @@ class UploadSigner:
         target = plan_upload(filename, settings.allowed_extensions, settings.upload_dir + folder, now, self.new_id)
         creds = self.credentials.get()
         expires_at = policy_expiry(now, settings.expire_seconds, creds.expiration)
-        if expires_at - now < MIN_REMAINING:
-            raise CredentialsUnavailable("credentials too close to expiry")
         spec = UploadSpec(
             bucket=settings.bucket,
             key=target.key,

@@ -6,12 +6,12 @@ name offered on download; it never becomes part of the object key.
 from __future__ import annotations
 
 import re
-import uuid
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Callable, Optional
 from urllib.parse import quote
 
+from .clock import new_object_id, require_aware
 from .errors import ApiError
 
 MAX_FILENAME_LENGTH = 255
@@ -111,11 +111,9 @@ def content_disposition(name: Optional[str]) -> str:
 
 
 def object_key(upload_dir: str, extension: str, now: datetime, new_id: Callable[[], str]) -> str:
-    if now.tzinfo is None or now.utcoffset() is None:
-        raise ValueError("now must be timezone-aware (UTC); naive datetimes are ambiguous")
     # The UTC day, the same day as x-oss-date, whatever offset the clock carries.
+    day = require_aware(now, "now")
     suffix = f".{extension}" if extension else ""
-    day = now.astimezone(timezone.utc)
     return "%s%04d/%02d/%02d/%s%s" % (upload_dir, day.year, day.month, day.day, new_id(), suffix)
 
 
@@ -124,7 +122,7 @@ def plan_upload(
     allowed_extensions: frozenset,
     upload_dir: str,
     now: datetime,
-    new_id: Callable[[], str] = lambda: uuid.uuid4().hex,
+    new_id: Callable[[], str] = new_object_id,
 ) -> UploadTarget:
     """Key, type and download name for one upload; UploadRejected when it is not allowed.
 

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from server import create_app
+from tests.local_oss_support import running_emulator
 
 _real_connect = socket.socket.connect
 _real_connect_ex = socket.socket.connect_ex
@@ -79,3 +80,9 @@ def app(local_config):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+@pytest.fixture
+def emu(tmp_path, clock):
+    """The local OSS emulator over real HTTP on 127.0.0.1 (tests/local_oss_support.py: Emu)."""
+    yield from running_emulator(tmp_path, clock)

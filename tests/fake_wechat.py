@@ -11,6 +11,8 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
+from tests.net import running
+
 
 class _Handler(BaseHTTPRequestHandler):
     def log_message(self, *args):  # keep test output quiet
@@ -59,22 +61,21 @@ class FakeWeChat:
         self.server.secret = secret
         self.appid, self.secret = appid, secret
         self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self._running = running(self.server)
 
     @property
     def calls(self):
         return self.server.calls
 
     def __enter__(self):
-        self._thread.start()
+        self._running.__enter__()
         return self
 
     def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
+        self._running.__exit__(*exc)
 
 
-if __name__ == "__main__":  # `python tests/fake_wechat.py` prints its base URL, for manual runs
+if __name__ == "__main__":  # `python -m tests.fake_wechat` prints its base URL, for manual runs
     with FakeWeChat() as fake:
         print(fake.base, flush=True)
         threading.Event().wait()

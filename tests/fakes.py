@@ -10,6 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Callable, Optional
 
 from server.credentials import SourceError
+from tests.net import running
 from server.post_form import Credentials
 
 BUCKET = "test-bucket"
@@ -55,7 +56,7 @@ def ecs_config(clock, **extra) -> dict:
     }, extra)
 
 
-def local_config(clock, tmp_path, **extra) -> dict:
+def local_mode_config(clock, tmp_path, **extra) -> dict:
     config = {
         "TESTING": True,
         "CREDENTIALS_TYPE": "local",
@@ -187,13 +188,12 @@ class LocalHttpServer:
         self._server.daemon_threads = True
         self.port = self._server.server_address[1]
         self.url = f"http://127.0.0.1:{self.port}"
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
+        self._running = running(self._server)
 
     def __enter__(self) -> "LocalHttpServer":
-        self._thread.start()
+        self._running.__enter__()
         return self
 
     def __exit__(self, *exc) -> None:
         self.release.set()
-        self._server.shutdown()
-        self._server.server_close()
+        self._running.__exit__(*exc)

@@ -5,13 +5,13 @@ import os
 from dataclasses import dataclass
 from typing import Optional
 
-import pytest
 import requests
 
 from server.config import load_settings
 from server.credentials.local import mint
 from oss_emulator import create_emulator_app
-from tests.ossform import error_code, error_message, multipart, multipart_parts, serve, signed_fields
+from tests.net import serve
+from tests.ossform import error_code, error_message, multipart, multipart_parts, signed_fields
 
 KEY_ID = "LTAI-test-key"
 SECRET = "test-long-term-secret"
@@ -53,8 +53,8 @@ class Emu:
         return sorted(os.listdir(os.path.join(self.directory, "blobs")))
 
 
-@pytest.fixture
-def emu(tmp_path, clock):
+def running_emulator(tmp_path, clock):
+    """The body of the `emu` fixture (conftest.py): an emulator on a free port, fake clock."""
     settings = load_settings({
         "CREDENTIALS_TYPE": "local", "OSS_BUCKET": "test-bucket", "OSS_REGION": "cn-hangzhou",
         "LOCAL_OSS_ACCESS_KEY_ID": KEY_ID, "LOCAL_OSS_ACCESS_KEY_SECRET": SECRET,

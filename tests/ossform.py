@@ -7,16 +7,13 @@ wx.uploadFile does, and a function that runs a WSGI app on a free loopback port.
 from __future__ import annotations
 
 import base64
-import contextlib
 import hashlib
 import hmac
 import json
 import secrets
-import threading
 from datetime import datetime, timedelta, timezone
 from typing import Iterable, List, Optional, Sequence, Tuple
 
-from werkzeug.serving import make_server
 
 V4 = "OSS4-HMAC-SHA256"
 
@@ -116,20 +113,6 @@ def error_message(response) -> Optional[str]:
     import xml.etree.ElementTree as ET
 
     return ET.fromstring(response.content).findtext("Message")
-
-
-@contextlib.contextmanager
-def serve(app):
-    """Run a WSGI app on 127.0.0.1:<free port>; yields its base URL."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
 
 
 def utc(*args) -> datetime:

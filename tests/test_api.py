@@ -11,14 +11,14 @@ import pytest
 from server import create_app
 from server.credentials.local import check_token
 from server.post_form import sign_policy
-from tests.fakes import LOCAL_SECRET, local_config, wait_until
+from tests.fakes import LOCAL_SECRET, local_mode_config, wait_until
 
 KEY_RE = re.compile(r"^uploads/2026/11/29/[0-9a-f]{32}(\.[a-z0-9]+)?$")
 
 
 @pytest.fixture
 def app(clock, tmp_path):
-    return create_app(local_config(clock, tmp_path, OSS_MAX_SIZE="1048576"))
+    return create_app(local_mode_config(clock, tmp_path, OSS_MAX_SIZE="1048576"))
 
 
 @pytest.fixture
@@ -154,3 +154,20 @@ def test_wrong_method(client, method):
 def test_preflight_grants_no_cors(client):
     response = client.options("/generate_signature", headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "GET"})
     assert "Access-Control-Allow-Origin" not in response.headers
+
+
+def test_an_unexpected_error_is_a_json_500_without_the_traceback(app, caplog):
+    @app.get("/boom")
+    def boom():
+        raise RuntimeError("secret-detail-in-the-exception")
+
+    response = app.test_client().get("/boom")
+    assert response.status_code == 500
+    assert response.get_json() == {"error": {"code": "InternalError", "message": "服务器内部错误"}}
+    assert "secret-detail" not in response.get_data(as_text=True)
+    assert "RuntimeError" in caplog.text  # the operator still gets the traceback in the log
+
+
+def test_head_spends_no_signing_quota(client):
+    response = client.head("/generate_signature?filename=a.jpg&size=1")
+    assert response.status_code == 405 and response.headers["Allow"] == "GET"

@@ -10,6 +10,7 @@ import pytest
 
 from server import create_app
 from tests.fake_wechat import FakeWeChat
+from tests.net import free_port
 
 
 @pytest.fixture
@@ -58,10 +59,6 @@ def test_slow_wechat_gives_503_within_3_seconds(e2e_config):
     assert time.monotonic() - started < 3.0
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture
@@ -69,7 +66,7 @@ def redis_uri(tmp_path):
     binary = shutil.which("redis-server")
     if not binary:
         pytest.skip("redis-server is not installed (Debian: apt-get install redis-server); `make test` installs it where it can")
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [binary, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no", "--dir", str(tmp_path)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -103,7 +100,7 @@ def test_limits_are_shared_through_redis(e2e_config, redis_uri):
 
 
 def test_redis_down_is_a_clear_503_not_a_500(e2e_config):
-    config = {**e2e_config, "RATELIMIT_STORAGE_URI": f"redis://127.0.0.1:{_free_port()}/0"}
+    config = {**e2e_config, "RATELIMIT_STORAGE_URI": f"redis://127.0.0.1:{free_port()}/0"}
     client = create_app(config).test_client()
     response = client.post("/api/login", json={"code": "code-erin"})
     assert response.status_code == 503 and response.get_json()["error"]["code"] == "RateLimitUnavailable"

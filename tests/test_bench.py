@@ -42,7 +42,7 @@ def test_python_load_client_counts_and_fails_loudly():
     from flask import Flask
 
     from bench import loadgen
-    from tests.ossform import serve
+    from tests.net import serve
 
     app = Flask("load")
     app.add_url_rule("/ok", "ok", lambda: "ok")

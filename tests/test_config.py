@@ -10,6 +10,7 @@ import pytest
 
 from tests.fakes import ACCESS_KEY_ID, ACCESS_KEY_SECRET, ROLE_ARN
 from server.config import GIB, MIB, ConfigError, load_settings
+from tests.net import free_port
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -230,17 +231,11 @@ def test_half_of_the_wechat_settings_in_local_mode_is_an_error(present, missing)
     assert caught.value.setting == missing
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def test_python_m_server_names_host_when_it_cannot_bind_there(tmp_path):
     # 192.0.2.1 is a documentation address: no machine has it, so bind() fails locally.
-    result = _run_server(tmp_path, {"HOST": "192.0.2.1", "PORT": str(_free_port())})
+    result = _run_server(tmp_path, {"HOST": "192.0.2.1", "PORT": str(free_port())})
     assert result.returncode == 2
     # Start-up log lines come first; the failure is the one last line.
     assert "HOST" in result.stderr.strip().splitlines()[-1] and "Traceback" not in result.stderr
@@ -249,7 +244,7 @@ def test_python_m_server_names_host_when_it_cannot_bind_there(tmp_path):
 def test_python_m_server_names_local_oss_dir_when_unusable(tmp_path):
     blocker = tmp_path / "a-file"
     blocker.write_text("not a directory")
-    env = {"LOCAL_OSS_DIR": str(blocker / "oss"), "PORT": str(_free_port()), "LOCAL_OSS_PORT": str(_free_port())}
+    env = {"LOCAL_OSS_DIR": str(blocker / "oss"), "PORT": str(free_port()), "LOCAL_OSS_PORT": str(free_port())}
     result = _run_server(tmp_path, env)
     assert result.returncode == 2
     assert "LOCAL_OSS_DIR" in result.stderr and "Traceback" not in result.stderr

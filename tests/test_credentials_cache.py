@@ -159,7 +159,8 @@ def test_down_then_back_recovers_with_backoff_on_the_injected_clock(clock, caplo
         return client.get("/generate_signature").status_code
 
     assert status() == 503 and source.calls == 1
-    time.sleep(0.05)
+    credentials = app.extensions["upload_signer"].credentials
+    assert wait_until(lambda: credentials.status()["lastError"] == "STSUnreachable")  # the refresh has failed
     assert status() == 503 and source.calls == 1  # backing off, in fake time
     clock.advance(1)
     assert status() == 503 and source.calls == 2

@@ -10,7 +10,6 @@ import responses
 from responses import matchers
 
 from server import create_app
-from server.config import ConfigError
 from server.post_form import sign_policy
 from tests.fakes import IMDS_CREDS_URL, IMDS_TOKEN_URL, ROLE_NAME, STS_KEY_ID, STS_SECRET, STS_TOKEN, ecs_config, imds_success
 
@@ -139,10 +138,3 @@ def test_metadata_down_after_success_never_serves_expired(imds, clock):
     assert response.status_code == 503 and elapsed < 2
     clock.advance(24 * 3600)
     assert sign(client)[0].status_code == 503
-
-
-def test_metadata_disabled_is_a_config_error(monkeypatch, clock):
-    monkeypatch.setattr("alibabacloud_credentials.utils.auth_util.environment_ecs_metadata_disabled", "true")
-    with pytest.raises(ConfigError) as caught:
-        create_app(ecs_config(clock))
-    assert caught.value.setting == "ALIBABA_CLOUD_ECS_METADATA_DISABLED"

@@ -1,7 +1,6 @@
 """ram_role_arn: AssumeRole through sts20150401, faked with `responses` and with a real local server."""
 from __future__ import annotations
 
-import base64
 import json
 import time
 from datetime import timedelta

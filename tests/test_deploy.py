@@ -4,7 +4,6 @@ from __future__ import annotations
 import os
 import runpy
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -12,6 +11,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from tests.net import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"
@@ -22,10 +22,6 @@ UNIT = DEPLOY / "oss-signer.service"
 LOCAL_NGINX = ROOT / ".venv" / "nginx" / "usr" / "sbin" / "nginx"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _gunicorn() -> list:
@@ -56,9 +52,9 @@ def test_gunicorn_config_values():
 
 
 def test_gunicorn_serves_healthz(tmp_path):
-    port = _free_port()
+    port = free_port()
     env = _clean_env(
-        tmp_path, CREDENTIALS_TYPE="local", LOCAL_OSS_DIR=str(tmp_path / "oss"), LOCAL_OSS_PORT=str(_free_port())
+        tmp_path, CREDENTIALS_TYPE="local", LOCAL_OSS_DIR=str(tmp_path / "oss"), LOCAL_OSS_PORT=str(free_port())
     )
     # --chdir to an empty directory: no `.env` of the developer's is read.
     proc = subprocess.Popen(
@@ -92,7 +88,7 @@ def test_gunicorn_serves_healthz(tmp_path):
 def test_gunicorn_refuses_bad_settings_with_one_line(tmp_path):
     env = _clean_env(tmp_path, CREDENTIALS_TYPE="ram_role_arn", OSS_BUCKET="examplebucket")
     result = subprocess.run(
-        _gunicorn() + ["-b", f"127.0.0.1:{_free_port()}", "--chdir", str(tmp_path)],
+        _gunicorn() + ["-b", f"127.0.0.1:{free_port()}", "--chdir", str(tmp_path)],
         env=env, capture_output=True, timeout=30,
     )
     stderr = result.stderr.decode("utf-8", "replace")
@@ -109,7 +105,7 @@ def test_gunicorn_reads_dotenv_from_working_directory(tmp_path):
     # The hook reads `.env` exactly where the app will: a bad value there stops the start.
     (tmp_path / ".env").write_text("CREDENTIALS_TYPE=local\nOSS_EXPIRE_SECONDS=5\n", encoding="utf-8")
     result = subprocess.run(
-        _gunicorn() + ["-b", f"127.0.0.1:{_free_port()}", "--chdir", str(tmp_path)],
+        _gunicorn() + ["-b", f"127.0.0.1:{free_port()}", "--chdir", str(tmp_path)],
         env=_clean_env(tmp_path), capture_output=True, timeout=30,
     )
     stderr = result.stderr.decode("utf-8", "replace")
@@ -221,9 +217,9 @@ def test_nginx_conf_in_front_of_gunicorn(tmp_path):
     import urllib.error
 
     nginx = _nginx_binary()
-    app_port, http_port, https_port = _free_port(), _free_port(), _free_port()
+    app_port, http_port, https_port = free_port(), free_port(), free_port()
     env = _clean_env(tmp_path, CREDENTIALS_TYPE="local", LOCAL_OSS_DIR=str(tmp_path / "oss"),
-                     LOCAL_OSS_PORT=str(_free_port()))
+                     LOCAL_OSS_PORT=str(free_port()))
     gunicorn = subprocess.Popen(
         _gunicorn() + ["-b", f"127.0.0.1:{app_port}", "--chdir", str(tmp_path)],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,

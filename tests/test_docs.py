@@ -17,7 +17,8 @@ SERVER = ROOT / "server"
 ENV_EXAMPLE = ROOT / ".env.example"
 DOCS = [ROOT / "README.md"] + sorted((ROOT / "docs").glob("*.md"))
 SETTING_READERS = {"_get", "_int", "_bool", "_rate"}
-ERROR_CARRIERS = {"ApiError", "UploadRejected", "LoginFailed", "error_response"}
+# `__init__`: ApiError subclasses that fix their own code pass it to super().__init__.
+ERROR_CARRIERS = {"ApiError", "UploadRejected", "LoginFailed", "error_response", "__init__"}
 
 
 def _server_modules():

@@ -6,20 +6,19 @@ import os
 import socket
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 import requests
-from werkzeug.serving import make_server
 
 from server import create_app
 from server.config import load_settings
 from oss_emulator import create_emulator_app, default_storage_dir
 from oss_emulator.serve import start_emulator
-from tests.ossform import multipart, serve
+from tests.net import free_port, serve
+from tests.ossform import multipart
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -27,22 +26,12 @@ REPO = Path(__file__).resolve().parent.parent
 @pytest.fixture
 def local_kit(local_config, tmp_path):
     """The signer and the emulator as local mode runs them, each on a free loopback port."""
-    with socket.socket() as probe:  # reserve the emulator's port so the signer can name it as `host`
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()  # chosen first, so the signer can name it as the upload `host`
     config = dict(local_config, LOCAL_OSS_PORT=str(port))
     signer = create_app(config)
-    settings = signer.config["SETTINGS"]
-    emulator = create_emulator_app(settings, clock=config["CLOCK"])
-    server = make_server("127.0.0.1", port, emulator, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-    thread.start()
-    try:
-        with serve(signer) as signer_url, requests.Session() as http:
-            yield signer_url, f"http://127.0.0.1:{port}", http, config
-    finally:
-        server.shutdown()
-        server.server_close()
+    emulator = create_emulator_app(signer.config["SETTINGS"], clock=config["CLOCK"])
+    with serve(emulator, port) as oss_url, serve(signer) as signer_url, requests.Session() as http:
+        yield signer_url, oss_url, http, config
 
 
 def upload(http, signer_url, filename, data):
@@ -85,12 +74,6 @@ def test_the_signed_form_cannot_be_reused_for_another_key(local_kit):
     body, content_type = multipart(list(fields.items()), b"abc")
     response = http.post(signed["host"], data=body, headers={"Content-Type": content_type}, timeout=10)
     assert response.status_code == 403 and b"<Code>AccessDenied</Code>" in response.content
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def start_server(tmp_path, port, oss_port):
@@ -139,7 +122,7 @@ def test_without_local_oss_dir_the_emulator_stores_in_the_instance_folder_and_sa
     lines = []
     handler = logging.Handler()
     handler.emit = lambda record: lines.append(record.getMessage())
-    logger = logging.getLogger("server")
+    logger = logging.getLogger("oss_emulator")
     logger.addHandler(handler)
     level = logger.level
     logger.setLevel(logging.INFO)

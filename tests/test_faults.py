@@ -32,6 +32,7 @@ from tests.fakes import (
     sts_success,
     wait_until,
 )
+from tests.net import running
 
 REFRESH_AT = 3600 - 900  # 3600 s credentials, refreshed 900 s before expiry
 
@@ -174,13 +175,8 @@ def _sts_on_port(clock, port):
 
     server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
     server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
+    with running(server):
         yield
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def _refresh_threads() -> int:

@@ -10,7 +10,6 @@ import threading
 from urllib.parse import urlparse
 
 from tests.fakes import wait_until
-from tests.local_oss_support import emu  # noqa: F401
 from tests.ossform import multipart
 
 UPLOADS = 20

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from oss_emulator.errors import OssError
 from oss_emulator.post_policy import decode_policy, judge, judge_size
-from tests.local_oss_support import KEY_ID, SECRET, emu  # noqa: F401
+from tests.local_oss_support import KEY_ID, SECRET
 from tests.ossform import error_code, multipart, v4_signature
 
 NOW = datetime(2026, 11, 29, 2, 0, 0, tzinfo=timezone.utc)

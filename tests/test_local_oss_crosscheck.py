@@ -6,7 +6,7 @@ import json
 import pytest
 
 from server.credentials.local import mint
-from tests.local_oss_support import KEY_ID, SECRET, emu  # noqa: F401
+from tests.local_oss_support import KEY_ID, SECRET
 from tests.ossform import VECTOR_POLICY, VECTOR_SIGNATURE, b64_policy, error_code, signed_fields, utc, v4_signature
 
 def test_independent_signer_reproduces_the_published_vector():

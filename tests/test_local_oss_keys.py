@@ -6,7 +6,7 @@ from urllib.parse import urljoin
 
 import pytest
 
-from tests.local_oss_support import assert_refused, emu  # noqa: F401
+from tests.local_oss_support import assert_refused
 
 INVALID_NAME = "The specified object is not valid."
 CREATED = [("success_action_status", "201")]

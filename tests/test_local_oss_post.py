@@ -12,7 +12,7 @@ from urllib.parse import quote
 import pytest
 
 from server.credentials.local import mint
-from tests.local_oss_support import KEY_ID, SECRET, assert_refused, emu  # noqa: F401
+from tests.local_oss_support import KEY_ID, SECRET, assert_refused
 from tests.ossform import error_code, error_message, signed_fields, v4_signature
 
 KEY_MESSAGE = ("The bucket POST must contain the specified 'key'. If it is specified, "

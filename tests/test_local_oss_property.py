@@ -6,7 +6,7 @@ import os
 
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from tests.local_oss_support import KEY_ID, SECRET, emu  # noqa: F401
+from tests.local_oss_support import KEY_ID, SECRET
 from tests.ossform import error_code, error_message, signed_fields
 
 FIELDS = ["key", "x-oss-meta-a", "x-oss-meta-b", "Content-Type", "success_action_status"]

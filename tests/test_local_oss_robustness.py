@@ -7,7 +7,7 @@ from urllib.parse import urlparse
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from tests.local_oss_support import assert_refused, emu  # noqa: F401
+from tests.local_oss_support import assert_refused
 from tests.ossform import error_code, multipart, multipart_parts
 
 
@@ -97,3 +97,15 @@ def test_parts_after_a_refusal_are_not_parsed_into_memory(emu):
     parts = [("x-oss-meta-a", b"a" * (3 * 1024 * 1024), None), ("key", b"k", None), ("file", b"f" * 4_000_000, "a")]
     body = multipart_parts(parts, "b0undary")
     assert_refused(emu, raw_post(emu, body, "multipart/form-data; boundary=b0undary"), 400, "FieldItemTooLong")
+
+
+def test_an_unexpected_error_is_oss_xml_500(emu, monkeypatch):
+    from oss_emulator.storage import Storage
+
+    def broken(self, key):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(Storage, "open", broken)
+    response = emu.http.get(emu.url + "/uploads/a.bin", timeout=5)
+    assert response.status_code == 500
+    assert error_code(response) == "InternalError" and b"disk on fire" not in response.content

@@ -9,7 +9,6 @@ import time
 import pytest
 
 from oss_emulator.storage import ObjectExists, Storage
-from tests.local_oss_support import emu  # noqa: F401
 from tests.ossform import error_code
 
 

@@ -22,7 +22,7 @@ from tests.fakes import (
     CountingSource,
     ecs_config,
     imds_success,
-    local_config,
+    local_mode_config,
     ram_role_config,
     source_config,
     sts_error,
@@ -106,7 +106,7 @@ def test_ecs_success_and_failure(mocked, clock, caplog, capfd):
 
 def test_local_mode(clock, tmp_path, caplog, capfd):
     caplog.set_level(logging.DEBUG)
-    app = create_app(local_config(clock, tmp_path))
+    app = create_app(local_mode_config(clock, tmp_path))
     client = app.test_client()
     body = client.get("/generate_signature").get_json()
     temp_secret = temporary_secret(LOCAL_SECRET, body["x_oss_credential"].split("/")[0])

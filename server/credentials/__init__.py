@@ -29,7 +29,6 @@ def build_source(settings, clock: Callable[[], datetime]) -> CredentialSource:
 
 
 def build_cache(settings, clock: Callable[[], datetime], source: CredentialSource = None) -> CredentialCache:
-    # Refresh early enough that a fresh policy still gets its full lifetime.
     # Refresh early enough that a fresh policy still gets its full lifetime, but not so early
     # that short sessions are due the moment they arrive.
     refresh_before = timedelta(seconds=min(settings.expire_seconds + 300, settings.sts_duration_seconds // 2))

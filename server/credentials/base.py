@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from ..errors import ApiError
 from ..post_form import Credentials
 
 
@@ -20,8 +21,12 @@ class SourceError(Exception):
         self.hint = hint
 
 
-class CredentialsUnavailable(Exception):
-    """No usable credentials right now; the API answers 503 and the cause stays in the log."""
+class CredentialsUnavailable(ApiError):
+    """No usable credentials right now: 503 to the caller, the cause (`cause`) stays in the log."""
+
+    def __init__(self, cause: str):
+        super().__init__(503, "CredentialsUnavailable", "服务端暂时拿不到上传凭证, 请稍后重试", {"Retry-After": "5"})
+        self.cause = cause
 
 
 class CredentialSource(Protocol):

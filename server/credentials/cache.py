@@ -41,7 +41,6 @@ class CredentialCache:
         self._failures = 0
         self._next_attempt: Optional[datetime] = None
         self._last_error: Optional[SourceError] = None
-        self.fetch_count = 0
 
     @property
     def mode(self) -> str:
@@ -105,7 +104,6 @@ class CredentialCache:
 
     def _refresh(self) -> None:
         try:
-            self.fetch_count += 1
             creds = self.source.fetch()
             now = self._clock()
             if not self._usable(creds, now):

@@ -7,7 +7,6 @@ from alibabacloud_credentials.exceptions import CredentialException
 from alibabacloud_credentials.http import HttpOptions
 from alibabacloud_credentials.provider.ecs_ram_role import EcsRamRoleCredentialsProvider
 
-from ..config import ConfigError
 from ..post_form import Credentials
 from .base import SourceError
 
@@ -20,19 +19,13 @@ class EcsRoleSource:
     def __init__(self, settings):
         self.role_name = settings.ecs_role_name
         # async_update_enabled=False: no scheduler thread polling the metadata service.
-        try:
-            self._provider = EcsRamRoleCredentialsProvider(
-                role_name=self.role_name or None,
-                disable_imds_v1=True,
-                http_options=HttpOptions(connect_timeout=TIMEOUT_MS, read_timeout=TIMEOUT_MS),
-                async_update_enabled=False,
-            )
-        except ValueError:  # the SDK refuses when ALIBABA_CLOUD_ECS_METADATA_DISABLED=true
-            raise ConfigError(
-                "ALIBABA_CLOUD_ECS_METADATA_DISABLED",
-                "为 true, 与 ecs_ram_role 模式冲突",
-                "删除这个环境变量, 或改用其他 CREDENTIALS_TYPE",
-            ) from None
+        # (ALIBABA_CLOUD_ECS_METADATA_DISABLED, which makes the SDK refuse here, is a config error.)
+        self._provider = EcsRamRoleCredentialsProvider(
+            role_name=self.role_name or None,
+            disable_imds_v1=True,
+            http_options=HttpOptions(connect_timeout=TIMEOUT_MS, read_timeout=TIMEOUT_MS),
+            async_update_enabled=False,
+        )
 
     def fetch(self) -> Credentials:
         # The provider's public get_credentials() sits behind a cache that keeps returning

@@ -65,7 +65,7 @@ function get(url) {
  * @returns {Promise<{base: string, appid: string, secret: string, stop: () => Promise<void>}>}
  */
 function startFakeWeChat() {
-  const child = spawn(pythonBin(), [path.join(REPO, 'tests', 'fake_wechat.py')], {
+  const child = spawn(pythonBin(), ['-m', 'tests.fake_wechat'], {
     cwd: REPO,
     env: { ...baseEnv(), LANG: 'C.UTF-8', PYTHONDONTWRITEBYTECODE: '1' },
     stdio: ['ignore', 'pipe', 'pipe'],
