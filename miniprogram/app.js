@@ -4,8 +4,6 @@ const { createSession } = require('./utils/session');
 /** @typedef {import('./utils/session').LoginStatus} LoginStatus */
 
 App({
-  globalData: {},
-
   /** @type {ReturnType<typeof createSession> | null} */
   session: null,
 

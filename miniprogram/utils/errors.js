@@ -82,4 +82,4 @@ function signerError(res) {
   });
 }
 
-module.exports = { UploadError, abortedError, failureError, signerError, RETRYABLE_SIGNER_CODES };
+module.exports = { UploadError, abortedError, failureError, signerError };

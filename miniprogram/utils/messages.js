@@ -124,8 +124,6 @@ const MESSAGES = {
 };
 
 module.exports = {
-  LEGAL_DOMAIN_DOC,
-  OSS_MESSAGES,
   SIGNER_MESSAGES,
   MESSAGES,
   isPolicyExpired,

@@ -198,4 +198,4 @@ function createSession(options) {
   };
 }
 
-module.exports = { createSession, STORAGE_KEY, EXPIRY_MARGIN_MS, FRESH_MS };
+module.exports = { createSession, STORAGE_KEY };

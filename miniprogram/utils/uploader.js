@@ -240,7 +240,6 @@ function createUploader(options) {
 
   return {
     uploadFileToOSS,
-    requestSignature,
     enqueue,
     /** How many uploads run and wait right now. */
     stats: () => ({ active, queued: waiting.length }),

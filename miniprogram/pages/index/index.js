@@ -54,6 +54,8 @@ Page({
   data: {
     /** @type {Item[]} */
     items: [],
+    maxFilesPerPick: config.maxFilesPerPick,
+    maxConcurrentUploads: config.maxConcurrentUploads,
     busy: false,
     notice: '',
     /** Without login support in the app, uploads go without a token, as with login off. */
