@@ -122,6 +122,15 @@ class _Parts:
                 pass
 
 
+def drain(stream) -> None:
+    """Read and drop what is left of a request body, so the client sees our answer, not a reset."""
+    try:
+        while stream.read(256 * 1024):
+            pass
+    except Exception:  # the client is gone; nothing left to read
+        pass
+
+
 def parse_form(read: Callable[[int], bytes], boundary: bytes, temp_dir: str,
                max_file_size: int = OSS_MAX_OBJECT_SIZE) -> ParsedForm:
     """Read the body through `read(n)` until the closing boundary; OssError on any refusal.
