@@ -17,7 +17,8 @@ def _specs(count: int) -> list:
         UploadSpec(
             bucket="examplebucket",
             key=f"uploads/2026/11/29/{uuid.uuid4().hex}.pdf",
-            max_size=100 * 1024 * 1024,
+            min_size=123456,
+            max_size=123456,
             content_type="application/pdf",
             content_disposition=disposition,
         )

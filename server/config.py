@@ -50,6 +50,7 @@ class Settings:
     upload_dir: str
     max_size: int
     allowed_extensions: frozenset
+    allow_nameless_uploads: bool
     expire_seconds: int
     credentials_type: str
     access_key_id: str = field(repr=False)
@@ -213,6 +214,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         upload_dir=_upload_dir(env),
         max_size=_int(env, "OSS_MAX_SIZE", 100 * MIB, 1, OSS_MAX_OBJECT_SIZE, " (字节, 最大 5 GiB)"),
         allowed_extensions=_extensions(env),
+        allow_nameless_uploads=bool(_bool(env, "OSS_ALLOW_NAMELESS_UPLOADS")),
         expire_seconds=_int(env, "OSS_EXPIRE_SECONDS", 600, 60, 3600, " (秒)"),
         credentials_type=credentials_type,
         sts_duration_seconds=_int(env, "STS_DURATION_SECONDS", 3600, 900, 43200, " (秒)"),

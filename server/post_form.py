@@ -34,14 +34,25 @@ class Credentials:
 
 @dataclass(frozen=True)
 class UploadSpec:
-    """What one upload may be: the conditions the policy pins."""
+    """What one upload may be: every field the form sends is pinned by an exact condition.
+
+    `min_size`..`max_size` is the byte range OSS accepts; the signer makes it the one declared size.
+    OSS does not check form fields the policy leaves out (they are stored as sent): what the
+    policy cannot forbid is checked when the upload is recorded (records.py).
+    """
 
     bucket: str
     key: str
+    min_size: int
     max_size: int
     content_type: str
     content_disposition: str
     success_action_status: str = "200"
+    # Pinned, never the client's choice: an archive class costs minimum-storage fees and cannot be
+    # read without a restore; a public ACL would publish the file.
+    storage_class: str = "Standard"
+    object_acl: str = "private"
+    callback: Optional[str] = None  # base64 JSON of OSS's upload callback, pinned when set
 
 
 @dataclass(frozen=True)
@@ -120,14 +131,28 @@ def build_policy(spec: UploadSpec, credential: str, date: str, security_token: O
     ]
     if security_token:
         conditions.append({"x-oss-security-token": security_token})
-    conditions += [
-        ["eq", "$key", spec.key],
-        ["content-length-range", 1, spec.max_size],
-        ["eq", "$success_action_status", spec.success_action_status],
-        ["eq", "$Content-Type", spec.content_type],
-        ["eq", "$Content-Disposition", spec.content_disposition],
-    ]
+    conditions += [["eq", "$" + name, value] for name, value in _pinned_fields(spec).items()]
+    conditions.append(["content-length-range", spec.min_size, spec.max_size])
     return {"expiration": iso8601_ms(expires_at), "conditions": conditions}
+
+
+def _pinned_fields(spec: UploadSpec) -> dict:
+    """The form fields after the signature fields, in sending order; each one is pinned."""
+    fields = {
+        "key": spec.key,
+        "success_action_status": spec.success_action_status,
+        "Content-Type": spec.content_type,
+        # OSS ranks x-oss-content-type above both Content-Type fields (the file part's own and
+        # the form field): pinning it is what makes the stored type ours.
+        "x-oss-content-type": spec.content_type,
+        "Content-Disposition": spec.content_disposition,
+        "x-oss-forbid-overwrite": "true",
+        "x-oss-storage-class": spec.storage_class,
+        "x-oss-object-acl": spec.object_acl,
+    }
+    if spec.callback:
+        fields["callback"] = spec.callback
+    return fields
 
 
 def sign_upload(spec: UploadSpec, creds: Credentials, region: str, now: datetime, expires_at: datetime) -> SignedForm:
@@ -150,15 +175,9 @@ def sign_upload(spec: UploadSpec, creds: Credentials, region: str, now: datetime
     }
     if creds.security_token:
         fields["x-oss-security-token"] = creds.security_token
-    fields.update(
-        {
-            "success_action_status": spec.success_action_status,
-            "Content-Type": spec.content_type,
-            "Content-Disposition": spec.content_disposition,
-            # Not a policy field in OSS's docs; the pinned fresh key already prevents overwrites.
-            "x-oss-forbid-overwrite": "true",
-        }
-    )
+    pinned = _pinned_fields(spec)
+    del pinned["key"]  # already first
+    fields.update(pinned)
     return SignedForm(
         policy=policy_b64,
         signature=signature,

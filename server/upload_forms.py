@@ -21,14 +21,18 @@ class UploadSigner:
         """The JSON for GET /generate_signature. `folder` is a per-user sub-directory."""
         settings = self.settings
         now = self.clock()
-        parse_size(size, settings.max_size)
-        target = plan_upload(filename, settings.allowed_extensions, settings.upload_dir + folder, now, self.new_id)
+        nameless = settings.allow_nameless_uploads
+        target = plan_upload(filename, settings.allowed_extensions, settings.upload_dir + folder, now, self.new_id,
+                             allow_nameless=nameless)
+        declared = parse_size(size, settings.max_size, required=not nameless)
         creds = self.credentials.get()
         expires_at = policy_expiry(now, settings.expire_seconds, creds.expiration)
         spec = UploadSpec(
             bucket=settings.bucket,
             key=target.key,
-            max_size=settings.max_size,
+            # Exactly the declared size: a form declared for 1 byte cannot carry 50 MiB.
+            min_size=declared or 1,
+            max_size=declared or settings.max_size,
             content_type=target.content_type,
             content_disposition=target.content_disposition,
         )

@@ -6,6 +6,7 @@ name offered on download; it never becomes part of the object key.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Callable, Optional
@@ -74,11 +75,25 @@ def clean_filename(raw: Optional[str]) -> Optional[str]:
         raise UploadRejected(400, "InvalidFilename", f"filename 太长 (最多 {MAX_FILENAME_LENGTH} 个字符)")
     if _CONTROL.search(raw):
         raise UploadRejected(400, "InvalidFilename", "filename 含有控制字符")
+    if any(_invisible(ch) for ch in raw):
+        # U+202E turns "photo<RLO>gnp.jpg" into what reads as "photojpg.png": names are shown to people.
+        raise UploadRejected(400, "InvalidFilename", "filename 含有不可见字符或改变文字方向的字符")
     # Paths from any platform: only the last segment is a name.
     name = _PATH_SEPARATOR.split(raw)[-1].strip()
     if name in ("", ".", ".."):
         raise UploadRejected(400, "InvalidFilename", "filename 不是文件名")
     return name
+
+
+# Zero-width joiners are part of emoji and of Persian and Indic spelling; every other format character
+# (direction overrides, zero-width space, BOM...) only hides or reorders what a name looks like.
+_VISIBLE_FORMAT = {"\u200c", "\u200d"}
+
+
+def _invisible(ch: str) -> bool:
+    """Format, surrogate, unassigned or noncharacter code points, and line/paragraph separators."""
+    category = unicodedata.category(ch)
+    return (category in ("Cf", "Cs", "Cn", "Co", "Zl", "Zp") and ch not in _VISIBLE_FORMAT) or category == "Cc"
 
 
 def extension_of(name: Optional[str]) -> str:
@@ -87,10 +102,15 @@ def extension_of(name: Optional[str]) -> str:
     return name.rsplit(".", 1)[1].lower()
 
 
-def parse_size(raw: Optional[str], max_size: int) -> Optional[int]:
+def parse_size(raw, max_size: int, required: bool = True) -> Optional[int]:
+    """The declared byte size (a query string or a JSON number); the policy pins exactly this size."""
     if raw is None:
+        if required:
+            raise UploadRejected(400, "MissingSize", "缺少 size: 请传文件的字节数, 签名只对这个大小有效")
         return None
-    text = raw.strip()
+    if isinstance(raw, bool) or not isinstance(raw, (int, str)):
+        raise UploadRejected(400, "InvalidSize", "size 必须是文件的字节数 (正整数)")
+    text = str(raw).strip()
     if not _SIZE.fullmatch(text):
         raise UploadRejected(400, "InvalidSize", "size 必须是文件的字节数 (正整数)")
     size = int(text)
@@ -123,14 +143,19 @@ def plan_upload(
     upload_dir: str,
     now: datetime,
     new_id: Callable[[], str] = new_object_id,
+    allow_nameless: bool = False,
 ) -> UploadTarget:
     """Key, type and download name for one upload; UploadRejected when it is not allowed.
 
-    Without a file name (the original tutorial's client sends none) the object is stored as
-    opaque bytes: no extension, application/octet-stream, so it can never be served as a page.
+    The extension allow-list is hard: a request without a file name is refused, unless the
+    operator keeps the original tutorial's nameless client working (OSS_ALLOW_NAMELESS_UPLOADS);
+    such an object is stored as opaque bytes (no extension, application/octet-stream), so it can
+    never be served as a page.
     """
     name = clean_filename(raw_filename)
     if name is None:
+        if not allow_nameless:
+            raise UploadRejected(400, "MissingFilename", "缺少 filename: 服务端要按扩展名决定能否上传和文件类型")
         return UploadTarget(object_key(upload_dir, "", now, new_id), DEFAULT_CONTENT_TYPE, "attachment")
     extension = extension_of(name)
     if extension not in allowed_extensions:

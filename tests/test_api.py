@@ -41,7 +41,15 @@ def assert_json_error(response, status, code):
     assert "Access-Control-Allow-Origin" not in response.headers
 
 
-def test_tutorial_client_without_parameters(client):
+def test_a_request_without_filename_or_size_is_refused(client):
+    """The extension allow-list is hard and the size is pinned: both are required by default."""
+    assert_json_error(client.get("/generate_signature"), 400, "MissingFilename")
+    assert_json_error(get(client, filename="a.jpg"), 400, "MissingSize")
+
+
+def test_tutorial_client_without_parameters_behind_the_explicit_setting(clock, tmp_path):
+    client = create_app(local_mode_config(clock, tmp_path, OSS_MAX_SIZE="1048576",
+                                          OSS_ALLOW_NAMELESS_UPLOADS="true")).test_client()
     response = client.get("/generate_signature")
     assert response.status_code == 200
     body = response.get_json()
@@ -53,6 +61,8 @@ def test_tutorial_client_without_parameters(client):
     assert body["maxSize"] == 1048576
     assert body["expire"] == "2026-11-29T02:10:00.000Z"
     assert body["formData"]["Content-Type"] == "application/octet-stream"
+    # Without a declared size the range is the configured maximum (the weaker, opt-in mode).
+    assert ["content-length-range", 1, 1048576] in json.loads(base64.b64decode(body["policy"]))["conditions"]
     assert response.headers["Cache-Control"] == "no-store"
     assert "Access-Control-Allow-Origin" not in response.headers
 
@@ -73,7 +83,7 @@ def test_answer_is_consistent_and_verifiable(client, clock):
     secret = check_token(temp_id, body["security_token"], "LTAI-local-dev-key", LOCAL_SECRET, clock())
     assert sign_policy(body["policy"], secret, "20261129", "cn-hangzhou") == body["signature"]
     policy = json.loads(base64.b64decode(body["policy"]))
-    assert ["content-length-range", 1, 1048576] in policy["conditions"]
+    assert ["content-length-range", 1024, 1024] in policy["conditions"]
 
 
 def test_healthz(client):
@@ -91,7 +101,7 @@ def test_healthz(client):
     ["../../etc/passwd.jpg", "..%2F..%2Fetc%2Fpasswd.jpg", "/etc/passwd.jpg", "..\\..\\boot.ini.png", "微信图片_20261129.jpg", "😀.png"],
 )
 def test_server_chooses_the_key(client, filename):
-    response = get(client, filename=filename)
+    response = get(client, filename=filename, size=1)
     assert response.status_code == 200
     key = response.get_json()["key"]
     assert KEY_RE.match(key) and ".." not in key and "passwd" not in key
@@ -110,13 +120,19 @@ def test_server_chooses_the_key(client, filename):
         ({"filename": "virus.exe"}, 415, "ExtensionNotAllowed"),
         ({"filename": "page.html"}, 415, "ExtensionNotAllowed"),
         ({"filename": "noextension"}, 415, "ExtensionNotAllowed"),
-        ({"size": "0"}, 400, "InvalidSize"),
-        ({"size": "-5"}, 400, "InvalidSize"),
-        ({"size": "abc"}, 400, "InvalidSize"),
-        ({"size": ""}, 400, "InvalidSize"),
-        ({"size": "1e9"}, 400, "InvalidSize"),
-        ({"size": "9" * 100}, 400, "InvalidSize"),
-        ({"size": "1048577"}, 413, "FileTooLarge"),
+        ({"filename": "photo\u202egnp.jpg"}, 400, "InvalidFilename"),  # shows as photojpg.png
+        ({"filename": "a\u200b.jpg"}, 400, "InvalidFilename"),
+        ({"filename": "a\u2028b.jpg"}, 400, "InvalidFilename"),
+        ({"filename": "a\u0085b.jpg"}, 400, "InvalidFilename"),
+        ({"filename": "a\uffffb.jpg"}, 400, "InvalidFilename"),
+        ({"filename": "\ufeffa.jpg"}, 400, "InvalidFilename"),
+        ({"filename": "a.jpg", "size": "0"}, 400, "InvalidSize"),
+        ({"filename": "a.jpg", "size": "-5"}, 400, "InvalidSize"),
+        ({"filename": "a.jpg", "size": "abc"}, 400, "InvalidSize"),
+        ({"filename": "a.jpg", "size": ""}, 400, "InvalidSize"),
+        ({"filename": "a.jpg", "size": "1e9"}, 400, "InvalidSize"),
+        ({"filename": "a.jpg", "size": "9" * 100}, 400, "InvalidSize"),
+        ({"filename": "a.jpg", "size": "1048577"}, 413, "FileTooLarge"),
         ({"filename": "a.jpg", "size": "99999999999"}, 413, "FileTooLarge"),
     ],
 )
@@ -126,6 +142,11 @@ def test_bad_input(client, params, status, code):
 
 def test_size_at_the_limit_is_fine(client):
     assert get(client, filename="a.jpg", size=1048576).status_code == 200
+
+
+@pytest.mark.parametrize("name", ["👨\u200d👩\u200d👧.jpg", "می\u200cخواهم.png", "年度 报告.pdf"])
+def test_joiners_in_real_names_are_fine(client, name):
+    assert get(client, filename=name, size=1).status_code == 200
 
 
 def test_very_long_query_string(client):

@@ -83,7 +83,7 @@ def test_two_users_get_different_folders_and_never_anothers(auth_client):
 @pytest.mark.parametrize("header", [None, "Bearer", "Bearer not-a-token", "Basic abc", "bearer x.y.z"])
 def test_missing_or_bad_token_is_401(auth_client, header):
     headers = {"Authorization": header} if header else {}
-    response = auth_client.get("/generate_signature?filename=a.jpg", headers=headers)
+    response = auth_client.get("/generate_signature?filename=a.jpg&size=1", headers=headers)
     assert response.status_code == 401
     assert response.get_json()["error"]["code"] == "Unauthorized"
 
@@ -221,7 +221,7 @@ def test_auth_off_explicitly_warns_and_healthz_says_so(caplog):
 
 
 def test_local_mode_is_open_without_wechat_settings(client):
-    assert client.get("/generate_signature?filename=a.jpg").status_code == 200
+    assert client.get("/generate_signature?filename=a.jpg&size=1").status_code == 200
     assert client.get("/healthz").get_json()["auth"] == "off"
     assert client.post("/api/login", json={"code": "c"}).status_code == 404
 

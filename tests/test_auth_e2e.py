@@ -36,7 +36,7 @@ def test_login_and_sign_through_the_wechat_stand_in(e2e_config, wechat):
     assert response.status_code == 200
     assert wechat.calls[-1]["grant_type"] == "authorization_code"
     token = response.get_json()["token"]
-    signed = client.get("/generate_signature?filename=x.png", headers={"Authorization": f"Bearer {token}"})
+    signed = client.get("/generate_signature?filename=x.png&size=1", headers={"Authorization": f"Bearer {token}"})
     assert signed.status_code == 200 and signed.get_json()["key"].startswith("uploads/")
     assert "fake-session-key-secret" not in response.get_data(as_text=True)
 
@@ -93,9 +93,9 @@ def test_limits_are_shared_through_redis(e2e_config, redis_uri):
     first, second = create_app(config).test_client(), create_app(config).test_client()
     token = first.post("/api/login", json={"code": "code-dave"}).get_json()["token"]
     headers = {"Authorization": f"Bearer {token}"}
-    assert first.get("/generate_signature", headers=headers).status_code == 200
-    assert second.get("/generate_signature", headers=headers).status_code == 200
-    limited = first.get("/generate_signature", headers=headers)
+    assert first.get("/generate_signature?filename=a.jpg&size=1", headers=headers).status_code == 200
+    assert second.get("/generate_signature?filename=a.jpg&size=1", headers=headers).status_code == 200
+    limited = first.get("/generate_signature?filename=a.jpg&size=1", headers=headers)
     assert limited.status_code == 429 and int(limited.headers["Retry-After"]) >= 1
 
 

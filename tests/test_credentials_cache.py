@@ -31,7 +31,7 @@ def concurrently(app, count: int):
     results, lock = [], threading.Lock()
 
     def one():
-        response = app.test_client().get("/generate_signature?filename=a.jpg")
+        response = app.test_client().get("/generate_signature?filename=a.jpg&size=1")
         with lock:
             results.append(response)
 
@@ -52,7 +52,7 @@ def test_ten_thousand_signatures_one_fetch(clock):
             clock.advance(2)  # 10,000 signatures spread over 2,000 s of the credentials' life
     client = app.test_client()
     for _ in range(20):
-        assert client.get("/generate_signature?filename=a.jpg").status_code == 200
+        assert client.get("/generate_signature?filename=a.jpg&size=1").status_code == 200
     assert source.calls == 1
     assert len(keys) == 10_000
 
@@ -77,7 +77,7 @@ def test_fifty_concurrent_requests_during_refresh_one_fetch(clock):
     source = CountingSource(clock)
     app = make_app(clock, source)
     client = app.test_client()
-    assert key_id(client.get("/generate_signature")) == "STS.fake1"
+    assert key_id(client.get("/generate_signature?filename=a.jpg&size=1")) == "STS.fake1"
     source.gate = threading.Event()
     clock.advance(REFRESH_AT)
     threads, results = concurrently(app, 50)
@@ -87,7 +87,7 @@ def test_fifty_concurrent_requests_during_refresh_one_fetch(clock):
     assert {key_id(r) for r in results} == {"STS.fake1"}
     assert source.calls == 2
     source.gate.set()
-    assert wait_until(lambda: key_id(client.get("/generate_signature")) == "STS.fake2")
+    assert wait_until(lambda: key_id(client.get("/generate_signature?filename=a.jpg&size=1")) == "STS.fake2")
     assert source.calls == 2
 
 
@@ -95,17 +95,17 @@ def test_refresh_happens_before_expiry(clock):
     source = CountingSource(clock)
     app = make_app(clock, source)
     client = app.test_client()
-    first = client.get("/generate_signature").get_json()
+    first = client.get("/generate_signature?filename=a.jpg&size=1").get_json()
     clock.advance(REFRESH_AT - 1)
-    assert key_id(client.get("/generate_signature")) == "STS.fake1"
+    assert key_id(client.get("/generate_signature?filename=a.jpg&size=1")) == "STS.fake1"
     assert source.calls == 1
     clock.advance(1)
     source.gate = threading.Event()
-    during = client.get("/generate_signature")
+    during = client.get("/generate_signature?filename=a.jpg&size=1")
     assert during.status_code == 200 and key_id(during) == "STS.fake1"
     assert wait_until(lambda: source.calls == 2)
     source.gate.set()
-    assert wait_until(lambda: key_id(client.get("/generate_signature")) == "STS.fake2")
+    assert wait_until(lambda: key_id(client.get("/generate_signature?filename=a.jpg&size=1")) == "STS.fake2")
     # The old credentials still had 15 minutes left when the new ones arrived.
     assert first["expire"] < during.get_json()["expire"]
 
@@ -115,7 +115,7 @@ def test_expired_or_too_short_credentials_never_sign(clock, caplog, lifetime):
     source = CountingSource(clock, lifetime=lifetime)
     app = make_app(clock, source)
     started = time.monotonic()
-    response = app.test_client().get("/generate_signature?filename=a.jpg")
+    response = app.test_client().get("/generate_signature?filename=a.jpg&size=1")
     assert time.monotonic() - started < 2
     assert response.status_code == 503
     assert response.get_json()["error"]["code"] == "CredentialsUnavailable"
@@ -126,7 +126,7 @@ def test_expired_or_too_short_credentials_never_sign(clock, caplog, lifetime):
 def test_policy_never_outlives_credentials(clock, lifetime):
     source = CountingSource(clock, lifetime=lifetime)
     app = make_app(clock, source)
-    body = app.test_client().get("/generate_signature").get_json()
+    body = app.test_client().get("/generate_signature?filename=a.jpg&size=1").get_json()
     expected = min(clock() + timedelta(seconds=600), clock() + timedelta(seconds=lifetime))
     assert body["expire"] == expected.strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
@@ -135,17 +135,17 @@ def test_credentials_that_run_low_are_dropped(clock, caplog):
     source = CountingSource(clock, lifetime=3600)
     app = make_app(clock, source)
     client = app.test_client()
-    assert client.get("/generate_signature").status_code == 200
+    assert client.get("/generate_signature?filename=a.jpg&size=1").status_code == 200
     source.error = SourceError("STSUnreachable", "connection refused", "check the network")
     clock.advance(REFRESH_AT)
     # Refresh fails, but the cached credentials are still good for 15 minutes.
-    assert client.get("/generate_signature").status_code == 200
+    assert client.get("/generate_signature?filename=a.jpg&size=1").status_code == 200
     assert wait_until(lambda: "STSUnreachable" in caplog.text)
     clock.advance(900 - 61)
-    body = client.get("/generate_signature").get_json()
+    body = client.get("/generate_signature?filename=a.jpg&size=1").get_json()
     assert body["expire"] == (clock() + timedelta(seconds=61)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
     clock.advance(2)  # 59 s left: never again
-    response = client.get("/generate_signature")
+    response = client.get("/generate_signature?filename=a.jpg&size=1")
     assert response.status_code == 503
 
 
@@ -156,7 +156,7 @@ def test_down_then_back_recovers_with_backoff_on_the_injected_clock(clock, caplo
     client = app.test_client()
 
     def status():
-        return client.get("/generate_signature").status_code
+        return client.get("/generate_signature?filename=a.jpg&size=1").status_code
 
     assert status() == 503 and source.calls == 1
     credentials = app.extensions["upload_signer"].credentials
@@ -192,7 +192,7 @@ def test_waiters_give_up_quickly_when_the_fetch_hangs(clock):
     try:
         app = make_app(clock, source)
         started = time.monotonic()
-        response = app.test_client().get("/generate_signature")
+        response = app.test_client().get("/generate_signature?filename=a.jpg&size=1")
         elapsed = time.monotonic() - started
         assert response.status_code == 503 and 1.0 < elapsed < 2.0
         assert response.headers["Retry-After"]

@@ -94,11 +94,11 @@ def test_sts_failing_30_percent_never_fails_a_signature(clock, sts):
     sts.mode = "fail30"
     app = signer_app(clock, sts)
     client = app.test_client()
-    assert wait_until(lambda: client.get("/generate_signature").status_code == 200, timeout=10)
+    assert wait_until(lambda: client.get("/generate_signature?filename=a.jpg&size=1").status_code == 200, timeout=10)
     statuses, keys = [], set()
     for _ in range(3 * 3600 // 5):
         clock.advance(5)
-        response = client.get("/generate_signature?filename=a.jpg")
+        response = client.get("/generate_signature?filename=a.jpg&size=1")
         statuses.append(response.status_code)
         if response.status_code == 200:
             keys.add(key_id(response))
@@ -112,12 +112,12 @@ def test_sts_failing_30_percent_never_fails_a_signature(clock, sts):
 def test_sts_down_at_refresh_then_503_then_recovers(clock, sts, caplog):
     app = signer_app(clock, sts)
     client = app.test_client()
-    assert key_id(client.get("/generate_signature")) == "STS.fault1"
+    assert key_id(client.get("/generate_signature?filename=a.jpg&size=1")) == "STS.fault1"
 
     sts.mode = "error"
     clock.advance(REFRESH_AT)
     for _ in range(20):  # refresh due, STS down: the still-valid credentials keep signing
-        response = client.get("/generate_signature")
+        response = client.get("/generate_signature?filename=a.jpg&size=1")
         assert response.status_code == 200 and key_id(response) == "STS.fault1"
         assert wait_until(lambda: refresh_idle(app))
         clock.advance(30)
@@ -125,15 +125,15 @@ def test_sts_down_at_refresh_then_503_then_recovers(clock, sts, caplog):
 
     clock.advance(900 - 20 * 30 - 59)  # 59 s of life left: too close to expiry to hand out
     started = time.monotonic()
-    response = client.get("/generate_signature")
+    response = client.get("/generate_signature?filename=a.jpg&size=1")
     assert response.status_code == 503 and time.monotonic() - started < 2
     assert response.get_json()["error"]["code"] == "CredentialsUnavailable"
     assert "ServiceUnavailable" not in response.get_data(as_text=True)  # the cause stays in the log
 
     sts.mode = "ok"
     clock.advance(10)  # past the longest backoff; no restart, no operator
-    assert wait_until(lambda: client.get("/generate_signature").status_code == 200, timeout=5)
-    assert key_id(client.get("/generate_signature")) != "STS.fault1"
+    assert wait_until(lambda: client.get("/generate_signature?filename=a.jpg&size=1").status_code == 200, timeout=5)
+    assert key_id(client.get("/generate_signature?filename=a.jpg&size=1")) != "STS.fault1"
     assert "临时凭证已恢复" in caplog.text
 
 
@@ -142,19 +142,19 @@ def test_sts_refused_connections_then_back_on_the_same_port(clock, caplog):
         url = sts.server.url
         app = create_app(ram_role_config(clock, STS_ENDPOINT=url))
         client = app.test_client()
-        assert client.get("/generate_signature").status_code == 200
+        assert client.get("/generate_signature?filename=a.jpg&size=1").status_code == 200
     clock.advance(REFRESH_AT)  # nothing listens on the port now
-    assert client.get("/generate_signature").status_code == 200
+    assert client.get("/generate_signature?filename=a.jpg&size=1").status_code == 200
     assert wait_until(lambda: "STSUnreachable" in caplog.text, timeout=5)
     clock.advance(900 - 59)
     started = time.monotonic()
-    assert client.get("/generate_signature").status_code == 503
+    assert client.get("/generate_signature?filename=a.jpg&size=1").status_code == 503
     assert time.monotonic() - started < 2
 
     port = int(url.rsplit(":", 1)[1])
     with _sts_on_port(clock, port):
         clock.advance(10)
-        assert wait_until(lambda: client.get("/generate_signature").status_code == 200, timeout=5)
+        assert wait_until(lambda: client.get("/generate_signature?filename=a.jpg&size=1").status_code == 200, timeout=5)
 
 
 @contextlib.contextmanager
@@ -188,7 +188,7 @@ def _concurrently(client_factory, count: int):
 
     def one():
         started = time.monotonic()
-        response = client_factory().get("/generate_signature?filename=a.jpg")
+        response = client_factory().get("/generate_signature?filename=a.jpg&size=1")
         with lock:
             results.append((response.status_code, time.monotonic() - started, response))
 
@@ -220,12 +220,12 @@ def test_slow_sts_at_start_one_call_no_pile_up_fast_503(clock, sts, caplog):
     assert sts.calls == 1 and _refresh_threads() == 0
     sts.mode = "ok"
     clock.advance(2)
-    assert wait_until(lambda: app.test_client().get("/generate_signature").status_code == 200, timeout=5)
+    assert wait_until(lambda: app.test_client().get("/generate_signature?filename=a.jpg&size=1").status_code == 200, timeout=5)
 
 
 def test_slow_sts_during_refresh_nobody_waits(clock, sts):
     app = signer_app(clock, sts)
-    assert key_id(app.test_client().get("/generate_signature")) == "STS.fault1"
+    assert key_id(app.test_client().get("/generate_signature?filename=a.jpg&size=1")) == "STS.fault1"
     sts.mode = "slow"
     clock.advance(REFRESH_AT)
     threads, results = _concurrently(app.test_client, 50)
@@ -237,7 +237,7 @@ def test_slow_sts_during_refresh_nobody_waits(clock, sts):
     assert sts.calls == 2 and _refresh_threads() == 1
     sts.mode = "ok"
     sts.server.release.set()  # STS finally answers: the new credentials take over
-    assert wait_until(lambda: key_id(app.test_client().get("/generate_signature")) == "STS.fault2", timeout=5)
+    assert wait_until(lambda: key_id(app.test_client().get("/generate_signature?filename=a.jpg&size=1")) == "STS.fault2", timeout=5)
     assert sts.calls == 2
 
 
@@ -262,12 +262,12 @@ def test_ecs_metadata_hanging_at_start(clock, caplog):
         health = client.get("/healthz")
         assert health.status_code == 200 and health.get_json()["credentials"]["usable"] is False
         started = time.monotonic()
-        response = client.get("/generate_signature")
+        response = client.get("/generate_signature?filename=a.jpg&size=1")
         assert response.status_code == 503 and time.monotonic() - started < 2
         assert wait_until(lambda: "MetadataUnreachable" in caplog.text, timeout=3)
         assert "100.100.100.200" in caplog.text  # the why, with the fix hint
 
         hanging["on"] = False
         clock.advance(2)
-        assert wait_until(lambda: client.get("/generate_signature").status_code == 200, timeout=5)
+        assert wait_until(lambda: client.get("/generate_signature?filename=a.jpg&size=1").status_code == 200, timeout=5)
         assert client.get("/healthz").get_json()["credentials"]["usable"] is True

@@ -67,10 +67,10 @@ def check(schema, path, method, response, status):
 
 @pytest.mark.parametrize("query,status", [
     ("filename=%E7%85%A7%E7%89%87.jpg&size=1024", 200),
-    ("", 200),
+    ("", 400),
     ("filename=a.jpg&size=abc", 400),
     ("filename=a.jpg&size=999999999999", 413),
-    ("filename=a.exe", 415),
+    ("filename=a.exe&size=1", 415),
     ("filename=" + "a" * 5000 + ".jpg", 400),
 ])
 def test_signature_responses_match(client, schema, query, status):
@@ -85,7 +85,7 @@ def test_healthz_matches_ok_and_degraded(client, schema, clock):
     response = degraded.get("/healthz")
     check(schema, "/healthz", "GET", response, 200)
     assert response.get_json()["status"] == "degraded"
-    check(schema, "/generate_signature", "GET", degraded.get("/generate_signature"), 503)
+    check(schema, "/generate_signature", "GET", degraded.get("/generate_signature?filename=a.jpg&size=1"), 503)
 
 
 def test_login_disabled_in_local_mode_matches(client, schema):
@@ -109,11 +109,11 @@ def test_login_flow_responses_match(login_client, schema):
         check(schema, "/api/login", "POST", login_client.post("/api/login", json={"code": "bad"}), 401)
         check(schema, "/api/login", "POST", login_client.post("/api/login", json={"code": "garbage"}), 502)
     check(schema, "/api/login", "POST", login_client.post("/api/login", data="not json"), 400)
-    check(schema, "/generate_signature", "GET", login_client.get("/generate_signature"), 401)
+    check(schema, "/generate_signature", "GET", login_client.get("/generate_signature?filename=a.jpg&size=1"), 401)
     headers = {"Authorization": "Bearer " + login.get_json()["token"]}
     for _ in range(2):
-        check(schema, "/generate_signature", "GET", login_client.get("/generate_signature", headers=headers), 200)
-    check(schema, "/generate_signature", "GET", login_client.get("/generate_signature", headers=headers), 429)
+        check(schema, "/generate_signature", "GET", login_client.get("/generate_signature?filename=a.jpg&size=1", headers=headers), 200)
+    check(schema, "/generate_signature", "GET", login_client.get("/generate_signature?filename=a.jpg&size=1", headers=headers), 429)
 
 
 def test_unknown_route_and_wrong_method_are_json_errors(client):

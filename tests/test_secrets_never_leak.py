@@ -74,7 +74,7 @@ def test_ram_role_success_and_failures(mocked, clock, caplog, capfd):
     mocked.add(responses.POST, STS_URL, json=sts_success(clock() + timedelta(hours=1)))
     app = create_app(ram_role_config(clock))
     client = app.test_client()
-    body = client.get("/generate_signature?filename=a.jpg").get_json()
+    body = client.get("/generate_signature?filename=a.jpg&size=1").get_json()
     assert body["security_token"] == STS_TOKEN  # handed to the client on purpose
     said = everything_said(client, caplog, capfd)
 
@@ -108,7 +108,7 @@ def test_local_mode(clock, tmp_path, caplog, capfd):
     caplog.set_level(logging.DEBUG)
     app = create_app(local_mode_config(clock, tmp_path))
     client = app.test_client()
-    body = client.get("/generate_signature").get_json()
+    body = client.get("/generate_signature?filename=a.jpg&size=1").get_json()
     temp_secret = temporary_secret(LOCAL_SECRET, body["x_oss_credential"].split("/")[0])
     said = everything_said(client, caplog, capfd)
     assert_no_secret(said, LOCAL_SECRET, temp_secret)
@@ -122,7 +122,7 @@ def test_redaction_is_the_last_line_of_defence(clock, caplog, capfd):
             raise RuntimeError(f"SDK said: bad key {ACCESS_KEY_SECRET}")
 
     app = create_app(source_config(clock, Leaky(clock)))
-    assert app.test_client().get("/generate_signature").status_code == 503
+    assert app.test_client().get("/generate_signature?filename=a.jpg&size=1").status_code == 503
     out, err = capfd.readouterr()
     assert "UnexpectedError" in err and "***" in err
     assert ACCESS_KEY_SECRET not in out + err

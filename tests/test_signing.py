@@ -27,14 +27,14 @@ CREDS = Credentials("STS.testid", "testsecret", "test-token", NOW + timedelta(ho
 # Fields whose value cannot be a policy condition (the policy itself and its signature), and the one
 # the design deliberately leaves out of the policy.
 NOT_CONDITIONS = {"policy", "x-oss-signature"}
-UNCOVERED_BY_DESIGN = {"x-oss-forbid-overwrite"}
 
 
 def spec(**overrides) -> UploadSpec:
     values = dict(
         bucket="test-bucket",
         key="uploads/2026/11/29/0123456789abcdef0123456789abcdef.jpg",
-        max_size=10485760,
+        min_size=123456,
+        max_size=123456,
         content_type="image/jpeg",
         content_disposition=content_disposition("照片 1.jpg"),
     )
@@ -62,11 +62,22 @@ def test_every_form_field_is_pinned_by_the_policy():
     form = sign_upload(spec(), CREDS, "cn-hangzhou", NOW, NOW + timedelta(minutes=10))
     pinned = pinned_values(decode(form.policy))
     for name, value in form.fields.items():
-        if name in NOT_CONDITIONS | UNCOVERED_BY_DESIGN:
+        if name in NOT_CONDITIONS:
             continue
         assert pinned.get(name.lower()) == value, name
-    assert form.fields["x-oss-forbid-overwrite"] == "true"
-    assert "x-oss-forbid-overwrite" not in pinned
+    # What a client must never choose, pinned to safe values.
+    assert pinned["x-oss-forbid-overwrite"] == "true"
+    assert pinned["x-oss-storage-class"] == "Standard"
+    assert pinned["x-oss-object-acl"] == "private"
+    assert pinned["x-oss-content-type"] == pinned["content-type"] == "image/jpeg"
+
+
+def test_a_callback_is_sent_and_pinned():
+    form = sign_upload(spec(callback="eyJjYWxsYmFja1VybCI6Imh0dHBzOi8vYSJ9"), CREDS, "cn-hangzhou", NOW,
+                       NOW + timedelta(minutes=10))
+    assert form.fields["callback"] == "eyJjYWxsYmFja1VybCI6Imh0dHBzOi8vYSJ9"
+    assert pinned_values(decode(form.policy))["callback"] == form.fields["callback"]
+    assert "callback" not in sign_upload(spec(), CREDS, "cn-hangzhou", NOW, NOW + timedelta(minutes=10)).fields
 
 
 def test_policy_contents():
@@ -81,7 +92,7 @@ def test_policy_contents():
     assert {"x-oss-date": "20261129T020000Z"} in conditions
     assert {"x-oss-security-token": "test-token"} in conditions
     assert ["eq", "$key", s.key] in conditions
-    assert ["content-length-range", 1, 10485760] in conditions
+    assert ["content-length-range", 123456, 123456] in conditions  # exactly the declared size
     assert ["eq", "$success_action_status", "200"] in conditions
     assert ["eq", "$Content-Type", "image/jpeg"] in conditions
     assert ["eq", "$Content-Disposition", s.content_disposition] in conditions
@@ -95,7 +106,8 @@ def test_form_fields_and_order():
     assert names[0] == "key"  # OSS wants the key before the file; keep it first
     assert set(names) == {
         "key", "policy", "x-oss-signature-version", "x-oss-credential", "x-oss-date", "x-oss-signature",
-        "x-oss-security-token", "success_action_status", "Content-Type", "Content-Disposition", "x-oss-forbid-overwrite",
+        "x-oss-security-token", "success_action_status", "Content-Type", "x-oss-content-type", "Content-Disposition",
+        "x-oss-forbid-overwrite", "x-oss-storage-class", "x-oss-object-acl",
     }
     assert "file" not in form.fields
     assert re.fullmatch(r"[0-9a-f]{64}", form.signature)
@@ -115,7 +127,7 @@ def test_signature_depends_on_every_input():
     base = sign_upload(spec(), CREDS, "cn-hangzhou", NOW, NOW + timedelta(minutes=10)).signature
     variants = [
         sign_upload(spec(key="uploads/other.jpg"), CREDS, "cn-hangzhou", NOW, NOW + timedelta(minutes=10)),
-        sign_upload(spec(max_size=1), CREDS, "cn-hangzhou", NOW, NOW + timedelta(minutes=10)),
+        sign_upload(spec(min_size=1, max_size=1), CREDS, "cn-hangzhou", NOW, NOW + timedelta(minutes=10)),
         sign_upload(spec(), Credentials("STS.testid", "other", "test-token", CREDS.expiration), "cn-hangzhou", NOW, NOW + timedelta(minutes=10)),
         sign_upload(spec(), CREDS, "cn-shanghai", NOW, NOW + timedelta(minutes=10)),
         sign_upload(spec(), CREDS, "cn-hangzhou", NOW + timedelta(seconds=1), NOW + timedelta(minutes=10)),

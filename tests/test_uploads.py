@@ -60,8 +60,13 @@ def test_allowed_extension_without_known_type_is_opaque_bytes():
     assert target.key.endswith(".raw") and target.content_type == DEFAULT_CONTENT_TYPE
 
 
-def test_no_filename_gives_opaque_object():
-    target = plan(None)
+def test_no_filename_is_refused_unless_allowed():
+    error = rejected(lambda: plan(None))
+    assert (error.status, error.code) == (400, "MissingFilename")
+
+
+def test_no_filename_gives_opaque_object_when_allowed():
+    target = plan_upload(None, ALLOWED, "uploads/", NOW, allow_nameless=True)
     assert KEY_RE.match(target.key) and "." not in target.key.rsplit("/", 1)[1]
     assert target.content_type == DEFAULT_CONTENT_TYPE
     assert target.content_disposition == "attachment"
@@ -121,9 +126,20 @@ def test_extension_of():
     assert extension_of(None) == ""
 
 
-@pytest.mark.parametrize("raw, expected", [(None, None), ("1", 1), (" 42 ", 42), ("100", 100)])
+@pytest.mark.parametrize("raw, expected", [("1", 1), (" 42 ", 42), ("100", 100), (7, 7)])
 def test_sizes_accepted(raw, expected):
     assert parse_size(raw, 100) == expected
+
+
+def test_size_is_required_unless_optional():
+    error = rejected(lambda: parse_size(None, 100))
+    assert (error.status, error.code) == (400, "MissingSize")
+    assert parse_size(None, 100, required=False) is None
+
+
+@pytest.mark.parametrize("raw", [True, 1.5, [1], {"a": 1}])
+def test_sizes_of_the_wrong_json_type(raw):
+    assert rejected(lambda: parse_size(raw, 100)).code == "InvalidSize"
 
 
 @pytest.mark.parametrize("raw", ["0", "-1", "-0", "abc", "1.5", "1e3", "", " ", "0x10", "١٢", "9" * 21])
