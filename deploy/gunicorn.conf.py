@@ -3,8 +3,11 @@
 nginx terminates TLS on 443 and proxies to 127.0.0.1:5000; this process is never exposed directly.
 Command-line options (`-b`, `-w`, ...) override what is set here.
 """
+import json
 import os
 import sys
+
+from gunicorn import util
 
 wsgi_app = "server:create_app()"
 
@@ -19,7 +22,10 @@ worker_class = "gthread"
 threads = 8
 timeout = 30
 graceful_timeout = 20
-keepalive = 5
+# A kept-alive connection that sends nothing gives its thread back after 2 s. A client that sends
+# half a request and stalls still holds a thread while it does: nginx in front (deploy/nginx.conf)
+# is what absorbs slow clients, reading each request completely before passing it on.
+keepalive = 2
 max_requests = 0
 
 # Requests to the signer are tiny; refuse oversized request lines and headers early.
@@ -40,6 +46,30 @@ access_log_format = '%({x-forwarded-for}i)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms "%
 
 # systemd manages the process; no runtime control socket (gunicorn >= 27 creates one otherwise).
 control_socket_disable = True
+
+# The errors gunicorn answers itself (request line or headers too large, a malformed request) in
+# the API's JSON shape instead of gunicorn's HTML page. Workers are forked after this file is read,
+# so they inherit the replacement.
+_GUNICORN_ERRORS = {
+    400: ("BadRequest", "请求格式不正确"),
+    403: ("Forbidden", "请求被拒绝"),
+    414: ("RequestLineTooLong", "请求行太长"),
+    417: ("ExpectationFailed", "不支持的 Expect 头"),
+    431: ("RequestHeadersTooLarge", "请求头太大或太多"),
+    500: ("InternalError", "服务器内部错误"),
+    501: ("NotImplemented", "不支持的请求"),
+}
+
+
+def _json_error(sock, status_int, reason, mesg):
+    code, message = _GUNICORN_ERRORS.get(status_int, ("HttpError", f"请求无法处理 (HTTP {status_int})"))
+    body = json.dumps({"error": {"code": code, "message": message}}, ensure_ascii=False).encode("utf-8")
+    head = (f"HTTP/1.1 {status_int} {reason}\r\nConnection: close\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n")
+    util.write_nonblock(sock, head.encode("latin-1") + body)
+
+
+util.write_error = _json_error
 
 
 def on_starting(arbiter):

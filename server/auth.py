@@ -1,11 +1,15 @@
 """Login (wx.login code -> bearer token) and the per-request user check."""
 from __future__ import annotations
 
+import re
 from typing import Optional
 
 from flask import Blueprint, current_app, jsonify, request
 
 from .errors import ApiError
+from .json_body import json_object
+
+_CODE = re.compile(r"[\x21-\x7e]{1,256}")
 
 bp = Blueprint("auth", __name__)
 
@@ -53,11 +57,13 @@ def login():
     auth.limits.hit(auth.settings.login_rate_limit, "login-ip", request.remote_addr or "-")
     if not auth.required:
         raise ApiError(404, "LoginDisabled", "服务端未开启登录, 无需登录即可上传")
-    body = request.get_json(silent=True)
-    code = body.get("code") if isinstance(body, dict) else None
+    missing = "请求体须为 JSON {\"code\": \"wx.login 返回的 code\"}"
+    code = json_object("MissingCode", missing).get("code")
     if not isinstance(code, str) or not code.strip():
-        raise ApiError(400, "MissingCode", "请求体须为 JSON {\"code\": \"wx.login 返回的 code\"}")
-    if len(code) > 256:
+        raise ApiError(400, "MissingCode", missing)
+    # wx.login codes are short printable ASCII; anything else (a lone surrogate, say) cannot even be
+    # put in the URL to WeChat.
+    if not _CODE.fullmatch(code.strip()):
         raise ApiError(400, "InvalidCode", "code 格式不对")
     openid = auth.wechat.openid_for(code.strip())
     token, expires_in = auth.tokens.issue(openid)

@@ -6,7 +6,16 @@ import socket
 import sys
 from typing import Optional
 
-from werkzeug.serving import BaseWSGIServer, make_server, select_address_family
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server, select_address_family
+
+
+class PathOnlyLogHandler(WSGIRequestHandler):
+    """werkzeug's request handler, but the access log shows the path without the query string:
+    queries carry file names, and presigned URLs carry signatures and security tokens."""
+
+    def log_request(self, code="-", size="-") -> None:
+        path = self.path.split("?", 1)[0]
+        self.log("info", '"%s %s %s" %s %s', self.command, path, self.request_version, code, size)
 
 
 def listening_server(host: str, port: int, app) -> BaseWSGIServer:
@@ -21,7 +30,7 @@ def listening_server(host: str, port: int, app) -> BaseWSGIServer:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))
         sock.listen(128)
-        return make_server(host, port, app, threaded=True, fd=sock.fileno())
+        return make_server(host, port, app, threaded=True, fd=sock.fileno(), request_handler=PathOnlyLogHandler)
     finally:
         sock.close()  # the server holds its own duplicate of the descriptor
 

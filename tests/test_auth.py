@@ -247,3 +247,19 @@ def test_oversized_login_body_is_413_json(auth_client):
     response = auth_client.post("/api/login", data=b"{" + b" " * (64 * 1024) + b"}", content_type="application/json")
     assert response.status_code == 413
     assert response.get_json()["error"]["code"] == "RequestTooLarge"
+
+
+@pytest.mark.parametrize("body", [
+    '{"code": "code-\\ud800"}',  # a lone surrogate: not even encodable for the URL to WeChat
+    '{"code": "代码"}',
+    '{"code": "a b"}',
+    "[" * 5000 + "]" * 5000,  # nesting deep enough to overflow the parser's recursion
+    '{"code": ' + "[" * 5000 + "]" * 5000 + "}",
+    b"\xff\xfe{}",
+])
+def test_hostile_login_bodies_are_400_not_500(auth_client, body):
+    with responses.RequestsMock() as mock:  # any call to WeChat would fail the test: none is registered
+        response = auth_client.post("/api/login", data=body, content_type="application/json")
+        assert len(mock.calls) == 0
+    assert response.status_code == 400, response.get_data(as_text=True)
+    assert response.get_json()["error"]["code"] in ("MissingCode", "InvalidCode")

@@ -1,6 +1,7 @@
 """The committed production files work: gunicorn config, nginx config, systemd unit."""
 from __future__ import annotations
 
+import json
 import os
 import runpy
 import shutil
@@ -258,6 +259,17 @@ def test_nginx_conf_in_front_of_gunicorn(tmp_path):
         with pytest.raises(urllib.error.HTTPError) as too_big:
             urllib.request.urlopen(big, timeout=5, context=insecure)
         assert too_big.value.code == 413
+        assert json.loads(too_big.value.read())["error"]["code"] == "RequestTooLarge"
+
+        for path, headers, status, code in [
+            ("/generate_signature?filename=" + "a" * 10000, {}, 414, "RequestLineTooLong"),
+            ("/healthz", {"X-Big": "b" * 9000}, 400, "RequestHeadersTooLarge"),
+        ]:
+            with pytest.raises(urllib.error.HTTPError) as refused:
+                urllib.request.urlopen(urllib.request.Request(base + path, headers=headers), timeout=5, context=insecure)
+            assert refused.value.code == status
+            assert refused.value.headers["Content-Type"] == "application/json"
+            assert json.loads(refused.value.read())["error"]["code"] == code
     finally:
         front.terminate()
         gunicorn.terminate()
@@ -331,3 +343,41 @@ def test_systemd_unit_content():
         assert expected in lines, expected
     exec_start = next(line for line in lines if line.startswith("ExecStart="))
     assert "deploy/gunicorn.conf.py" in exec_start
+
+
+def test_gunicorn_answers_its_own_errors_in_json(tmp_path):
+    """Over-long request lines and headers are refused by gunicorn itself: in our JSON, not HTML."""
+    import http.client
+
+    port = free_port()
+    env = _clean_env(tmp_path, CREDENTIALS_TYPE="local", LOCAL_OSS_DIR=str(tmp_path / "oss"),
+                     LOCAL_OSS_PORT=str(free_port()))
+    proc = subprocess.Popen(_gunicorn() + ["-b", f"127.0.0.1:{port}", "--chdir", str(tmp_path)],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2):
+                    break
+            except OSError:
+                assert time.monotonic() < deadline and proc.poll() is None, "gunicorn did not start"
+                time.sleep(0.2)
+        for path, headers, status, code in [
+            ("/generate_signature?filename=" + "a" * 6000, {}, 414, "RequestLineTooLong"),
+            ("/healthz", {"X-Big": "b" * 9000}, 431, "RequestHeadersTooLarge"),
+        ]:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            connection.request("GET", path, headers=headers)
+            response = connection.getresponse()
+            body = response.read()
+            connection.close()
+            assert response.status == status
+            assert response.getheader("Content-Type") == "application/json"
+            assert json.loads(body)["error"]["code"] == code
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()

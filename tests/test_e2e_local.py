@@ -101,9 +101,16 @@ def test_python_m_server_with_no_settings_reaches_local_mode(tmp_path):
                 time.sleep(0.1)
         assert health.status_code == 200 and health.json()["mode"] == "local"
         assert listing.status_code == 200 and "本地 OSS" in listing.text
+        signed = requests.get(f"http://127.0.0.1:{port}/generate_signature",
+                              params={"filename": "private-name-in-query.jpg", "size": 1}, timeout=5)
+        assert signed.status_code == 200
+        requests.get(f"http://127.0.0.1:{oss_port}/a.jpg?x-oss-signature=signature-in-query", timeout=5)
     finally:
         process.terminate()
         _, log = process.communicate(timeout=10)
+    # Access log lines show paths only: queries carry file names, signatures and tokens.
+    assert "GET /generate_signature HTTP" in log
+    assert "private-name-in-query" not in log and "signature-in-query" not in log
     assert f"127.0.0.1:{oss_port}" in log
     assert f"http://127.0.0.1:{oss_port}/" in log  # where to see the files
     assert "不校验合法域名" in log
