@@ -19,7 +19,7 @@ def create_app(test_config: Optional[Mapping] = None) -> Flask:
     test_config holds settings by their environment names plus optional objects for tests:
     CLOCK (callable returning an aware datetime), CREDENTIAL_SOURCE, NEW_ID.
     """
-    from . import api, auth, errors, logs
+    from . import api, auth, errors, files_api, logs, multipart_api
     from .credentials import build_cache
     from .upload_forms import UploadSigner
 
@@ -51,13 +51,15 @@ def create_app(test_config: Optional[Mapping] = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trust_proxy_hops, x_proto=settings.trust_proxy_hops)
 
     credentials = build_cache(settings, clock, (test_config or {}).get("CREDENTIAL_SOURCE"))
-    app.extensions["upload_signer"] = UploadSigner(settings, credentials, clock, (test_config or {}).get("NEW_ID"))
+    new_id = (test_config or {}).get("NEW_ID")
+    callbacks = _build_uploads(app, settings, credentials, clock, new_id)
+    app.extensions["upload_signer"] = UploadSigner(settings, credentials, clock, new_id, callbacks)
 
     app.extensions["auth"] = _build_auth(settings, clock)
 
     errors.register_error_handlers(app)
-    app.register_blueprint(api.bp)
-    app.register_blueprint(auth.bp)
+    for blueprint in (api.bp, auth.bp, files_api.bp, multipart_api.bp):
+        app.register_blueprint(blueprint)
 
     hint = describe_missing_cloud(settings)
     if hint:
@@ -65,6 +67,57 @@ def create_app(test_config: Optional[Mapping] = None) -> Flask:
     _announce_auth(settings)
     credentials.start()
     return app
+
+
+def _build_uploads(app: Flask, settings, credentials, clock, new_id):
+    """The bucket client and what records uploads; returns the callback service (None when off)."""
+    from .callback_token import CallbackTokens
+    from .clock import new_object_id
+    from .file_list import FileList
+    from .multipart_uploads import MultipartUploads
+    from .oss_callback import OSS_CALLBACK_PUBLIC_KEY, CallbackKeys
+    from .oss_client import BucketClient
+    from .records import Records
+    from .upload_callback import UploadCallbacks
+
+    db = app.extensions["db"]
+    bucket = BucketClient(settings, credentials, clock)
+    records = Records(settings, db, bucket)
+    app.extensions.update(
+        bucket=bucket,
+        records=records,
+        file_list=FileList(settings, db, bucket, clock),
+        multipart_uploads=MultipartUploads(settings, db, bucket, records, clock, new_id or new_object_id),
+    )
+    callbacks = None
+    if settings.callback_enabled:
+        keys = CallbackKeys(settings.callback_public_key or OSS_CALLBACK_PUBLIC_KEY, _emulator_key(app, settings))
+        callbacks = UploadCallbacks(settings, keys, CallbackTokens(_callback_secret(settings)), db, records, clock)
+        log.info("上传回调已开启: OSS 存好文件后调用 %s/api/oss-callback 记录上传", settings.public_base_url)
+    elif not settings.is_local:
+        log.info("上传回调未开启 (没有设置 PUBLIC_BASE_URL): 上传成功后由小程序调用 POST /api/files/confirm 记录, "
+                 "这是唯一的记录途径")
+    app.extensions["upload_callbacks"] = callbacks
+    return callbacks
+
+
+def _emulator_key(app: Flask, settings):
+    """Local mode only: the emulator's callback key, by the exact URL the emulator names it with."""
+    if not settings.is_local:
+        return None
+
+    def load() -> bytes:
+        from oss_emulator import default_storage_dir
+        from oss_emulator.callback import callback_public_key_pem
+
+        return callback_public_key_pem(settings.local_oss_dir or default_storage_dir(settings.bucket, app.instance_path))
+
+    return (f"{settings.upload_host}/oss-emulator/callback_pub_key.pem", load)
+
+
+def _callback_secret(settings) -> str:
+    # Local mode may run without SECRET_KEY; its long-term local secret is just as private here.
+    return settings.secret_key or "local-callback:" + settings.local_access_key_secret
 
 
 def _build_auth(settings, clock):

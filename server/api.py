@@ -1,10 +1,10 @@
-"""HTTP routes of the signer."""
+"""Routes of the signer itself: the upload form, what the mini-program needs to know, health."""
 from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify, request
 
-from .auth import current_auth
-from .errors import ApiError
+from .auth import signed_in_folder
+from .http_json import no_store
 
 bp = Blueprint("api", __name__)
 
@@ -15,30 +15,36 @@ def _signer():
 
 @bp.get("/generate_signature")
 def generate_signature():
-    if request.method == "HEAD":
-        # Flask answers HEAD through GET routes; a HEAD must not spend the user's signing quota.
-        raise ApiError(405, "MethodNotAllowed", "该接口不支持这个 HTTP 方法", {"Allow": "GET"})
-    auth = current_auth()
-    folder = auth.current_folder()
-    auth.limit_user(folder)
-    body = _signer().sign(request.args.get("filename"), request.args.get("size"), folder)
-    response = jsonify(body)
-    # A signed form is a bearer capability: never let a proxy or the client cache it.
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    folder = signed_in_folder()
+    return no_store(jsonify(_signer().sign(request.args.get("filename"), request.args.get("size"), folder)))
+
+
+@bp.get("/api/config")
+def client_config():
+    """Asked first by the mini-program: whether to wx.login at all, and the limits to check locally."""
+    settings = _signer().settings
+    return jsonify({
+        "loginRequired": settings.auth_required,
+        "maxSize": settings.max_size,
+        "allowedExtensions": sorted(settings.allowed_extensions),
+        "callback": settings.callback_enabled,
+        "multipartPartSize": settings.multipart_part_size,
+    })
 
 
 @bp.get("/healthz")
 def healthz():
-    signer = _signer()
-    status = signer.credentials.status()
+    settings = _signer().settings
+    credentials = _signer().credentials.status()
+    database = "ok" if current_app.extensions["db"].ping() else "down"
     return jsonify(
         {
-            "status": "ok" if status["usable"] else "degraded",
-            "mode": signer.settings.credentials_type,
-            "bucket": signer.settings.bucket,
-            "region": signer.settings.region,
-            "credentials": status,
-            "auth": "required" if signer.settings.auth_required else "off",
+            "status": "ok" if credentials["usable"] and database == "ok" else "degraded",
+            "mode": settings.credentials_type,
+            "bucket": settings.bucket,
+            "region": settings.region,
+            "credentials": credentials,
+            "database": database,
+            "auth": "required" if settings.auth_required else "off",
         }
     )

@@ -7,7 +7,7 @@ from typing import Optional
 from flask import Blueprint, current_app, jsonify, request
 
 from .errors import ApiError
-from .json_body import json_object
+from .http_json import json_object
 
 _CODE = re.compile(r"[\x21-\x7e]{1,256}")
 
@@ -49,6 +49,17 @@ class Auth:
 
 def current_auth() -> Auth:
     return current_app.extensions["auth"]
+
+
+def signed_in_folder() -> str:
+    """For routes that act for a user: the login check, then one request on the user's quota."""
+    if request.method == "HEAD":
+        # Flask answers HEAD through GET routes; a HEAD must not spend the user's quota.
+        raise ApiError(405, "MethodNotAllowed", "该接口不支持这个 HTTP 方法", {"Allow": "GET"})
+    auth = current_auth()
+    folder = auth.current_folder()
+    auth.limit_user(folder)
+    return folder
 
 
 @bp.post("/api/login")

@@ -77,6 +77,11 @@ class Settings:
     login_rate_limit: str
     ratelimit_storage_uri: str
     trust_proxy_hops: int
+    public_base_url: str  # "" in cloud mode when unset: no callbacks
+    callback_enabled: bool
+    callback_public_key: bytes  # PEM; b"" means OSS's pinned key (server/oss_callback.py)
+    download_expire_seconds: int
+    multipart_part_size: int
 
     @property
     def is_local(self) -> bool:
@@ -229,7 +234,44 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     settings.update(_auth(env, local))
     settings.update(_ram_role_arn(env, region) if credentials_type == "ram_role_arn" else NO_RAM_ROLE_ARN)
     settings["ecs_role_name"] = _ecs_role_name(env) if credentials_type == "ecs_ram_role" else ""
+    settings.update(_callback(env, local, host, port, settings["secret_key"]))
+    settings["download_expire_seconds"] = _int(env, "OSS_DOWNLOAD_EXPIRE_SECONDS", 600, 60, 86400, " (秒)")
+    settings["multipart_part_size"] = _int(env, "MULTIPART_PART_SIZE", DEFAULT_PART_SIZE, MIN_PART_SIZE,
+                                           OSS_MAX_OBJECT_SIZE, " (字节, 至少 102400)")
     return Settings(**settings)
+
+
+# OSS: every part but the last at least 100 KB. 5 MiB: one part in about 40 s at 1 Mbit/s, inside
+# WeChat's 60 s request timeout (docs/large-files.md).
+MIN_PART_SIZE = 100 * 1024
+DEFAULT_PART_SIZE = 5 * MIB
+
+
+def _callback(env, local: bool, host: str, port: int, secret_key: str) -> dict:
+    """PUBLIC_BASE_URL, OSS_CALLBACK and OSS_CALLBACK_PUBLIC_KEY, checked together."""
+    base = _get(env, "PUBLIC_BASE_URL").rstrip("/")
+    if not base and local:
+        base = f"http://{display_host(host)}:{port}"  # the emulator calls the signer on this machine
+    if base:
+        pattern = r"^https?://[^\s/?#]+(/[^\s?#]*)?$" if local else r"^https://[^\s/?#]+(/[^\s?#]*)?$"
+        if not re.match(pattern, base):
+            raise ConfigError("PUBLIC_BASE_URL", f"'{base}' 不是合法的 https 地址",
+                              "填写签名服务对公网的 https 地址, 例如 https://signer.example.com (OSS 要能访问到它)")
+    explicit = _bool(env, "OSS_CALLBACK")
+    if explicit and not base:
+        raise ConfigError("PUBLIC_BASE_URL", "未设置, 而 OSS_CALLBACK=on", "上传回调需要 OSS 能访问到的签名服务地址")
+    enabled = bool(base) if explicit is None else explicit
+    if enabled and not local and len(secret_key) < 16:
+        raise ConfigError("SECRET_KEY", "未设置或太短 (至少 16 个字符)", "上传回调的令牌用它签名; 生成方法: "
+                          "python3 -c \"import secrets; print(secrets.token_hex(32))\"")
+    pem = _get(env, "OSS_CALLBACK_PUBLIC_KEY").replace("\\n", "\n")
+    if pem:
+        from .oss_callback import valid_public_key
+
+        if not valid_public_key(pem.encode("ascii", "replace")):
+            raise ConfigError("OSS_CALLBACK_PUBLIC_KEY", "不是可用的 RSA 公钥 (PEM)",
+                              "一般不用设置; 设置时填写 -----BEGIN PUBLIC KEY----- 开头的完整 PEM, 换行可写成 \\n")
+    return dict(public_base_url=base, callback_enabled=enabled, callback_public_key=pem.encode("ascii", "replace"))
 
 
 NO_RAM_ROLE_ARN = dict(access_key_id="", access_key_secret="", role_arn="", role_session_name="", sts_endpoint="")

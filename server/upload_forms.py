@@ -11,11 +11,13 @@ from .upload_rules import parse_size, plan_upload
 
 
 class UploadSigner:
-    def __init__(self, settings, credentials: CredentialCache, clock: Callable[[], datetime], new_id=None):
+    def __init__(self, settings, credentials: CredentialCache, clock: Callable[[], datetime], new_id=None,
+                 callbacks=None):
         self.settings = settings
         self.credentials = credentials
         self.clock = clock
         self.new_id = new_id or new_object_id
+        self.callbacks = callbacks  # upload_callback.UploadCallbacks, or None with callbacks off
 
     def sign(self, filename: Optional[str], size: Optional[str], folder: str = "") -> dict:
         """The JSON for GET /generate_signature. `folder` is a per-user sub-directory."""
@@ -27,6 +29,7 @@ class UploadSigner:
         declared = parse_size(size, settings.max_size, required=not nameless)
         creds = self.credentials.get()
         expires_at = policy_expiry(now, settings.expire_seconds, creds.expiration)
+        callback = self.callbacks.form_field(target.key, folder, expires_at) if self.callbacks else None
         spec = UploadSpec(
             bucket=settings.bucket,
             key=target.key,
@@ -35,6 +38,7 @@ class UploadSigner:
             max_size=declared or settings.max_size,
             content_type=target.content_type,
             content_disposition=target.content_disposition,
+            callback=callback,
         )
         form = sign_upload(spec, creds, settings.region, now, expires_at)
         return {

@@ -102,6 +102,11 @@ def extension_of(name: Optional[str]) -> str:
     return name.rsplit(".", 1)[1].lower()
 
 
+def content_type_for_key(key: str) -> str:
+    """The Content-Type plan_upload gives an object with this key (by its extension)."""
+    return CONTENT_TYPES.get(extension_of(key.rsplit("/", 1)[-1]), DEFAULT_CONTENT_TYPE)
+
+
 def parse_size(raw, max_size: int, required: bool = True) -> Optional[int]:
     """The declared byte size (a query string or a JSON number); the policy pins exactly this size."""
     if raw is None:

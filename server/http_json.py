@@ -1,4 +1,4 @@
-"""Reading a JSON request body: an object or a clear 400, never a 500 (deep nesting, bad UTF-8...)."""
+"""JSON in and out of the routes: a request body as an object (or a clear 400), no-store answers."""
 from __future__ import annotations
 
 import json
@@ -21,3 +21,9 @@ def json_object(code: str = "InvalidRequestBody", message: str = "请求体须�
     if not isinstance(body, dict):
         raise ApiError(400, code, message)
     return body
+
+
+def no_store(response):
+    """Forms, records and presigned URLs are bearer capabilities: no proxy or client may keep them."""
+    response.headers["Cache-Control"] = "no-store"
+    return response

@@ -1,0 +1,53 @@
+"""Routes of 我的文件 and of recording uploads: the list, delete, confirm, and OSS's callback."""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, jsonify, request
+
+from .auth import signed_in_folder
+from .errors import ApiError
+from .file_list import parse_cursor, parse_id, parse_limit
+from .http_json import json_object, no_store
+from .upload_callback import CALLBACK_PATH
+
+bp = Blueprint("files", __name__)
+
+
+@bp.get("/api/files")
+def list_files():
+    folder = signed_in_folder()
+    page = current_app.extensions["file_list"].page(
+        folder, parse_limit(request.args.get("limit")), parse_cursor(request.args.get("cursor")))
+    return no_store(jsonify(page))
+
+
+@bp.delete("/api/files/<raw_id>")
+def delete_file(raw_id: str):
+    folder = signed_in_folder()
+    current_app.extensions["file_list"].delete(folder, parse_id(raw_id))
+    return "", 204
+
+
+@bp.post("/api/files/confirm")
+def confirm_upload():
+    """After an upload whose callback failed (203) or was off: record it from what the bucket holds."""
+    folder = signed_in_folder()
+    key = json_object().get("key")
+    records = current_app.extensions["records"]
+    if not isinstance(key, str) or not key:
+        raise ApiError(400, "InvalidKey", "请求体须为 JSON {\"key\": \"上传时签名返回的 key\"}")
+    if not records.owns(key, folder):
+        # Someone else's key, or no key of ours at all: the same answer as a missing object.
+        raise ApiError(404, "ObjectNotFound", "OSS 中没有这个文件: 上传没有完成, 或文件已被删除")
+    return no_store(jsonify(records.record(key, folder).to_json()))
+
+
+@bp.post(CALLBACK_PATH)
+def oss_callback():
+    callbacks = current_app.extensions.get("upload_callbacks")
+    if callbacks is None:
+        raise ApiError(404, "CallbackDisabled", "服务端未开启上传回调")
+    # The raw bytes, before anything parses the body: the signature is over exactly these.
+    body = request.get_data(cache=True)
+    headers = {name.lower(): value for name, value in request.headers.items()}
+    record = callbacks.receive(headers, request.script_root + request.path, request.query_string, body)
+    return jsonify(record.to_json())

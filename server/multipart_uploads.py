@@ -1,0 +1,150 @@
+"""Large files: a multipart upload the server opens, presigns part by part, checks and completes.
+
+The phone never holds a credential: the server initiates the upload with its own credentials,
+hands out one presigned PUT URL per part, and completes only when the parts OSS lists are exactly
+the declared file (every part present, sizes adding up to the declared size), so a client cannot
+assemble more, less or something else than what it was allowed to upload.
+"""
+from __future__ import annotations
+
+import math
+import re
+from datetime import datetime, timedelta
+from typing import Callable, List
+
+from .errors import ApiError
+from .oss_client import NoSuchUpload, ObjectExists, Part
+from .records import user_of
+from .upload_rules import clean_filename, parse_size, plan_upload
+
+MAX_PARTS = 10_000  # OSS's limit for one upload
+MAX_PARTS_PER_REQUEST = 100
+MIB = 1024 * 1024
+_UPLOAD_ID = re.compile(r"^[A-Za-z0-9_.=-]{1,128}$")
+
+
+class UploadNotFound(ApiError):
+    def __init__(self):
+        super().__init__(404, "UploadNotFound", "没有这个分片上传: 它已完成、已取消或已过期, 请重新上传")
+
+
+def part_size_for(size: int, configured: int) -> int:
+    """The configured part size, grown to whole MiB when the file would need more than 10,000 parts."""
+    if math.ceil(size / configured) <= MAX_PARTS:
+        return configured
+    return math.ceil(size / MAX_PARTS / MIB) * MIB
+
+
+def expected_part_sizes(size: int, part_size: int) -> List[int]:
+    count = max(1, math.ceil(size / part_size))
+    return [part_size] * (count - 1) + [size - part_size * (count - 1)]
+
+
+def parse_part_numbers(raw, part_count: int) -> List[int]:
+    if (not isinstance(raw, list) or not 1 <= len(raw) <= MAX_PARTS_PER_REQUEST
+            or not all(isinstance(n, int) and not isinstance(n, bool) and 1 <= n <= part_count for n in raw)
+            or len(set(raw)) != len(raw)):
+        raise ApiError(400, "InvalidPartNumbers",
+                       f"partNumbers 必须是 1 到 {MAX_PARTS_PER_REQUEST} 个不重复的分片号, 每个在 1 到 {part_count} 之间")
+    return list(raw)
+
+
+def check_parts(parts: List[Part], size: int, part_size: int) -> None:
+    """409 unless OSS holds exactly parts 1..N with exactly the sizes the declared size implies."""
+    expected = expected_part_sizes(size, part_size)
+    held = {part.number: part for part in parts}
+    missing = [n for n in range(1, len(expected) + 1) if n not in held]
+    if missing:
+        raise ApiError(409, "IncompleteUpload", f"还有 {len(missing)} 个分片没有上传 (例如第 {missing[0]} 片)")
+    extra = sorted(n for n in held if n > len(expected))
+    wrong = [n for n, want in enumerate(expected, 1) if held[n].size != want]
+    if extra or wrong:
+        first = (extra or wrong)[0]
+        raise ApiError(409, "SizeMismatch", f"分片与声明的文件大小不符 (第 {first} 片), 没有合并任何内容")
+
+
+class MultipartUploads:
+    def __init__(self, settings, db, bucket, records, clock: Callable[[], datetime], new_id):
+        self.settings = settings
+        self.db = db
+        self.bucket = bucket
+        self.records = records
+        self.clock = clock
+        self.new_id = new_id
+
+    def _expiry(self) -> datetime:
+        return self.bucket.cap_expiry(self.clock() + timedelta(seconds=self.settings.expire_seconds))
+
+    def start(self, filename, size, folder: str) -> dict:
+        settings = self.settings
+        target = plan_upload(filename, settings.allowed_extensions, settings.upload_dir + folder, self.clock(),
+                             self.new_id)
+        declared = parse_size(size, settings.max_size)
+        part_size = part_size_for(declared, settings.multipart_part_size)
+        upload_id = self.bucket.initiate_multipart(target.key, target.content_type, target.content_disposition)
+        name = clean_filename(filename)
+        self.db.add_multipart(upload_id, settings.bucket, target.key, user_of(folder), name, declared, part_size,
+                              len(expected_part_sizes(declared, part_size)), target.content_type)
+        return {
+            "uploadId": upload_id,
+            "key": target.key,
+            "partSize": part_size,
+            "partCount": len(expected_part_sizes(declared, part_size)),
+            "expire": self._expiry().strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }
+
+    def _open(self, upload_id: str, folder: str):
+        if not isinstance(upload_id, str) or not _UPLOAD_ID.match(upload_id):
+            raise UploadNotFound()
+        upload = self.db.get_multipart(upload_id, user_of(folder))
+        if upload is None:  # unknown, finished, or another user's: the same answer
+            raise UploadNotFound()
+        return upload
+
+    def sign_parts(self, upload_id: str, folder: str, numbers) -> dict:
+        upload = self._open(upload_id, folder)
+        numbers = parse_part_numbers(numbers, upload.part_count)
+        expires_at = self._expiry()
+        parts = []
+        for number in numbers:
+            url, headers, _ = self.bucket.presign_upload_part(upload.key, upload_id, number, expires_at)
+            parts.append({"partNumber": number, "url": url, "headers": headers})
+        return {"parts": parts, "expire": expires_at.strftime("%Y-%m-%dT%H:%M:%SZ")}
+
+    def status(self, upload_id: str, folder: str) -> dict:
+        upload = self._open(upload_id, folder)
+        held = self._list(upload)
+        return {
+            "uploadId": upload_id,
+            "key": upload.key,
+            "partSize": upload.part_size,
+            "partCount": upload.part_count,
+            "parts": [{"partNumber": p.number, "size": p.size, "etag": p.etag} for p in held],
+        }
+
+    def _list(self, upload) -> List[Part]:
+        try:
+            return self.bucket.list_parts(upload.key, upload.upload_id)
+        except NoSuchUpload:  # aborted in OSS (say, by the lifecycle rule): forget it here too
+            self.db.delete_multipart(upload.upload_id)
+            raise UploadNotFound() from None
+
+    def complete(self, upload_id: str, folder: str):
+        upload = self._open(upload_id, folder)
+        parts = self._list(upload)
+        check_parts(parts, upload.size, upload.part_size)
+        try:
+            self.bucket.complete_multipart(upload.key, upload_id, sorted(parts, key=lambda p: p.number))
+        except NoSuchUpload:
+            self.db.delete_multipart(upload_id)
+            raise UploadNotFound() from None
+        except ObjectExists:
+            raise ApiError(409, "ObjectExists", "这个对象名已被占用") from None
+        record = self.records.record(upload.key, folder, name=upload.name)
+        self.db.delete_multipart(upload_id)
+        return record
+
+    def abort(self, upload_id: str, folder: str) -> None:
+        upload = self._open(upload_id, folder)
+        self.bucket.abort_multipart(upload.key, upload_id)
+        self.db.delete_multipart(upload_id)

@@ -1,0 +1,259 @@
+"""The server's own requests to its bucket, through Alibaba Cloud's alibabacloud-oss-v2 SDK.
+
+This is the only module that knows the SDK. It signs with the cached temporary credentials (no
+second credential chain, no extra STS call) and with the app's clock, uses short timeouts, and in
+local mode talks to the emulator at OSS_UPLOAD_HOST (one bucket, keys at the path root). Nothing
+here logs a URL: presigned URLs are bearer capabilities.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Callable, Dict, List, Optional
+
+import alibabacloud_oss_v2 as oss
+import requests
+from alibabacloud_oss_v2 import exceptions as oss_errors
+from alibabacloud_oss_v2._client import AddressStyle  # the SDK exposes it only here
+from alibabacloud_oss_v2.signer import SignerV4
+
+from .clock import require_aware
+from .credentials import CredentialCache
+from .errors import ApiError
+
+log = logging.getLogger("server.oss")
+
+CONNECT_TIMEOUT = 2
+# OSS waits 5 s for our answer to its callback, which does a HEAD: stay well inside that.
+READ_TIMEOUT = 3
+# OSS's limit for a presigned URL (x-oss-expires at most 604800 s).
+MAX_PRESIGN = timedelta(days=7)
+PART_CONTENT_TYPE = "application/octet-stream"
+
+
+class StorageUnavailable(ApiError):
+    def __init__(self):
+        super().__init__(503, "StorageUnavailable", "暂时无法访问 OSS, 请稍后重试", {"Retry-After": "5"})
+
+
+class NoSuchUpload(Exception):
+    """OSS does not know this multipart upload (aborted, completed, or never started)."""
+
+
+class ObjectExists(Exception):
+    """x-oss-forbid-overwrite refused: the key already holds an object."""
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    """What a HEAD says about a stored object; `headers` has lower-case names."""
+
+    key: str
+    size: int
+    etag: str  # without quotes
+    content_type: str
+    headers: Dict[str, str]
+
+    @property
+    def storage_class(self) -> str:
+        return self.headers.get("x-oss-storage-class", "Standard")
+
+
+@dataclass(frozen=True)
+class Part:
+    number: int
+    size: int
+    etag: str  # as OSS lists it, quotes included
+
+
+class _CachedCredentials(oss.credentials.CredentialsProvider):
+    """The SDK asks before every request and every presign; the cache answers without I/O."""
+
+    def __init__(self, cache: CredentialCache):
+        self._cache = cache
+
+    def get_credentials(self) -> oss.credentials.Credentials:
+        creds = self._cache.get()
+        return oss.credentials.Credentials(creds.access_key_id, creds.access_key_secret, creds.security_token,
+                                           creds.expiration)
+
+
+class _ClockSigner(SignerV4):
+    """V4 with the app's clock, so a test's fake clock and the emulator's agree."""
+
+    def __init__(self, clock: Callable[[], datetime]):
+        super().__init__()
+        self._clock = clock
+
+    def sign(self, signing_ctx):
+        signing_ctx.signing_time = require_aware(self._clock(), "clock()")
+        return super().sign(signing_ctx)
+
+
+def _standard_host(settings) -> str:
+    return f"https://{settings.bucket}.oss-{settings.region}.aliyuncs.com"
+
+
+class BucketClient:
+    def __init__(self, settings, credentials: CredentialCache, clock: Callable[[], datetime]):
+        self.settings = settings
+        self.bucket = settings.bucket
+        self._credentials = credentials
+        self._clock = clock
+        session = requests.Session()
+        kwargs = {}
+        if settings.upload_host != _standard_host(settings):
+            # The emulator, or a custom domain bound to the bucket: requests go to that host with keys at
+            # the path root. (The V4 canonical URI still names the bucket, as OSS expects.)
+            kwargs["address_style"] = AddressStyle.CName
+            endpoint = settings.upload_host
+            # Loopback never goes through a proxy from the environment.
+            session.trust_env = not settings.is_local
+        else:
+            endpoint = None
+        config = oss.Config(
+            region=settings.region,
+            endpoint=endpoint,
+            credentials_provider=_CachedCredentials(credentials),
+            http_client=oss.transport.RequestsHttpClient(
+                session=session, connect_timeout=CONNECT_TIMEOUT, readwrite_timeout=READ_TIMEOUT),
+            retry_max_attempts=2,
+        )
+        self._client = oss.Client(config, signer=_ClockSigner(clock), **kwargs)
+
+    # -- objects -----------------------------------------------------------------------------
+    def head(self, key: str) -> Optional[ObjectInfo]:
+        """The object's size, ETag and headers; None when there is no such object."""
+        try:
+            result = self._client.head_object(oss.HeadObjectRequest(bucket=self.bucket, key=key))
+        except oss_errors.OperationError as error:
+            if _status(error) == 404:
+                return None
+            raise self._unavailable("HeadObject", error) from None
+        headers = {name.lower(): value for name, value in result.headers.items()}
+        return ObjectInfo(
+            key=key,
+            size=int(result.content_length or 0),
+            etag=(result.etag or "").strip('"'),
+            content_type=result.content_type or "",
+            headers=headers,
+        )
+
+    def delete(self, key: str) -> None:
+        """Delete the object; an object that is already gone is not an error (OSS answers 204)."""
+        try:
+            self._client.delete_object(oss.DeleteObjectRequest(bucket=self.bucket, key=key))
+        except oss_errors.OperationError as error:
+            if _status(error) == 404:
+                return
+            raise self._unavailable("DeleteObject", error) from None
+
+    def presign_get(self, key: str, expires_at: datetime, disposition: Optional[str] = None,
+                    process: Optional[str] = None) -> str:
+        """A GET URL valid until `expires_at` (capped by the credentials and OSS's 7 days)."""
+        request = oss.GetObjectRequest(bucket=self.bucket, key=key, response_content_disposition=disposition,
+                                       process=process)
+        return self._presign(request, expires_at).url
+
+    def _presign(self, request, expires_at: datetime):
+        try:
+            return self._client.presign(request, expiration=self.cap_expiry(expires_at))
+        except oss_errors.OperationError as error:  # credentials unavailable: the cache's 503
+            inner = error.unwrap()
+            if isinstance(inner, ApiError):
+                raise inner from None
+            raise self._unavailable("Presign", error) from None
+
+    def cap_expiry(self, wanted: datetime) -> datetime:
+        """A URL never outlives the credentials that sign it, nor OSS's seven days."""
+        now = self._clock()
+        return min(wanted, self._credentials.get().expiration, now + MAX_PRESIGN)
+
+    # -- multipart ---------------------------------------------------------------------------
+    def initiate_multipart(self, key: str, content_type: str, content_disposition: str) -> str:
+        request = oss.InitiateMultipartUploadRequest(
+            bucket=self.bucket, key=key, content_type=content_type, content_disposition=content_disposition,
+            storage_class="Standard", forbid_overwrite=True, disable_auto_detect_mime_type=True)
+        try:
+            return self._client.initiate_multipart_upload(request).upload_id
+        except oss_errors.OperationError as error:
+            raise self._unavailable("InitiateMultipartUpload", error) from None
+
+    def presign_upload_part(self, key: str, upload_id: str, part_number: int, expires_at: datetime):
+        """(url, headers, expiration): the client PUTs the part to `url` sending exactly `headers`."""
+        # wx.request always sends a Content-Type, and V4 signs it: sign the one the client will send.
+        request = oss.UploadPartRequest(bucket=self.bucket, key=key, upload_id=upload_id, part_number=part_number,
+                                        headers={"Content-Type": PART_CONTENT_TYPE})
+        result = self._presign(request, expires_at)
+        return result.url, dict(result.signed_headers or {"Content-Type": PART_CONTENT_TYPE}), result.expiration
+
+    def list_parts(self, key: str, upload_id: str) -> List[Part]:
+        parts: List[Part] = []
+        marker = None
+        try:
+            while True:
+                result = self._client.list_parts(oss.ListPartsRequest(
+                    bucket=self.bucket, key=key, upload_id=upload_id, max_parts=1000, part_number_marker=marker))
+                parts += [Part(int(p.part_number), int(p.size), p.etag) for p in (result.parts or [])]
+                if not result.is_truncated:
+                    return parts
+                marker = result.next_part_number_marker
+        except oss_errors.OperationError as error:
+            self._raise_multipart("ListParts", error)
+
+    def complete_multipart(self, key: str, upload_id: str, parts: List[Part], callback: Optional[str] = None):
+        """Assemble exactly `parts`; returns (etag, body) where body is the callback's answer, if any."""
+        request = oss.CompleteMultipartUploadRequest(
+            bucket=self.bucket, key=key, upload_id=upload_id, forbid_overwrite=True, callback=callback,
+            complete_multipart_upload=oss.CompleteMultipartUpload(
+                parts=[oss.UploadPart(part_number=p.number, etag=p.etag) for p in parts]))
+        try:
+            result = self._client.complete_multipart_upload(request)
+        except oss_errors.OperationError as error:
+            self._raise_multipart("CompleteMultipartUpload", error)
+        return (result.etag or "").strip('"'), getattr(result, "callback_result", None)
+
+    def abort_multipart(self, key: str, upload_id: str) -> None:
+        try:
+            self._client.abort_multipart_upload(
+                oss.AbortMultipartUploadRequest(bucket=self.bucket, key=key, upload_id=upload_id))
+        except oss_errors.OperationError as error:
+            if _code(error) == "NoSuchUpload":
+                return
+            raise self._unavailable("AbortMultipartUpload", error) from None
+
+    def _raise_multipart(self, operation: str, error: oss_errors.OperationError):
+        code = _code(error)
+        if code == "NoSuchUpload":
+            raise NoSuchUpload() from None
+        if code == "FileAlreadyExists":
+            raise ObjectExists() from None
+        raise self._unavailable(operation, error) from None
+
+    def _unavailable(self, operation: str, error: oss_errors.OperationError) -> ApiError:
+        inner = error.unwrap()
+        if isinstance(inner, ApiError):  # e.g. CredentialsUnavailable from the cache
+            return inner
+        if isinstance(inner, oss_errors.ServiceError):
+            log.warning("OSS %s 失败: HTTP %s %s (RequestId %s)", operation, inner.status_code, inner.code,
+                        inner.request_id)
+        else:
+            # Exception texts can hold the request URL: log the type only.
+            log.warning("OSS %s 失败: %s", operation, type(inner).__name__)
+        return StorageUnavailable()
+
+
+def _service_error(error: oss_errors.OperationError):
+    inner = error.unwrap()
+    return inner if isinstance(inner, oss_errors.ServiceError) else None
+
+
+def _status(error: oss_errors.OperationError) -> Optional[int]:
+    inner = _service_error(error)
+    return inner.status_code if inner is not None else None
+
+
+def _code(error: oss_errors.OperationError) -> Optional[str]:
+    inner = _service_error(error)
+    return inner.code if inner is not None else None
