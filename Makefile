@@ -36,7 +36,7 @@ $(NPM_STAMP): package-lock.json
 test-js: $(NPM_STAMP) $(TEST_STAMP)
 	npm test
 
-test-python: $(TEST_STAMP) redis-server nginx-binary
+test-python: $(TEST_STAMP) redis-server nginx-binary mariadb-binary
 	$(BIN)/python -m pytest -q
 
 # deploy/nginx.conf is checked with `nginx -t`. Without an installed nginx, unpack Debian's package
@@ -49,6 +49,22 @@ nginx-binary: | $(BIN)/python
 	  ( cd $$tmp && apt-get download -q nginx ) >/dev/null 2>&1 && dpkg-deb -x $$tmp/nginx_*.deb $(VENV)/nginx; \
 	  rm -rf $$tmp; [ -x $(NGINX_LOCAL) ]; } || \
 	  echo "nginx 未安装, deploy/nginx.conf 的 nginx -t 检查将跳过 (Debian/Ubuntu: apt-get install nginx)"
+
+# The database tests run against a real MySQL-compatible server too. Without an installed mariadbd,
+# unpack Debian's server package into the venv (no root, no service, nothing started; the tests
+# start a throwaway server in a temp folder); elsewhere those tests skip.
+MARIADB_DIR := $(VENV)/mariadb
+.PHONY: mariadb-binary
+mariadb-binary: | $(BIN)/python
+	@command -v mariadbd >/dev/null 2>&1 || [ -x /usr/sbin/mariadbd ] || [ -x $(MARIADB_DIR)/usr/sbin/mariadbd ] || { \
+	  tmp=$$(mktemp -d); \
+	  ( cd $$tmp && apt-get download -q mariadb-server-core libaio1 liburing2 ) >/dev/null 2>&1 && \
+	  ( for deb in $$tmp/*.deb; do dpkg-deb -x $$deb $$tmp/root || exit 1; done ) && \
+	  rm -rf $$tmp/root/usr/bin $$tmp/root/usr/share/doc $$tmp/root/usr/share/man $$tmp/root/usr/share/mysql/*.sql && \
+	  LD_LIBRARY_PATH=$$(echo $$tmp/root/usr/lib/*-linux-gnu) $$tmp/root/usr/sbin/mariadbd --version >/dev/null 2>&1 && \
+	  rm -rf $(MARIADB_DIR) && mv $$tmp/root $(MARIADB_DIR); \
+	  status=$$?; rm -rf $$tmp; [ $$status = 0 ]; } || \
+	  echo "mariadbd 未安装, 数据库的 MariaDB 测试将跳过 (Debian/Ubuntu: apt-get install mariadb-server)"
 
 # The shared rate-limit tests need a real Redis; install Debian's where we can, else they skip.
 redis-server:

@@ -17,10 +17,13 @@ def create_app(test_config: Optional[Mapping] = None) -> Flask:
     """App factory. Without test_config, settings come from the environment and `.env`.
 
     test_config holds settings by their environment names plus optional objects for tests:
-    CLOCK (callable returning an aware datetime), CREDENTIAL_SOURCE, NEW_ID.
+    CLOCK (callable returning an aware datetime), CREDENTIAL_SOURCE, NEW_ID. A test app without
+    DATABASE_URL gets a private SQLite file in a temporary folder (tables made on first use), never
+    the developer's instance/uploads.sqlite3.
     """
     from . import api, auth, errors, files_api, logs, multipart_api
     from .credentials import build_cache
+    from .db import Database, url_secrets
     from .upload_forms import UploadSigner
 
     app = Flask(__name__, instance_relative_config=True)
@@ -42,8 +45,10 @@ def create_app(test_config: Optional[Mapping] = None) -> Flask:
     )
     app.json.ensure_ascii = False
     app.json.sort_keys = False
+    database_url = settings.database_url or _default_database_url(app, test_config)
     logs.configure_logging(
-        secrets=[settings.access_key_secret, settings.local_access_key_secret, settings.wechat_app_secret, settings.secret_key]
+        secrets=[settings.access_key_secret, settings.local_access_key_secret, settings.wechat_app_secret, settings.secret_key,
+                 *url_secrets(database_url)]
     )
     if settings.trust_proxy_hops:
         from werkzeug.middleware.proxy_fix import ProxyFix
@@ -51,6 +56,7 @@ def create_app(test_config: Optional[Mapping] = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trust_proxy_hops, x_proto=settings.trust_proxy_hops)
 
     credentials = build_cache(settings, clock, (test_config or {}).get("CREDENTIAL_SOURCE"))
+    database = app.extensions["db"] = Database(database_url, clock)
     new_id = (test_config or {}).get("NEW_ID")
     callbacks = _build_uploads(app, settings, credentials, clock, new_id)
     app.extensions["upload_signer"] = UploadSigner(settings, credentials, clock, new_id, callbacks)
@@ -65,6 +71,8 @@ def create_app(test_config: Optional[Mapping] = None) -> Flask:
     if hint:
         log.info(hint)
     _announce_auth(settings)
+    if test_config is None or settings.database_url:
+        database.start()
     credentials.start()
     return app
 
@@ -118,6 +126,18 @@ def _emulator_key(app: Flask, settings):
 def _callback_secret(settings) -> str:
     # Local mode may run without SECRET_KEY; its long-term local secret is just as private here.
     return settings.secret_key or "local-callback:" + settings.local_access_key_secret
+def _default_database_url(app: Flask, test_config: Optional[Mapping]) -> str:
+    from .db import default_url
+
+    if test_config is None:
+        return default_url(app.instance_path)
+    import shutil
+    import tempfile
+    import weakref
+
+    folder = tempfile.mkdtemp(prefix="oss-kit-test-db-")
+    weakref.finalize(app, shutil.rmtree, folder, True)
+    return default_url(folder)
 
 
 def _build_auth(settings, clock):

@@ -5,6 +5,7 @@ clear line instead of a traceback deep inside a request.
 """
 from __future__ import annotations
 
+import importlib.util
 import ipaddress
 import re
 from dataclasses import dataclass, field
@@ -82,6 +83,8 @@ class Settings:
     callback_public_key: bytes  # PEM; b"" means OSS's pinned key (server/oss_callback.py)
     download_expire_seconds: int
     multipart_part_size: int
+    # "" means the default: a SQLite file in the Flask instance folder (server/db.py).
+    database_url: str = field(repr=False)
 
     @property
     def is_local(self) -> bool:
@@ -238,6 +241,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     settings["download_expire_seconds"] = _int(env, "OSS_DOWNLOAD_EXPIRE_SECONDS", 600, 60, 86400, " (秒)")
     settings["multipart_part_size"] = _int(env, "MULTIPART_PART_SIZE", DEFAULT_PART_SIZE, MIN_PART_SIZE,
                                            OSS_MAX_OBJECT_SIZE, " (字节, 至少 102400)")
+    settings["database_url"] = _database_url(env)
     return Settings(**settings)
 
 
@@ -272,6 +276,52 @@ def _callback(env, local: bool, host: str, port: int, secret_key: str) -> dict:
             raise ConfigError("OSS_CALLBACK_PUBLIC_KEY", "不是可用的 RSA 公钥 (PEM)",
                               "一般不用设置; 设置时填写 -----BEGIN PUBLIC KEY----- 开头的完整 PEM, 换行可写成 \\n")
     return dict(public_base_url=base, callback_enabled=enabled, callback_public_key=pem.encode("ascii", "replace"))
+
+
+# URL scheme -> (DBAPI module it needs, the pip extra that installs it). Only drivers that are tested
+# (SQLite, PyMySQL against MariaDB) or documented (psycopg 3) are accepted.
+DATABASE_DRIVERS = {
+    "sqlite": ("sqlite3", ""),
+    "sqlite+pysqlite": ("sqlite3", ""),
+    "mysql+pymysql": ("pymysql", "mysql"),
+    "mariadb+pymysql": ("pymysql", "mysql"),
+    "postgresql+psycopg": ("psycopg", "postgresql"),
+}
+_DATABASE_EXAMPLES = (
+    "例如 sqlite:////var/lib/oss-signer/uploads.sqlite3、mysql+pymysql://用户:密码@rm-xxx.mysql.rds.aliyuncs.com:3306/库名"
+    " 或 postgresql+psycopg://用户:密码@主机:5432/库名; 留空则使用 instance/ 下的 SQLite 文件"
+)
+
+
+def _database_url(env) -> str:
+    """Checked without ever echoing the URL: it may hold the database password."""
+    raw = _get(env, "DATABASE_URL")
+    if not raw:
+        return ""
+    scheme = raw.split("://", 1)[0].lower() if "://" in raw else ""
+    if scheme in ("mysql", "mariadb", "mysql+mysqldb", "postgresql", "postgres"):
+        raise ConfigError("DATABASE_URL", f"未指定驱动 ({scheme}://)", "MySQL / MariaDB 写 mysql+pymysql://..., PostgreSQL 写 postgresql+psycopg://...")
+    if scheme not in DATABASE_DRIVERS:
+        shown = scheme if re.fullmatch(r"[a-z0-9+]{1,40}", scheme) else "?"
+        raise ConfigError("DATABASE_URL", f"不支持的数据库类型 '{shown}'", _DATABASE_EXAMPLES)
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        url = make_url(raw)
+    except (ArgumentError, ValueError):
+        raise ConfigError("DATABASE_URL", "格式不对", _DATABASE_EXAMPLES) from None
+    if url.get_backend_name() == "sqlite":
+        if not url.database or url.database == ":memory:" or url.database.startswith("file:"):
+            raise ConfigError("DATABASE_URL", "SQLite 需要一个文件路径 (内存数据库在进程之间不共享)", _DATABASE_EXAMPLES)
+    elif not url.host or not url.database:
+        raise ConfigError("DATABASE_URL", "缺少主机名或库名", _DATABASE_EXAMPLES)
+    module, extra = DATABASE_DRIVERS[scheme]
+    if importlib.util.find_spec(module) is None:
+        raise ConfigError(
+            "DATABASE_URL", f"没有安装数据库驱动 {module}", f"请运行 pip install -e '.[{extra}]' (在项目目录下, 用服务所在的虚拟环境)"
+        )
+    return raw
 
 
 NO_RAM_ROLE_ARN = dict(access_key_id="", access_key_secret="", role_arn="", role_session_name="", sts_endpoint="")

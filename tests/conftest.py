@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import ipaddress
+import shutil
 import socket
 import threading
 from datetime import datetime, timedelta, timezone
@@ -10,6 +11,7 @@ import pytest
 
 from server import create_app
 from tests.local_oss_support import running_emulator
+from tests.mariadb import SKIP_REASON, MariaDB, find_mariadbd
 
 _real_connect = socket.socket.connect
 _real_connect_ex = socket.socket.connect_ex
@@ -86,3 +88,27 @@ def client(app):
 def emu(tmp_path, clock):
     """The local OSS emulator over real HTTP on 127.0.0.1 (tests/local_oss_support.py: Emu)."""
     yield from running_emulator(tmp_path, clock)
+
+
+@pytest.fixture(scope="session")
+def mariadb(tmp_path_factory):
+    """A throwaway MariaDB on 127.0.0.1 for the whole session (tests/mariadb.py), or a skip."""
+    binary = find_mariadbd()
+    if binary is None:
+        pytest.skip(SKIP_REASON)
+    server = MariaDB(binary, tmp_path_factory.mktemp("mariadb"))
+    try:
+        server.start()
+    except RuntimeError as error:
+        pytest.skip(str(error))
+    try:
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(server.folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def mariadb_url(mariadb):
+    """mysql+pymysql://root@127.0.0.1:PORT/test on the session's MariaDB."""
+    return mariadb.new_database("test")

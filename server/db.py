@@ -1,0 +1,679 @@
+"""The one module that owns the database: upload records, open multipart uploads, used callback tokens.
+
+`Database(url, clock)` is all the rest of the server sees. It speaks SQLAlchemy Core to SQLite (the
+default, a file in the instance folder), MySQL / MariaDB (ApsaraDB RDS MySQL, PolarDB) through
+PyMySQL, or PostgreSQL through psycopg 3. Every method either does its whole job in one transaction
+or raises `DatabaseUnavailable` (503 with Retry-After), so a database that is down never becomes a
+500 or a half-written row, and the next call after it comes back simply works (pre-ping, reconnect).
+
+Tables are created when missing (`ensure_tables`, at start-up and again on first use if the
+database was down then). `create_all` only ever adds missing tables: it never alters or drops one,
+so existing rows are always kept.
+
+Changing the schema later, without losing data:
+  * With Alembic (recommended once there is more than one change):
+      pip install alembic
+      alembic init migrations        # set sqlalchemy.url, and target_metadata = server.db.metadata in env.py
+      alembic stamp base             # an existing database: start from the tables as they are
+      (edit the tables below, bump SCHEMA_VERSION)
+      alembic revision --autogenerate -m "what changed"   # read the generated script before using it
+      alembic upgrade head           # back up first (mysqldump / a copy of the SQLite file)
+    and in that revision also `UPDATE schema_version SET version = <new>`.
+  * By hand, for one additive change: back up, then run the ALTER on every database, e.g.
+      ALTER TABLE uploads ADD COLUMN sha256 VARCHAR(64) NULL;
+      UPDATE schema_version SET version = 2;
+    then deploy the code that uses it. Add columns as NULL-able (or with a default) so the old code
+    keeps working while instances are upgraded one by one.
+`SCHEMA_VERSION` is the version this code expects; `Database.schema_version()` reads the one the
+database holds (table `schema_version`), and start-up logs a warning when they differ.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Callable, List, Optional, TypeVar
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Unicode,
+    create_engine,
+    delete,
+    event,
+    func,
+    insert,
+    select,
+    text,
+)
+from sqlalchemy.engine import URL, Connection, Engine, make_url
+from sqlalchemy.exc import DBAPIError, DisconnectionError, IntegrityError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.types import VARBINARY, TypeDecorator
+
+from .clock import require_aware, utc_now
+from .errors import ApiError
+
+log = logging.getLogger("server.db")
+T = TypeVar("T")
+
+SCHEMA_VERSION = 1
+DEFAULT_FILE_NAME = "uploads.sqlite3"
+RETRY_AFTER_SECONDS = 5
+CONNECT_TIMEOUT_SECONDS = 3
+# What "the database is in trouble" looks like; anything else from SQLAlchemy is a bug and stays loud.
+DATABASE_TROUBLE = (DBAPIError, DisconnectionError, PoolTimeout, OSError)
+# A statement that hangs this long (a frozen server, a lock held elsewhere) counts as "down".
+READ_TIMEOUT_SECONDS = 10
+SQLITE_BUSY_TIMEOUT_SECONDS = 5
+TOKEN_PURGE_EVERY = timedelta(minutes=10)
+# Used tokens are kept this long past their expiry, so instances whose clocks differ a little still
+# see a replay; the callers' own expiry check keeps anything older out.
+TOKEN_KEEP_AFTER_EXPIRY = timedelta(hours=1)
+_LOG_OUTAGE_EVERY_SECONDS = 30
+
+# Column limits. OSS object keys are at most 1023 bytes of UTF-8; file names are cut to 255
+# characters by upload_rules; user folders are 24 hex characters plus "/" today.
+MAX_KEY_BYTES = 1023
+MAX_NAME_CHARS = 255
+MAX_FOLDER_CHARS = 64
+MAX_BUCKET_CHARS = 63
+MAX_ETAG_CHARS = 80
+MAX_CONTENT_TYPE_CHARS = 128
+MAX_UPLOAD_ID_CHARS = 128
+MAX_TOKEN_ID_CHARS = 64
+
+
+class DatabaseUnavailable(ApiError):
+    """The database cannot be reached or did not answer: 503; the cause stays in the log."""
+
+    def __init__(self, cause: str):
+        super().__init__(
+            503, "DatabaseUnavailable", "数据库暂时不可用, 请稍后重试", {"Retry-After": str(RETRY_AFTER_SECONDS)}
+        )
+        self.cause = cause
+
+
+class UploadConflict(ApiError):
+    """(bucket, key) is already recorded with another ETag: the object there is not the one recorded.
+
+    Keys are server-chosen and never reused, so this means the object was overwritten; the caller
+    decides (refuse, or delete and record again). `existing` is the record that stays.
+    """
+
+    def __init__(self, existing: "UploadRecord"):
+        super().__init__(409, "UploadConflict", "这个文件已有一条内容不同的上传记录")
+        self.existing = existing
+
+
+class UtcDateTime(TypeDecorator):
+    """Aware UTC datetimes in and out, stored as naive UTC to the second (the same on every backend:
+    MySQL DATETIME has no zone, and drops fractions unless told otherwise)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        return require_aware(value, "datetime").replace(tzinfo=None, microsecond=0)
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else value.replace(tzinfo=timezone.utc)
+
+
+class ExactText(TypeDecorator):
+    """ASCII identifiers (hashes, user folders, ids, tokens) compared byte for byte on every backend:
+    MySQL's *_bin collations still ignore trailing spaces, so there they are VARBINARY."""
+
+    impl = String
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect):
+        if dialect.name in ("mysql", "mariadb"):
+            return dialect.type_descriptor(VARBINARY(self.impl.length))
+        return dialect.type_descriptor(String(self.impl.length))
+
+    def process_bind_param(self, value, dialect):
+        if isinstance(value, str) and dialect.name in ("mysql", "mariadb"):
+            return value.encode("utf-8")
+        return value
+
+    def process_result_value(self, value, dialect):
+        return value.decode("utf-8") if isinstance(value, (bytes, bytearray)) else value
+
+
+# SQLite only auto-increments a column declared exactly INTEGER PRIMARY KEY.
+RecordId = BigInteger().with_variant(Integer, "sqlite")
+# MySQL: 4-byte UTF-8 (emoji in file names and keys), binary collation (keys compare case-sensitively).
+_MYSQL = {"mysql_engine": "InnoDB", "mysql_charset": "utf8mb4", "mysql_collate": "utf8mb4_bin"}
+
+metadata = MetaData()
+
+uploads = Table(
+    "uploads",
+    metadata,
+    Column("id", RecordId, primary_key=True, autoincrement=True),
+    Column("bucket", String(MAX_BUCKET_CHARS), nullable=False),
+    Column("object_key", Unicode(MAX_KEY_BYTES), nullable=False),
+    # sha256 hex of bucket + "/" + key: MySQL cannot put a unique index on 1023 utf8mb4 characters.
+    Column("key_hash", ExactText(64), nullable=False, unique=True),
+    Column("user_folder", ExactText(MAX_FOLDER_CHARS), nullable=False),
+    Column("name", Unicode(MAX_NAME_CHARS), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("etag", ExactText(MAX_ETAG_CHARS), nullable=False),
+    Column("content_type", String(MAX_CONTENT_TYPE_CHARS), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    # Per-user listing, newest first, keyset by id.
+    Index("ix_uploads_user_folder_id", "user_folder", "id"),
+    # AUTOINCREMENT: SQLite would otherwise hand a deleted newest id to the next row, and a stale
+    # client's DELETE /api/files/<id> could then hit another file. InnoDB never reuses ids.
+    sqlite_autoincrement=True,
+    **_MYSQL,
+)
+
+multipart_uploads = Table(
+    "multipart_uploads",
+    metadata,
+    Column("upload_id", ExactText(MAX_UPLOAD_ID_CHARS), primary_key=True),
+    Column("bucket", String(MAX_BUCKET_CHARS), nullable=False),
+    Column("object_key", Unicode(MAX_KEY_BYTES), nullable=False),
+    Column("user_folder", ExactText(MAX_FOLDER_CHARS), nullable=False),
+    Column("name", Unicode(MAX_NAME_CHARS), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("part_size", BigInteger, nullable=False),
+    Column("part_count", Integer, nullable=False),
+    Column("content_type", String(MAX_CONTENT_TYPE_CHARS), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    **_MYSQL,
+)
+
+callback_tokens_used = Table(
+    "callback_tokens_used",
+    metadata,
+    Column("token_id", ExactText(MAX_TOKEN_ID_CHARS), primary_key=True),
+    Column("expires_at", UtcDateTime, nullable=False, index=True),
+    **_MYSQL,
+)
+
+schema_version_table = Table(
+    "schema_version",
+    metadata,
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    **_MYSQL,
+)
+
+
+def _utc_text(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(frozen=True)
+class UploadRecord:
+    id: int
+    bucket: str
+    key: str
+    user_folder: str
+    name: str
+    size: int
+    etag: str
+    content_type: str
+    created_at: datetime
+
+    def to_json(self) -> dict:
+        """The record as the API answers it (callback, confirm, multipart complete, file list)."""
+        return {
+            "id": self.id,
+            "key": self.key,
+            "name": self.name,
+            "size": self.size,
+            "contentType": self.content_type,
+            "createdAt": _utc_text(self.created_at),
+        }
+
+
+@dataclass(frozen=True)
+class MultipartRecord:
+    upload_id: str
+    bucket: str
+    key: str
+    user_folder: str
+    name: str
+    size: int
+    part_size: int
+    part_count: int
+    content_type: str
+    created_at: datetime
+
+
+def key_hash(bucket: str, key: str) -> str:
+    return hashlib.sha256(f"{bucket}/{key}".encode("utf-8")).hexdigest()
+
+
+def normalise_etag(etag: str) -> str:
+    """OSS answers `"ABC..."` in headers and ABC... in callback bodies: compare them as the same."""
+    return etag.strip().removeprefix("W/").strip('"').upper()
+
+
+def default_url(instance_path: str) -> str:
+    return f"sqlite:///{os.path.join(instance_path, DEFAULT_FILE_NAME)}"
+
+
+def masked_url(url: str) -> str:
+    """The URL with its password replaced by ***: the only form of it that may be logged."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - an unparsable URL is shown as nothing at all
+        return "<DATABASE_URL>"
+
+
+def url_secrets(url: str) -> List[str]:
+    """The URL's password as meant and as written (percent-encoded), for the log's redacting filter."""
+    try:
+        password = make_url(url).password
+    except Exception:  # noqa: BLE001
+        return []
+    if not password:
+        return []
+    from urllib.parse import quote_plus
+
+    userinfo = url.split("://", 1)[-1].rsplit("@", 1)[0]
+    written = userinfo.split(":", 1)[1] if ":" in userinfo else password
+    return sorted({password, written, quote_plus(password)})
+
+
+def _check(condition: bool, what: str) -> None:
+    if not condition:
+        raise ValueError(what)
+
+
+_FIELD_LIMITS = {
+    "bucket": MAX_BUCKET_CHARS, "user_folder": MAX_FOLDER_CHARS, "name": MAX_NAME_CHARS, "etag": MAX_ETAG_CHARS,
+    "content_type": MAX_CONTENT_TYPE_CHARS,
+}
+
+
+def _check_fields(key: str, **fields: str) -> None:
+    """Values the columns can hold: SQLite would store anything, MySQL would refuse it."""
+    _check(isinstance(key, str) and 0 < len(key.encode("utf-8")) <= MAX_KEY_BYTES, "key must be 1..1023 bytes of UTF-8")
+    for what, value in fields.items():
+        limit = _FIELD_LIMITS[what]
+        _check(isinstance(value, str) and len(value) <= limit, f"{what} must be a string of at most {limit} characters")
+
+
+def _is_count(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _new_engine(url: URL) -> Engine:
+    backend = url.get_backend_name()
+    if backend == "sqlite":
+        directory = os.path.dirname(os.path.abspath(url.database))
+        os.makedirs(directory, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS}, pool_pre_ping=True)
+        _sqlite_transactions(engine)
+        return engine
+    if backend in ("mysql", "mariadb"):
+        if "charset" not in url.query:
+            url = url.update_query_dict({"charset": "utf8mb4"})
+        timeouts = {"connect_timeout": CONNECT_TIMEOUT_SECONDS, "read_timeout": READ_TIMEOUT_SECONDS,
+                    "write_timeout": READ_TIMEOUT_SECONDS}
+    else:  # postgresql+psycopg
+        timeouts = {"connect_timeout": CONNECT_TIMEOUT_SECONDS,
+                    "options": f"-c statement_timeout={READ_TIMEOUT_SECONDS * 1000}"}
+    # pool_pre_ping: a connection the server dropped (restart, idle timeout) is replaced, not used;
+    # pool_recycle under RDS's wait_timeout; pool_timeout: a busy pool is a quick 503, not a 30 s wait.
+    return create_engine(
+        url, connect_args=timeouts, pool_pre_ping=True, pool_recycle=1800, pool_size=5, max_overflow=10,
+        pool_timeout=CONNECT_TIMEOUT_SECONDS,
+    )
+
+
+def _sqlite_transactions(engine: Engine) -> None:
+    """WAL and foreign keys on; transactions begun by us, not by the sqlite3 module, so that they
+    cover DDL and savepoints work. Writes begin IMMEDIATE: they queue on the busy timeout instead
+    of failing when another writer got in between a read and a write."""
+
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_connection, _record):
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection):
+        immediate = connection.get_execution_options().get("write", False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def _is_retryable(error: BaseException) -> bool:
+    """A deadlock the server broke by rolling us back: run the transaction again."""
+    orig = getattr(error, "orig", None)
+    code = orig.args[0] if orig is not None and getattr(orig, "args", None) else None
+    return code in (1213,) or getattr(orig, "sqlstate", None) in ("40001", "40P01")
+
+
+def _cause(error: BaseException) -> str:
+    orig = getattr(error, "orig", None) or error
+    return f"{type(orig).__name__}: {orig}"[:300]
+
+
+class Database:
+    """Upload records and friends in one SQL database. Thread-safe; one instance per app."""
+
+    def __init__(self, url: str, clock: Callable[[], datetime] = utc_now):
+        self.url = make_url(url)
+        self.clock = clock
+        self._engine: Optional[Engine] = None
+        self._lock = threading.Lock()
+        self._tables_ready = False
+        self._last_purge: Optional[datetime] = None
+        self._down_since: Optional[float] = None
+        self._last_outage_log: Optional[float] = None
+
+    def __repr__(self) -> str:
+        return f"Database({self.url.render_as_string(hide_password=True)!r})"
+
+    # ---------- connection, tables, health ----------
+
+    @property
+    def engine(self) -> Engine:
+        with self._lock:
+            if self._engine is None:
+                self._engine = _new_engine(self.url)
+            return self._engine
+
+    def start(self) -> bool:
+        """At start-up: create missing tables, or log one line and leave that to the first use."""
+        try:
+            self.ensure_tables()
+            stored = self.schema_version()
+        except DatabaseUnavailable as error:
+            log.warning(
+                "数据库暂时连不上 (%s: %s), 服务照常启动; 上传记录相关接口先返回 503, 数据库恢复后自动建表",
+                self.url.render_as_string(hide_password=True), error.cause,
+            )
+            return False
+        finally:
+            # A pre-forking server must not hand this process's open connections to its workers.
+            if self._engine is not None:
+                self._engine.dispose()
+        if stored != SCHEMA_VERSION:
+            log.warning("数据库表结构版本为 %s, 而程序需要 %s: 请按 server/db.py 开头的说明迁移", stored, SCHEMA_VERSION)
+        return True
+
+    def ensure_tables(self) -> None:
+        """Create the tables that are missing (never alters or drops one). Safe when several
+        processes start at once: whoever loses a CREATE race simply looks again."""
+        if self._tables_ready:
+            return
+        try:
+            with self.engine.connect() as conn:  # cannot connect: DatabaseUnavailable at once
+                for attempt in range(4):
+                    try:
+                        with conn.execution_options(write=True).begin():
+                            metadata.create_all(conn, checkfirst=True)
+                        with conn.begin():
+                            if conn.execute(select(func.count()).select_from(schema_version_table)).scalar() == 0:
+                                self._insert_ignoring_duplicate(conn, schema_version_table, {"version": SCHEMA_VERSION})
+                        break
+                    except DBAPIError:
+                        if attempt == 3:
+                            raise
+                        time.sleep(0.05 * (attempt + 1))  # another process is creating the same tables
+        except DATABASE_TROUBLE as error:
+            raise self._unavailable(error) from None
+        self._tables_ready = True
+
+    def ping(self) -> bool:
+        """For /healthz: True when the database answers and the tables are there. Never raises."""
+        try:
+            self._run(lambda conn: conn.execute(text("SELECT 1")))
+            return True
+        except DatabaseUnavailable:
+            return False
+
+    def schema_version(self) -> Optional[int]:
+        return self._run(lambda conn: conn.execute(select(func.max(schema_version_table.c.version))).scalar())
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.dispose()
+
+    # ---------- uploads ----------
+
+    def record_upload(
+        self, bucket: str, key: str, user_folder: str, name: str, size: int, etag: str, content_type: str
+    ) -> UploadRecord:
+        """Record an upload. Idempotent: the same (bucket, key) and ETag returns the record already
+        there (same id, no second row, even when callers race). The same (bucket, key) with another
+        ETag raises UploadConflict carrying the existing record. ETags compare without quotes/case."""
+        values = self._upload_values(bucket, key, user_folder, name, size, etag, content_type)
+        return self._run(lambda conn: self._insert_upload(conn, values), write=True)
+
+    def get_upload(self, upload_id: int, user_folder: str) -> Optional[UploadRecord]:
+        """The record with this id if it belongs to user_folder; None otherwise (unknown or not theirs)."""
+        query = select(uploads).where(uploads.c.id == upload_id, uploads.c.user_folder == user_folder)
+        return _upload(self._run(lambda conn: conn.execute(query).first()))
+
+    def find_by_key(self, bucket: str, key: str) -> Optional[UploadRecord]:
+        return self._run(lambda conn: self._find_by_key(conn, bucket, key))
+
+    def list_uploads(self, user_folder: str, limit: int, before_id: Optional[int] = None) -> List[UploadRecord]:
+        """user_folder's records, newest first (id descending), at most `limit`, only ids below
+        before_id when given (keyset: pages stay stable while files are added). Ask for limit + 1 to
+        learn whether there is a next page."""
+        _check(isinstance(limit, int) and 1 <= limit <= 1000, "limit must be 1..1000")
+        query = select(uploads).where(uploads.c.user_folder == user_folder)
+        if before_id is not None:
+            query = query.where(uploads.c.id < before_id)
+        query = query.order_by(uploads.c.id.desc()).limit(limit)
+        return [_upload(row) for row in self._run(lambda conn: conn.execute(query).all())]
+
+    def delete_upload(self, upload_id: int, user_folder: str) -> bool:
+        """Remove the record if it is user_folder's; False when there was none to remove."""
+        statement = delete(uploads).where(uploads.c.id == upload_id, uploads.c.user_folder == user_folder)
+        return self._run(lambda conn: conn.execute(statement).rowcount > 0, write=True)
+
+    # ---------- multipart uploads ----------
+
+    def add_multipart(
+        self, upload_id: str, bucket: str, key: str, user_folder: str, name: str, size: int, part_size: int,
+        part_count: int, content_type: str,
+    ) -> MultipartRecord:
+        """Remember an initiated multipart upload. Adding the same upload_id again returns the row
+        already there when it is for the same object and user; otherwise ValueError."""
+        _check(isinstance(upload_id, str) and 0 < len(upload_id) <= MAX_UPLOAD_ID_CHARS, "upload_id must be 1..128 characters")
+        _check(all(_is_count(n) and n > 0 for n in (size, part_size, part_count)), "sizes must be positive ints")
+        _check_fields(key, bucket=bucket, user_folder=user_folder, name=name, content_type=content_type)
+        values = dict(
+            upload_id=upload_id, bucket=bucket, object_key=key, user_folder=user_folder, name=name, size=size,
+            part_size=part_size, part_count=part_count, content_type=content_type, created_at=self._now(),
+        )
+
+        def work(conn):
+            if self._insert_ignoring_duplicate(conn, multipart_uploads, values):
+                return _multipart(values)
+            return _multipart(conn.execute(select(multipart_uploads).where(multipart_uploads.c.upload_id == upload_id)).first())
+
+        record = self._run(work, write=True)
+        if record is None or (record.bucket, record.key, record.user_folder) != (bucket, key, user_folder):
+            raise ValueError("upload_id is already recorded for another object")
+        return record
+
+    def get_multipart(self, upload_id: str, user_folder: str) -> Optional[MultipartRecord]:
+        """The open upload if it is user_folder's; None for unknown, finished or another user's."""
+        query = select(multipart_uploads).where(
+            multipart_uploads.c.upload_id == upload_id, multipart_uploads.c.user_folder == user_folder
+        )
+        return _multipart(self._run(lambda conn: conn.execute(query).first()))
+
+    def delete_multipart(self, upload_id: str) -> bool:
+        statement = delete(multipart_uploads).where(multipart_uploads.c.upload_id == upload_id)
+        return self._run(lambda conn: conn.execute(statement).rowcount > 0, write=True)
+
+    def finish_multipart(self, upload_id: str, etag: str) -> Optional[UploadRecord]:
+        """One transaction: record the completed object (as record_upload: idempotent, UploadConflict)
+        from what add_multipart remembered, and forget the open upload. None when it is not known."""
+
+        def work(conn):
+            row = conn.execute(select(multipart_uploads).where(multipart_uploads.c.upload_id == upload_id)).first()
+            if row is None:
+                return None
+            done = _multipart(row)
+            conn.execute(delete(multipart_uploads).where(multipart_uploads.c.upload_id == upload_id))
+            values = self._upload_values(done.bucket, done.key, done.user_folder, done.name, done.size, etag, done.content_type)
+            return self._insert_upload(conn, values)
+
+        return self._run(work, write=True)
+
+    # ---------- single-use callback tokens ----------
+
+    def use_callback_token(self, token_id: str, expires_at: datetime) -> bool:
+        """True the first time token_id is used, False ever after (atomic: the primary key decides
+        between racing callers). An already expired token is never used: False. Rows are purged
+        TOKEN_KEEP_AFTER_EXPIRY after their expiry, so callers must check the expiry themselves too."""
+        _check(isinstance(token_id, str) and 0 < len(token_id) <= MAX_TOKEN_ID_CHARS, "token_id must be 1..64 characters")
+        expires_at = require_aware(expires_at, "expires_at")
+        now = self._now()
+        if expires_at <= now:
+            return False
+        row = {"token_id": token_id, "expires_at": expires_at}
+        first = self._run(lambda conn: self._insert_ignoring_duplicate(conn, callback_tokens_used, row), write=True)
+        if first and (self._last_purge is None or now - self._last_purge >= TOKEN_PURGE_EVERY):
+            self._last_purge = now
+            try:
+                self.purge_expired_tokens()
+            except DatabaseUnavailable:
+                pass  # the token is recorded; purging waits for the next round
+        return first
+
+    def purge_expired_tokens(self) -> int:
+        """Forget tokens that expired more than TOKEN_KEEP_AFTER_EXPIRY ago; the number removed."""
+        statement = delete(callback_tokens_used).where(callback_tokens_used.c.expires_at < self._now() - TOKEN_KEEP_AFTER_EXPIRY)
+        return self._run(lambda conn: conn.execute(statement).rowcount, write=True)
+
+    # ---------- internals ----------
+
+    def _now(self) -> datetime:
+        return require_aware(self.clock(), "clock()").replace(microsecond=0)
+
+    def _run(self, work: Callable[[Connection], T], write: bool = False) -> T:
+        """work(conn) in one transaction: committed when it returns, rolled back when it raises.
+        Database trouble of any kind becomes DatabaseUnavailable; a deadlock is run again."""
+        try:
+            for attempt in range(3):
+                try:
+                    self.ensure_tables()
+                    with self.engine.connect() as conn:
+                        if write:
+                            conn.execution_options(write=True)
+                        with conn.begin():
+                            result = work(conn)
+                    break
+                except DATABASE_TROUBLE as error:
+                    if _is_retryable(error) and attempt < 2:
+                        continue
+                    if _looks_like_missing_table(error):
+                        self._tables_ready = False  # dropped under us: made again on the next call
+                    raise self._unavailable(error) from None
+        except DatabaseUnavailable as error:
+            now = time.monotonic()
+            if self._last_outage_log is None or now - self._last_outage_log >= _LOG_OUTAGE_EVERY_SECONDS:
+                self._last_outage_log = now
+                log.warning("数据库不可用, 相关接口返回 503: %s", error.cause)
+            raise
+        if self._down_since is not None:
+            log.info("数据库已恢复 (中断约 %d 秒)", time.monotonic() - self._down_since)
+            self._down_since = None
+        return result
+
+    def _unavailable(self, error: BaseException) -> DatabaseUnavailable:
+        if self._down_since is None:
+            self._down_since = time.monotonic()
+        return DatabaseUnavailable(_cause(error))
+
+    def _upload_values(self, bucket, key, user_folder, name, size, etag, content_type) -> dict:
+        _check(_is_count(size) and size >= 0, "size must be an int >= 0")
+        _check_fields(key, bucket=bucket, user_folder=user_folder, name=name, etag=etag, content_type=content_type)
+        etag = normalise_etag(etag)
+        _check(bool(etag), "etag must not be empty")
+        return dict(
+            bucket=bucket, object_key=key, key_hash=key_hash(bucket, key), user_folder=user_folder, name=name,
+            size=size, etag=etag, content_type=content_type, created_at=self._now(),
+        )
+
+    def _insert_upload(self, conn: Connection, values: dict) -> UploadRecord:
+        for _attempt in range(3):
+            try:
+                with conn.begin_nested():
+                    new_id = conn.execute(insert(uploads).values(**values)).inserted_primary_key[0]
+                return UploadRecord(id=int(new_id), **_record_fields(values))
+            except IntegrityError:
+                pass  # already recorded: a replayed callback, or a confirm racing the callback
+            existing = self._find_by_key(conn, values["bucket"], values["object_key"])
+            if existing is not None:
+                if existing.etag != values["etag"]:
+                    raise UploadConflict(existing)
+                return existing
+            # Deleted between our insert and our look: insert again.
+        raise DatabaseUnavailable("the upload record kept changing under concurrent writes")
+
+    @staticmethod
+    def _insert_ignoring_duplicate(conn: Connection, table: Table, values: dict) -> bool:
+        """INSERT inside the caller's transaction; False (nothing changed) when the key is taken."""
+        try:
+            with conn.begin_nested():
+                conn.execute(insert(table).values(**values))
+            return True
+        except IntegrityError:
+            return False
+
+    @staticmethod
+    def _find_by_key(conn: Connection, bucket: str, key: str) -> Optional[UploadRecord]:
+        row = conn.execute(select(uploads).where(uploads.c.key_hash == key_hash(bucket, key))).first()
+        # The hash is the index; the columns are the truth.
+        if row is not None and (row.bucket, row.object_key) != (bucket, key):
+            return None
+        return _upload(row)
+
+
+def _looks_like_missing_table(error: BaseException) -> bool:
+    message = str(getattr(error, "orig", error)).lower()
+    return "no such table" in message or "doesn't exist" in message or "does not exist" in message
+
+
+def _record_fields(values: dict) -> dict:
+    return dict(
+        bucket=values["bucket"], key=values["object_key"], user_folder=values["user_folder"], name=values["name"],
+        size=values["size"], etag=values["etag"], content_type=values["content_type"], created_at=values["created_at"],
+    )
+
+
+def _upload(row) -> Optional[UploadRecord]:
+    if row is None:
+        return None
+    return UploadRecord(id=int(row.id), **_record_fields(row._mapping))
+
+
+def _multipart(row) -> Optional[MultipartRecord]:
+    if row is None:
+        return None
+    m = row if isinstance(row, dict) else row._mapping
+    return MultipartRecord(
+        upload_id=m["upload_id"], bucket=m["bucket"], key=m["object_key"], user_folder=m["user_folder"], name=m["name"],
+        size=int(m["size"]), part_size=int(m["part_size"]), part_count=int(m["part_count"]),
+        content_type=m["content_type"], created_at=m["created_at"],
+    )
