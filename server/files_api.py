@@ -20,10 +20,10 @@ def list_files():
     return no_store(jsonify(page))
 
 
-@bp.delete("/api/files/<raw_id>")
-def delete_file(raw_id: str):
+@bp.delete("/api/files/<id>")
+def delete_file(id: str):  # noqa: A002 - the path parameter's public name
     folder = signed_in_folder()
-    current_app.extensions["file_list"].delete(folder, parse_id(raw_id))
+    current_app.extensions["file_list"].delete(folder, parse_id(id))
     return "", 204
 
 

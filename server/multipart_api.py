@@ -20,23 +20,23 @@ def start_upload():
     return no_store(jsonify(_uploads().start(body.get("filename"), body.get("size"), folder)))
 
 
-@bp.post("/api/multipart/<upload_id>/parts")
-def sign_parts(upload_id: str):
+@bp.post("/api/multipart/<uploadId>/parts")
+def sign_parts(uploadId: str):
     folder = signed_in_folder()
-    return no_store(jsonify(_uploads().sign_parts(upload_id, folder, json_object().get("partNumbers"))))
+    return no_store(jsonify(_uploads().sign_parts(uploadId, folder, json_object().get("partNumbers"))))
 
 
-@bp.get("/api/multipart/<upload_id>")
-def upload_status(upload_id: str):
-    return no_store(jsonify(_uploads().status(upload_id, signed_in_folder())))
+@bp.get("/api/multipart/<uploadId>")
+def upload_status(uploadId: str):
+    return no_store(jsonify(_uploads().status(uploadId, signed_in_folder())))
 
 
-@bp.post("/api/multipart/<upload_id>/complete")
-def complete_upload(upload_id: str):
-    return no_store(jsonify(_uploads().complete(upload_id, signed_in_folder()).to_json()))
+@bp.post("/api/multipart/<uploadId>/complete")
+def complete_upload(uploadId: str):
+    return no_store(jsonify(_uploads().complete(uploadId, signed_in_folder()).to_json()))
 
 
-@bp.delete("/api/multipart/<upload_id>")
-def abort_upload(upload_id: str):
-    _uploads().abort(upload_id, signed_in_folder())
+@bp.delete("/api/multipart/<uploadId>")
+def abort_upload(uploadId: str):
+    _uploads().abort(uploadId, signed_in_folder())
     return "", 204

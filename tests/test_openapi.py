@@ -2,6 +2,8 @@
 responses (success and every kind of error) match its schemas."""
 from __future__ import annotations
 
+import re
+
 from pathlib import Path
 
 import pytest
@@ -33,7 +35,8 @@ def app_routes(app) -> set:
     for rule in app.url_map.iter_rules():
         if rule.endpoint == "static":  # Flask's built-in static route; the server ships no static files
             continue
-        routes |= {(rule.rule, method) for method in rule.methods & METHODS}
+        path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule)  # Flask's <name> is OpenAPI's {name}
+        routes |= {(path, method) for method in rule.methods & METHODS}
     return routes
 
 
