@@ -53,6 +53,7 @@ const SIGNER_MESSAGES = {
   UploadNotFound: '服务端找不到这次分片上传 (已完成、已取消或已过期), 请重新上传',
   IncompleteUpload: '还有分片没有传到 OSS, 请点「继续」补传',
   SizeMismatch: '已上传的分片与文件大小对不上, 请重新上传',
+  ObjectExists: '这个文件名在存储中已被占用, 请重新上传',
   InvalidPartNumbers: '分片编号不正确',
   InvalidRequestBody: '发给签名服务的请求格式不正确',
   StorageUnavailable: '服务端暂时连不上存储 (OSS), 请稍后重试',

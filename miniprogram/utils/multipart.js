@@ -35,6 +35,9 @@ const URL_MARGIN_MS = 5000;
 const MAX_URL_REFRESHES = 2;
 // 403s that mean "this URL went stale", not "this URL is wrong": a fresh URL fixes them.
 const STALE_URL_CODES = ['SecurityTokenExpired', 'RequestTimeTooSkewed'];
+// Answers that end an upload for good (unknown or finished on the server, aborted in OSS, its key
+// taken meanwhile): its saved state is dropped.
+const GONE_CODES = ['UploadNotFound', 'NoSuchUpload', 'ObjectExists'];
 
 /**
  * @typedef {import('./uploader').PickedFile} PickedFile
@@ -464,7 +467,8 @@ function createMultipartUploader(options) {
         } else {
           job.state = 'settled';
           live.delete(job);
-          const gone = err instanceof UploadError && (err.code === 'UploadNotFound' || err.code === 'NoSuchUpload');
+          // These uploads can never be completed: a later 继续上传 would only fail again.
+          const gone = err instanceof UploadError && GONE_CODES.indexOf(err.code) !== -1;
           if (gone && job.upload) store.remove(job.upload.uploadId);
           job.reject(err instanceof UploadError ? err : new UploadError({ kind: 'network', code: 'UnexpectedError', message: messages.MESSAGES.UPLOAD_FAILED, detail: String(err) }));
         }

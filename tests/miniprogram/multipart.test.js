@@ -391,6 +391,16 @@ test('signer refusals become Chinese messages; busy ones are retried first', { t
   });
   assert.deepEqual(saved(lost.storage), []);
   assert.equal(puts(net).length, 0);
+  // Its key taken meanwhile (the server completes with forbid-overwrite): also forgotten.
+  fake.multipart.onPresign = null;
+  fake.multipart.onComplete = () => ({ status: 409, json: { error: { code: 'ObjectExists', message: '这个对象名已被占用' } } });
+  const taken = setup();
+  await assert.rejects(taken.uploader.enqueue(pickedFile(tmp.dir, 'a.mp4', 2 * PART)).promise, (err) => {
+    assert.equal(err.code, 'ObjectExists');
+    assert.equal(err.message, '这个文件名在存储中已被占用, 请重新上传');
+    return true;
+  });
+  assert.deepEqual(saved(taken.storage), []);
 });
 
 test('401: one fresh login, then the same call again', { timeout: 10000 }, async () => {
