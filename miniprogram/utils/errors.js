@@ -2,15 +2,17 @@
 // wx failures and signer answers into it.
 
 const messages = require('./messages');
+const { parseOssError } = require('./oss-error');
 
 // Worth a 重试: the same request may well succeed a moment later (a fresh login gets a new code).
 const RETRYABLE_SIGNER_CODES = [
   'CredentialsUnavailable', 'TooManyRequests', 'InternalError', 'InvalidCode', 'WeChatUnavailable', 'WeChatBadResponse',
-  'RateLimitUnavailable',
+  'RateLimitUnavailable', 'StorageUnavailable', 'DatabaseUnavailable',
 ];
 
 /**
- * @typedef {'signer' | 'oss' | 'network' | 'domain' | 'aborted' | 'login'} ErrorKind
+ * `file`: the picked file cannot be read the way the upload needs (gone, changed, old base library).
+ * @typedef {'signer' | 'oss' | 'network' | 'domain' | 'aborted' | 'login' | 'file'} ErrorKind
  * @typedef {{kind: ErrorKind, code: string, message: string, detail?: string, requestId?: string, statusCode?: number}} ErrorInfo
  */
 
@@ -26,7 +28,8 @@ class UploadError extends Error {
     this.statusCode = info.statusCode || 0;
     // Only a dropped connection or a momentarily busy server is worth a 重试 button.
     this.retryable = info.kind === 'network' || info.kind === 'login' ||
-      (info.kind === 'signer' && RETRYABLE_SIGNER_CODES.indexOf(info.code) !== -1);
+      (info.kind === 'signer' && RETRYABLE_SIGNER_CODES.indexOf(info.code) !== -1) ||
+      (info.kind === 'oss' && (info.statusCode || 0) >= 500);
   }
 }
 
@@ -36,7 +39,7 @@ function abortedError() {
 
 /**
  * A `fail` callback means the request never got an HTTP answer.
- * @param {'request' | 'uploadFile'} api
+ * @param {'request' | 'uploadFile' | 'part'} api `part`: a wx.request PUT of file bytes to OSS
  * @param {string} url
  * @param {{errMsg?: string}} err
  * @param {boolean} aborted whether we aborted it ourselves
@@ -57,6 +60,25 @@ function failureError(api, url, err, aborted) {
 function headerValue(header, name) {
   const found = Object.keys(header || {}).find((key) => key.toLowerCase() === name);
   return found ? String(/** @type {Record<string, unknown>} */ (header)[found]) : '';
+}
+
+/**
+ * An OSS answer other than success: its XML <Error> when there is one, else the bare status.
+ * @param {{statusCode: number, data: any}} res
+ */
+function ossError(res) {
+  const parsed = parseOssError(res.data);
+  if (!parsed) {
+    return new UploadError({ kind: 'oss', code: 'HttpStatus' + res.statusCode, message: messages.ossStatusMessage(res.statusCode), statusCode: res.statusCode });
+  }
+  return new UploadError({
+    kind: 'oss',
+    code: parsed.code,
+    message: messages.ossMessage(parsed),
+    detail: parsed.message,
+    requestId: parsed.requestId,
+    statusCode: res.statusCode,
+  });
 }
 
 /**
@@ -82,4 +104,4 @@ function signerError(res) {
   });
 }
 
-module.exports = { UploadError, abortedError, failureError, signerError };
+module.exports = { UploadError, abortedError, failureError, ossError, signerError, headerValue };

@@ -22,6 +22,8 @@ const OSS_MESSAGES = {
   InvalidBucketName: '存储空间 (Bucket) 名称不合法, 请检查服务端配置',
   InternalError: 'OSS 内部错误, 请稍后重试',
   ServiceUnavailable: 'OSS 暂时不可用, 请稍后重试',
+  // UploadPart
+  NoSuchUpload: 'OSS 上已没有这次分片上传 (已完成、已取消或已被生命周期规则清理), 请重新上传',
 };
 
 const POLICY_EXPIRED = '上传签名已过期, 请重新上传';
@@ -47,6 +49,15 @@ const SIGNER_MESSAGES = {
   NotFound: '签名接口地址不对, 请检查 config.js 中的 signerBaseUrl',
   MethodNotAllowed: '签名接口地址不对, 请检查 config.js 中的 signerBaseUrl',
   InternalError: '签名服务出错了, 请稍后重试',
+  // /api/multipart (large files in parts)
+  UploadNotFound: '服务端找不到这次分片上传 (已完成、已取消或已过期), 请重新上传',
+  IncompleteUpload: '还有分片没有传到 OSS, 请点「继续」补传',
+  SizeMismatch: '已上传的分片与文件大小对不上, 请重新上传',
+  ObjectExists: '这个文件名在存储中已被占用, 请重新上传',
+  InvalidPartNumbers: '分片编号不正确',
+  InvalidRequestBody: '发给签名服务的请求格式不正确',
+  StorageUnavailable: '服务端暂时连不上存储 (OSS), 请稍后重试',
+  DatabaseUnavailable: '服务端数据库暂时不可用, 请稍后重试',
 };
 
 /**
@@ -87,12 +98,12 @@ function signerMessage(code, statusCode, retryAfter) {
 }
 
 /**
- * @param {'request' | 'uploadFile'} api
+ * @param {'request' | 'uploadFile' | 'part'} api `part` goes through wx.request, so request合法域名
  * @param {string} url
  */
 function domainMessage(api, url) {
   const match = /^[a-z]+:\/\/[^/?#]+/i.exec(url || '');
-  const list = api === 'request' ? 'request合法域名' : 'uploadFile合法域名';
+  const list = api === 'uploadFile' ? 'uploadFile合法域名' : 'request合法域名';
   return (
     '地址 ' + (match ? match[0] : url) + ' 不在小程序的合法域名列表中 (url not in domain list)。' +
     '请在 微信公众平台 → 开发 → 开发管理 → 开发设置 → 服务器域名 中把它加入「' + list + '」' +
@@ -102,7 +113,7 @@ function domainMessage(api, url) {
 }
 
 /**
- * @param {'request' | 'uploadFile'} api
+ * @param {'request' | 'uploadFile' | 'part'} api `request`: the signer; the others carry file bytes
  * @param {string} errMsg
  */
 function networkMessage(api, errMsg) {
@@ -121,6 +132,13 @@ const MESSAGES = {
   LOGIN_REQUIRED: '请先登录: 登录成功后才能上传',
   CHOOSE_FAILED: '没能选择文件, 请重试',
   BUSY: '还有文件在上传, 请等这一批完成',
+  UPLOAD_FAILED: '上传没有成功, 请重试',
+  // Large files in parts
+  OLD_BASE_LIBRARY: '当前微信版本过低 (小程序基础库低于 2.10.0), 不能分片上传大文件, 请升级微信后重试',
+  READ_FAILED: '读取文件失败, 文件可能已被清理, 请重新选择文件',
+  FILE_CHANGED: '文件在上传过程中变了 (读到的长度不对), 请重新选择文件',
+  BAD_PART_RESPONSE: '上传分片时收到的不是 OSS 的应答 (可能连着需要网页登录的 Wi-Fi), 请检查网络后重试',
+  PART_SIGNATURE_MISMATCH: '分片签名不匹配: 请求头须与服务端签名时完全一致 (如 Content-Type), 请检查服务端的 AccessKey、地域 (region) 和分片签名代码',
 };
 
 module.exports = {

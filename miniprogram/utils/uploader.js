@@ -1,9 +1,8 @@
 // Direct upload to OSS: ask the signer for a form, post the file with wx.uploadFile, report.
 // Everything the page needs comes back as Promises; `wx` is passed in so Node tests can run it.
 
-const { parseOssError } = require('./oss-error');
 const messages = require('./messages');
-const { UploadError, abortedError, failureError, signerError } = require('./errors');
+const { UploadError, abortedError, failureError, ossError, signerError } = require('./errors');
 
 const DEFAULT_CONCURRENCY = 3;
 // These mean "the form went stale"; one fresh signature fixes them.
@@ -29,24 +28,6 @@ function isSignature(data) {
   const sig = /** @type {any} */ (data);
   return !!sig && typeof sig === 'object' && typeof sig.host === 'string' && /^https?:\/\//.test(sig.host) &&
     typeof sig.key === 'string' && !!sig.formData && typeof sig.formData === 'object';
-}
-
-/**
- * @param {{statusCode: number, data: any}} res
- */
-function ossError(res) {
-  const parsed = parseOssError(res.data);
-  if (!parsed) {
-    return new UploadError({ kind: 'oss', code: 'HttpStatus' + res.statusCode, message: messages.ossStatusMessage(res.statusCode), statusCode: res.statusCode });
-  }
-  return new UploadError({
-    kind: 'oss',
-    code: parsed.code,
-    message: messages.ossMessage(parsed),
-    detail: parsed.message,
-    requestId: parsed.requestId,
-    statusCode: res.statusCode,
-  });
 }
 
 /** @param {UploadError} error */

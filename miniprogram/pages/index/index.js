@@ -1,8 +1,10 @@
 // The upload screen: pick files, show each one's progress and outcome. The network work lives in
-// utils/uploader.js.
+// utils/uploader.js (one form POST) and utils/multipart.js (files of config.multipartThreshold or
+// more, in parts: 暂停/继续, and 继续上传 for a file picked again after a drop or a restart).
 
 const config = require('../../config');
 const { createUploader } = require('../../utils/uploader');
+const { createMultipartUploader } = require('../../utils/multipart');
 const { MESSAGES } = require('../../utils/messages');
 
 const STATE_TEXT = {
@@ -11,6 +13,8 @@ const STATE_TEXT = {
   success: '成功',
   failed: '失败',
   canceled: '已取消',
+  paused: '已暂停',
+  resumable: '上次没传完',
 };
 const IMAGE_EXTENSIONS = /\.(jpe?g|png|gif|webp|bmp|heic|heif)$/i;
 
@@ -23,12 +27,15 @@ const IMAGE_EXTENSIONS = /\.(jpe?g|png|gif|webp|bmp|heic|heif)$/i;
  *   onLoginChange?: (listener: (status: LoginStatus) => void) => () => void,
  *   retryLogin?: () => Promise<void>
  * }} AppApi
- * @typedef {'queued' | 'uploading' | 'success' | 'failed' | 'canceled'} ItemState
+ * @typedef {'queued' | 'uploading' | 'success' | 'failed' | 'canceled' | 'paused' | 'resumable'} ItemState
+ *   paused: a large file stopped by 暂停; resumable: a large file OSS already holds part of, waiting
+ *   for 继续上传 or 重新上传.
  * @typedef {{
  *   id: number, name: string, path: string, size: number, sizeText: string, isImage: boolean,
  *   state: ItemState, stateText: string, progress: number, key: string, message: string,
- *   detail: string, requestId: string, retryable: boolean
+ *   detail: string, requestId: string, retryable: boolean, multipart: boolean
  * }} Item
+ * @typedef {{abort: () => void, pause?: () => void, resume?: () => void}} Job
  */
 
 /** @param {number} bytes */
@@ -56,6 +63,7 @@ Page({
     items: [],
     maxFilesPerPick: config.maxFilesPerPick,
     maxConcurrentUploads: config.maxConcurrentUploads,
+    multipartThresholdText: formatSize(config.multipartThreshold),
     busy: false,
     notice: '',
     /** Without login support in the app, uploads go without a token, as with login off. */
@@ -66,8 +74,12 @@ Page({
 
   /** @type {ReturnType<typeof createUploader> | null} */
   uploader: null,
-  /** @type {Record<number, {abort: () => void}>} running or queued uploads by item id */
+  /** @type {ReturnType<typeof createMultipartUploader> | null} */
+  multipart: null,
+  /** @type {Record<number, Job>} running, queued or paused uploads by item id */
   jobs: {},
+  /** @type {Record<number, import('../../utils/resume-store').SavedUpload | null>} 继续上传 offers by item id (null: still looking) */
+  offers: {},
   nextItemId: 1,
   /** @type {(() => void) | null} */
   stopWatchingLogin: null,
@@ -75,22 +87,25 @@ Page({
   onLoad() {
     const app = /** @type {AppApi} */ (getApp());
     this.jobs = {};
+    this.offers = {};
     if (app && app.loginStatus && app.onLoginChange) {
       this.showLogin(app.loginStatus());
       this.stopWatchingLogin = app.onLoginChange((status) => this.showLogin(status));
     }
-    this.uploader = createUploader({
-      wx,
-      baseUrl: config.signerBaseUrl,
-      concurrency: config.maxConcurrentUploads,
-      getToken: app && app.getToken ? (options) => /** @type {any} */ (app).getToken(options) : null,
-    });
+    const getToken = app && app.getToken ? (/** @type {{refresh: boolean}} */ options) => /** @type {any} */ (app).getToken(options) : null;
+    this.uploader = createUploader({ wx, baseUrl: config.signerBaseUrl, concurrency: config.maxConcurrentUploads, getToken });
+    this.multipart = createMultipartUploader({ wx, baseUrl: config.signerBaseUrl, concurrency: config.multipartConcurrency, getToken });
   },
 
   onUnload() {
     if (this.stopWatchingLogin) this.stopWatchingLogin();
     this.stopWatchingLogin = null;
-    Object.keys(this.jobs).forEach((id) => this.jobs[Number(id)].abort());
+    // A large file is only paused: what OSS holds stays, and picking the file again offers 继续上传.
+    Object.keys(this.jobs).forEach((id) => {
+      const job = this.jobs[Number(id)];
+      if (job.pause) job.pause();
+      else job.abort();
+    });
     this.jobs = {};
   },
 
@@ -183,24 +198,49 @@ Page({
       detail: '',
       requestId: '',
       retryable: false,
+      multipart: f.size >= config.multipartThreshold,
     }));
     this.setData({ items: fresh.concat(this.data.items), busy: true, notice: '' });
-    fresh.forEach((item) => this.runItem(item));
+    fresh.forEach((item) => (item.multipart ? this.offerOrRun(item, true) : this.runItem(item, null)));
   },
 
-  /** @param {Item} item */
-  runItem(item) {
-    const uploader = /** @type {ReturnType<typeof createUploader>} */ (this.uploader);
-    const job = uploader.enqueue(
-      { path: item.path, name: item.name, size: item.size },
-      {
-        onStart: () => this.patchItem(item.id, { state: 'uploading', stateText: STATE_TEXT.uploading }),
-        onProgress: (p) => {
-          const current = this.findItem(item.id);
-          if (current && current.progress !== p.progress) this.patchItem(item.id, { progress: p.progress });
-        },
+  /**
+   * A large file OSS already holds part of: ask (继续上传 / 重新上传) or, after 重试, just continue.
+   * @param {Item} item
+   * @param {boolean} ask
+   */
+  offerOrRun(item, ask) {
+    const multipart = /** @type {ReturnType<typeof createMultipartUploader>} */ (this.multipart);
+    // Counted as busy from now on: the page waits for the lookup (and the answer).
+    this.offers[item.id] = null;
+    multipart.findResumable({ path: item.path, name: item.name, size: item.size }).then((saved) => {
+      if (saved && ask) {
+        this.offers[item.id] = saved;
+        this.patchItem(item.id, { state: 'resumable', stateText: STATE_TEXT.resumable });
+        return;
       }
-    );
+      delete this.offers[item.id];
+      this.runItem(item, saved);
+    });
+  },
+
+  /**
+   * @param {Item} item
+   * @param {import('../../utils/resume-store').SavedUpload | null} resume
+   */
+  runItem(item, resume) {
+    const file = { path: item.path, name: item.name, size: item.size };
+    const callbacks = {
+      onStart: () => this.patchItem(item.id, { state: 'uploading', stateText: STATE_TEXT.uploading }),
+      onProgress: (/** @type {{progress: number}} */ p) => {
+        const current = this.findItem(item.id);
+        if (current && current.progress !== p.progress) this.patchItem(item.id, { progress: p.progress });
+      },
+      onPause: () => this.patchItem(item.id, { state: 'paused', stateText: STATE_TEXT.paused }),
+    };
+    const job = item.multipart
+      ? /** @type {ReturnType<typeof createMultipartUploader>} */ (this.multipart).enqueue(file, Object.assign({ resume }, callbacks))
+      : /** @type {ReturnType<typeof createUploader>} */ (this.uploader).enqueue(file, callbacks);
     this.jobs[item.id] = job;
     job.promise.then(
       (result) => {
@@ -219,14 +259,61 @@ Page({
       }
     ).then(() => {
       delete this.jobs[item.id];
-      this.setData({ busy: Object.keys(this.jobs).length > 0 });
+      this.updateBusy();
     });
+  },
+
+  updateBusy() {
+    this.setData({ busy: Object.keys(this.jobs).length + Object.keys(this.offers).length > 0 });
   },
 
   /** @param {WechatMiniprogram.BaseEvent} event */
   cancelUpload(event) {
-    const job = this.jobs[Number(event.currentTarget.dataset.id)];
+    const id = Number(event.currentTarget.dataset.id);
+    const offer = this.offers[id];
+    const item = this.findItem(id);
+    if (offer && item) {
+      // 取消 an offer: the parts OSS holds are aborted too.
+      delete this.offers[id];
+      const discarded = /** @type {ReturnType<typeof createMultipartUploader>} */ (this.multipart)
+        .enqueue({ path: item.path, name: item.name, size: item.size }, { resume: offer });
+      discarded.promise.catch(() => {}); // settles as 已取消, which the item already says
+      discarded.abort();
+      this.patchItem(id, { state: 'canceled', stateText: STATE_TEXT.canceled });
+      this.updateBusy();
+      return;
+    }
+    const job = this.jobs[id];
     if (job) job.abort();
+  },
+
+  /** 暂停 a large file: the parts OSS holds stay there. */
+  pauseUpload(/** @type {WechatMiniprogram.BaseEvent} */ event) {
+    const job = this.jobs[Number(event.currentTarget.dataset.id)];
+    if (job && job.pause) job.pause();
+  },
+
+  /** 继续 after 暂停. */
+  resumeUpload(/** @type {WechatMiniprogram.BaseEvent} */ event) {
+    const id = Number(event.currentTarget.dataset.id);
+    const job = this.jobs[id];
+    if (!job || !job.resume) return;
+    this.patchItem(id, { state: 'queued', stateText: STATE_TEXT.queued });
+    job.resume();
+  },
+
+  /**
+   * 继续上传 (`data-fresh` absent) or 重新上传 (`data-fresh`) for a file OSS already holds part of.
+   * @param {WechatMiniprogram.BaseEvent} event
+   */
+  answerOffer(event) {
+    const id = Number(event.currentTarget.dataset.id);
+    const offer = this.offers[id];
+    const item = this.findItem(id);
+    if (!offer || !item) return;
+    delete this.offers[id];
+    this.patchItem(id, { state: 'queued', stateText: STATE_TEXT.queued });
+    this.runItem(item, event.currentTarget.dataset.fresh ? null : offer);
   },
 
   /** 重试 after a network failure: the same file goes through the queue again. */
@@ -237,7 +324,8 @@ Page({
       state: 'queued', stateText: STATE_TEXT.queued, progress: 0, message: '', detail: '', requestId: '', retryable: false,
     });
     this.setData({ busy: true });
-    this.runItem(item);
+    if (item.multipart) this.offerOrRun(item, false);
+    else this.runItem(item, null);
   },
 
   /** @param {number} id */

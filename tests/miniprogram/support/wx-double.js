@@ -9,6 +9,8 @@ const path = require('node:path');
 const crypto = require('node:crypto');
 
 const CHUNK = 16 * 1024;
+// Buffers handed out by a readFile double -> the stats that count them, until a PUT of them succeeds.
+const readBuffers = new WeakMap();
 
 function later(fn, ...args) {
   if (typeof fn === 'function') setImmediate(fn, ...args);
@@ -27,12 +29,26 @@ function hostOf(url) {
  * @param {string[]} [options.allowedHosts] like the 合法域名 lists: other hosts fail `url not in domain list`
  * @param {number} [options.chunkDelayMs] pause between upload body chunks (makes uploads observable)
  * @param {number} [options.timeoutMs] default network timeout (WeChat: 60 s)
+ * @param {number} [options.dropAfterPuts] the network goes away once this many PUTs got a 200: the
+ *   requests in flight fail and so does every later one, until `restore()`
  */
 function createWxNetwork(options = {}) {
   const allowed = options.allowedHosts || null;
   const chunkDelayMs = options.chunkDelayMs || 0;
   const defaultTimeout = options.timeoutMs || 60000;
-  const stats = { uploadsInFlight: 0, maxUploadsInFlight: 0, uploads: 0, requests: 0, requestUrls: [], requestHeaders: [] };
+  const stats = {
+    uploadsInFlight: 0, maxUploadsInFlight: 0, uploads: 0, requests: 0, requestUrls: [], requestHeaders: [],
+    // wx.request: every call's options (no body), the PUTs in flight, failures with their time.
+    requestLog: [], requestsInFlight: 0, maxRequestsInFlight: 0, putsInFlight: 0, maxPutsInFlight: 0, putsOk: 0, failures: [],
+  };
+  let dropped = false;
+  const inFlight = new Set(); // fail functions of the requests in flight
+
+  /** The network goes away: requests in flight fail, later ones fail at once. */
+  function drop() {
+    dropped = true;
+    Array.from(inFlight).forEach((fail) => fail({ errMsg: 'request:fail net::ERR_INTERNET_DISCONNECTED' }));
+  }
 
   function domainRejected(api, url, fail, complete) {
     if (!allowed || allowed.includes(hostOf(url))) return false;
@@ -43,48 +59,87 @@ function createWxNetwork(options = {}) {
   }
 
   function request(opts) {
-    const { url, method = 'GET', data, header = {}, dataType = 'json', timeout = defaultTimeout, success, fail, complete } = opts;
+    const { url, method = 'GET', data, header = {}, dataType = 'json', responseType = 'text', timeout = defaultTimeout, success, fail, complete } = opts;
     stats.requests += 1;
     stats.requestUrls.push(url);
     stats.requestHeaders.push({ ...header });
+    const isBuffer = data instanceof ArrayBuffer;
+    const logEntry = {
+      method, url, header: { ...header }, dataType, responseType, timeout, bodyBytes: isBuffer ? data.byteLength : null,
+      startedAt: Date.now(), putsInFlightAtStart: method === 'PUT' ? stats.putsInFlight + 1 : null, statusCode: null,
+    };
+    stats.requestLog.push(logEntry);
     let settled = false;
     let req = null;
+    const release = () => {
+      inFlight.delete(failNow);
+      stats.requestsInFlight -= 1;
+      if (method === 'PUT') stats.putsInFlight -= 1;
+    };
     const finish = (cb, value) => {
       if (settled) return;
       settled = true;
+      release();
+      if (cb === fail) stats.failures.push({ at: Date.now(), method, errMsg: value.errMsg });
       later(cb, value);
       later(complete, value);
+    };
+    const failNow = (err) => {
+      finish(fail, err);
+      if (req) req.destroy();
     };
     const task = {
       abort() {
         if (settled) return;
-        finish(fail, { errMsg: 'request:fail abort' });
-        if (req) req.destroy();
+        failNow({ errMsg: 'request:fail abort' });
       },
       onHeadersReceived() {},
       offHeadersReceived() {},
     };
-    if (domainRejected('request', url, fail, complete)) return task;
+    stats.requestsInFlight += 1;
+    stats.maxRequestsInFlight = Math.max(stats.maxRequestsInFlight, stats.requestsInFlight);
+    if (method === 'PUT') {
+      stats.putsInFlight += 1;
+      stats.maxPutsInFlight = Math.max(stats.maxPutsInFlight, stats.putsInFlight);
+    }
+    inFlight.add(failNow);
+    if (!allowed || allowed.includes(hostOf(url))) {
+      if (dropped) {
+        setImmediate(() => failNow({ errMsg: 'request:fail net::ERR_INTERNET_DISCONNECTED' }));
+        return task;
+      }
+    } else {
+      setImmediate(() => failNow({ errMsg: 'request:fail url not in domain list' }));
+      return task;
+    }
     let body = null;
     const headers = { ...header };
-    if (data !== undefined && method !== 'GET') {
+    if (isBuffer) {
+      body = Buffer.from(data); // the bytes as they are, whatever Content-Type says
+    } else if (data !== undefined && method !== 'GET') {
       body = typeof data === 'string' ? data : JSON.stringify(data);
-      if (!Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) headers['Content-Type'] = 'application/json';
     }
+    if (body !== null && !Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) headers['Content-Type'] = 'application/json';
     req = http.request(url, { method, headers, timeout }, (res) => {
       const chunks = [];
       res.on('data', (c) => chunks.push(c));
       res.on('end', () => {
-        let text = Buffer.concat(chunks).toString('utf8');
-        let parsed = text;
-        if (dataType === 'json') {
+        const raw = Buffer.concat(chunks);
+        let parsed = responseType === 'arraybuffer' ? raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.length) : raw.toString('utf8');
+        if (dataType === 'json' && responseType !== 'arraybuffer') {
           try {
-            parsed = JSON.parse(text);
+            parsed = JSON.parse(parsed);
           } catch {
-            parsed = text; // WeChat leaves unparsable bodies as the string
+            // WeChat leaves unparsable bodies as the string
           }
         }
+        logEntry.statusCode = res.statusCode;
+        if (method === 'PUT' && res.statusCode === 200) {
+          if (isBuffer && readBuffers.has(data)) readBuffers.get(data).release(data);
+          stats.putsOk += 1;
+        }
         finish(success, { data: parsed, statusCode: res.statusCode, header: res.headers, cookies: [], errMsg: 'request:ok' });
+        if (method === 'PUT' && res.statusCode === 200 && options.dropAfterPuts && stats.putsOk >= options.dropAfterPuts && !dropped) drop();
       });
       res.on('error', (e) => finish(fail, { errMsg: `request:fail ${e.message}` }));
     });
@@ -215,7 +270,71 @@ function createWxNetwork(options = {}) {
     return task;
   }
 
-  return { request, uploadFile, stats };
+  return { request, uploadFile, stats, drop, restore: () => void (dropped = false) };
+}
+
+/**
+ * FileSystemManager.readFile over real files, as documented: `position` in [0, fileLength - 1],
+ * `length` in [1, fileLength], an ArrayBuffer without `encoding`; before base library 2.10.0 both
+ * fields are ignored and the whole file is read, as an old client would. Every read is logged, and
+ * the bytes handed out are counted until a PUT of that buffer gets a 200 (`maxHeldBytes`).
+ * @param {{sdkVersion?: string}} [options]
+ */
+function createWxFiles(options = {}) {
+  const sdkVersion = options.sdkVersion || '3.4.0';
+  const sliced = !/^(0|1)\.|^2\.[0-9]\./.test(sdkVersion);
+  const stats = { reads: [], heldBytes: 0, maxHeldBytes: 0 };
+  const held = new Map();
+  const tracker = {
+    release(buffer) {
+      if (!held.has(buffer)) return;
+      stats.heldBytes -= held.get(buffer);
+      held.delete(buffer);
+    },
+  };
+
+  function readFile(opts) {
+    const { filePath, encoding, success, fail, complete } = opts;
+    const failWith = (errMsg) => {
+      later(fail, { errMsg });
+      later(complete, { errMsg });
+    };
+    let fd;
+    try {
+      fd = fs.openSync(filePath, 'r');
+    } catch {
+      return failWith(`readFile:fail no such file or directory, open ${filePath}`);
+    }
+    try {
+      const fileLength = fs.fstatSync(fd).size;
+      const position = sliced && opts.position !== undefined ? opts.position : 0;
+      const length = sliced && opts.length !== undefined ? opts.length : fileLength - position;
+      stats.reads.push({ position: sliced ? opts.position : undefined, length: sliced ? opts.length : undefined, bytes: length });
+      if (!Number.isInteger(position) || position < 0 || position > fileLength - 1) return failWith('readFile:fail the value of "position" is out of range');
+      if (!Number.isInteger(length) || length < 1 || length > fileLength || position + length > fileLength) {
+        return failWith('readFile:fail the value of "length" is out of range');
+      }
+      const buffer = new ArrayBuffer(length);
+      fs.readSync(fd, Buffer.from(buffer), 0, length, position);
+      const data = encoding ? Buffer.from(buffer).toString(encoding) : buffer;
+      if (!encoding) {
+        held.set(buffer, length);
+        readBuffers.set(buffer, tracker);
+        stats.heldBytes += length;
+        stats.maxHeldBytes = Math.max(stats.maxHeldBytes, stats.heldBytes);
+      }
+      later(success, { data, errMsg: 'readFile:ok' });
+      later(complete, { errMsg: 'readFile:ok' });
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+
+  return {
+    stats,
+    getFileSystemManager: () => ({ readFile }),
+    getAppBaseInfo: () => ({ SDKVersion: sdkVersion }),
+  };
 }
 
 /**
@@ -248,4 +367,4 @@ function createWxStorage(initial = {}) {
   };
 }
 
-module.exports = { createWxNetwork, createWxLogin, createWxStorage };
+module.exports = { createWxNetwork, createWxFiles, createWxLogin, createWxStorage };
