@@ -87,7 +87,8 @@ class _ClockSigner(SignerV4):
         self._clock = clock
 
     def sign(self, signing_ctx):
-        signing_ctx.signing_time = require_aware(self._clock(), "clock()")
+        # Whole seconds, as x-oss-date carries them: a URL asked for 600 s then says x-oss-expires=600.
+        signing_ctx.signing_time = require_aware(self._clock(), "clock()").replace(microsecond=0)
         return super().sign(signing_ctx)
 
 
@@ -167,8 +168,8 @@ class BucketClient:
 
     def cap_expiry(self, wanted: datetime) -> datetime:
         """A URL never outlives the credentials that sign it, nor OSS's seven days."""
-        now = self._clock()
-        return min(wanted, self._credentials.get().expiration, now + MAX_PRESIGN)
+        now = self._clock().replace(microsecond=0)
+        return min(wanted.replace(microsecond=0), self._credentials.get().expiration, now + MAX_PRESIGN)
 
     # -- multipart ---------------------------------------------------------------------------
     def initiate_multipart(self, key: str, content_type: str, content_disposition: str) -> str:
