@@ -13,11 +13,13 @@ so existing rows are always kept.
 Changing the schema later, without losing data:
   * With Alembic (recommended once there is more than one change):
       pip install alembic
-      alembic init migrations        # set sqlalchemy.url, and target_metadata = server.db.metadata in env.py
-      alembic stamp base             # an existing database: start from the tables as they are
+      alembic init migrations            # env.py: target_metadata = server.db.metadata, the URL from
+                                         # DATABASE_URL, and render_as_batch=True (SQLite's ALTER is limited)
+      alembic revision -m "baseline"     # empty: the tables as create_all makes them today
+      alembic stamp head                 # once on every existing database: "already at the baseline"
       (edit the tables below, bump SCHEMA_VERSION)
-      alembic revision --autogenerate -m "what changed"   # read the generated script before using it
-      alembic upgrade head           # back up first (mysqldump / a copy of the SQLite file)
+      alembic revision --autogenerate -m "what changed"   # read and fix the generated script
+      alembic upgrade head               # after a backup: mysqldump, or a copy of the SQLite file
     and in that revision also `UPDATE schema_version SET version = <new>`.
   * By hand, for one additive change: back up, then run the ALTER on every database, e.g.
       ALTER TABLE uploads ADD COLUMN sha256 VARCHAR(64) NULL;
@@ -117,8 +119,8 @@ class UploadConflict(ApiError):
 
 
 class UtcDateTime(TypeDecorator):
-    """Aware UTC datetimes in and out, stored as naive UTC to the second (the same on every backend:
-    MySQL DATETIME has no zone, and drops fractions unless told otherwise)."""
+    """Aware UTC datetimes in and out, stored as naive UTC to the second, the same on every backend
+    (MySQL's DATETIME has no zone, and no fractions unless declared with them)."""
 
     impl = DateTime
     cache_ok = True
@@ -269,14 +271,6 @@ def default_url(instance_path: str) -> str:
     return f"sqlite:///{os.path.join(instance_path, DEFAULT_FILE_NAME)}"
 
 
-def masked_url(url: str) -> str:
-    """The URL with its password replaced by ***: the only form of it that may be logged."""
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # noqa: BLE001 - an unparsable URL is shown as nothing at all
-        return "<DATABASE_URL>"
-
-
 def url_secrets(url: str) -> List[str]:
     """The URL's password as meant and as written (percent-encoded), for the log's redacting filter."""
     try:
@@ -375,6 +369,7 @@ class Database:
 
     def __init__(self, url: str, clock: Callable[[], datetime] = utc_now):
         self.url = make_url(url)
+        self.shown_url = self.url.render_as_string(hide_password=True)  # the only form that is logged
         self.clock = clock
         self._engine: Optional[Engine] = None
         self._lock = threading.Lock()
@@ -384,7 +379,7 @@ class Database:
         self._last_outage_log: Optional[float] = None
 
     def __repr__(self) -> str:
-        return f"Database({self.url.render_as_string(hide_password=True)!r})"
+        return f"Database({self.shown_url!r})"
 
     # ---------- connection, tables, health ----------
 
@@ -403,7 +398,7 @@ class Database:
         except DatabaseUnavailable as error:
             log.warning(
                 "数据库暂时连不上 (%s: %s), 服务照常启动; 上传记录相关接口先返回 503, 数据库恢复后自动建表",
-                self.url.render_as_string(hide_password=True), error.cause,
+                self.shown_url, error.cause,
             )
             return False
         finally:
