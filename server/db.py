@@ -75,8 +75,9 @@ RETRY_AFTER_SECONDS = 5
 CONNECT_TIMEOUT_SECONDS = 3
 # What "the database is in trouble" looks like; anything else from SQLAlchemy is a bug and stays loud.
 DATABASE_TROUBLE = (DBAPIError, DisconnectionError, PoolTimeout, OSError)
-# A statement that hangs this long (a frozen server, a lock held elsewhere) counts as "down".
-READ_TIMEOUT_SECONDS = 10
+# A server that accepted the connection but does not answer the handshake or a statement for this
+# long (frozen, overloaded, a lock held elsewhere) counts as down. Every statement here is tiny.
+READ_TIMEOUT_SECONDS = 5
 SQLITE_BUSY_TIMEOUT_SECONDS = 5
 TOKEN_PURGE_EVERY = timedelta(minutes=10)
 # Used tokens are kept this long past their expiry, so instances whose clocks differ a little still

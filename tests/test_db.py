@@ -94,6 +94,14 @@ def _race(count: int, work):
     return results
 
 
+def _raised(call):
+    try:
+        call()
+    except Exception as error:  # noqa: BLE001 - the type is the answer
+        return type(error)
+    return None
+
+
 # ---------- records ----------
 
 def test_a_record_round_trips_and_answers_the_api_json(db, clock):
@@ -391,6 +399,48 @@ def test_an_unreachable_mysql_is_refused_within_the_connect_timeout(clock):
         database.list_uploads("u1/", 10)
     assert time.monotonic() - started < 5 and "2003" in caught.value.cause  # can't connect
     assert database.ping() is False
+
+
+def test_a_server_that_accepts_but_never_answers_is_a_503_after_the_read_timeout(clock, monkeypatch):
+    import socket
+
+    import server.db
+
+    monkeypatch.setattr(server.db, "READ_TIMEOUT_SECONDS", 1)
+    with socket.socket() as silent:  # the kernel completes the TCP handshake; nobody speaks MySQL
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        database = Database(f"mysql+pymysql://root@127.0.0.1:{silent.getsockname()[1]}/x?ssl_disabled=true", clock)
+        outcome = []
+        # In a thread: without the timeout this call would wait forever; the test must not.
+        caller = threading.Thread(target=lambda: outcome.append(_raised(lambda: database.find_by_key(BUCKET, "k"))), daemon=True)
+        started = time.monotonic()
+        caller.start()
+        caller.join(5)
+        assert outcome == [DatabaseUnavailable] and time.monotonic() - started < 3
+
+
+def test_connections_the_server_dropped_are_replaced_unnoticed(mariadb, clock):
+    # What RDS does to idle connections (wait_timeout) and what a failover does to all of them.
+    import pymysql
+
+    url = mariadb.new_database()
+    database = Database(url, clock)
+    try:
+        kept = _record(database)
+        admin = pymysql.connect(host="127.0.0.1", port=mariadb.port, user="root", connect_timeout=3)
+        try:
+            with admin.cursor() as cursor:
+                cursor.execute("SELECT id FROM information_schema.processlist WHERE db = %s", (url.rsplit("/", 1)[1].split("?")[0],))
+                ids = [row[0] for row in cursor.fetchall()]
+                assert ids  # the pool holds at least one
+                for connection_id in ids:
+                    cursor.execute(f"KILL {int(connection_id)}")
+        finally:
+            admin.close()
+        assert database.get_upload(kept.id, "u1/") == kept
+    finally:
+        database.close()
 
 
 def test_sqlite_runs_in_wal_with_foreign_keys(tmp_path, clock):
