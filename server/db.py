@@ -406,6 +406,7 @@ class Database:
             # A pre-forking server must not hand this process's open connections to its workers.
             if self._engine is not None:
                 self._engine.dispose()
+        log.info("上传记录保存在数据库: %s", self.shown_url)
         if stored != SCHEMA_VERSION:
             log.warning("数据库表结构版本为 %s, 而程序需要 %s: 请按 server/db.py 开头的说明迁移", stored, SCHEMA_VERSION)
         return True
