@@ -327,7 +327,7 @@ def _new_engine(url: URL) -> Engine:
         timeouts = {"connect_timeout": CONNECT_TIMEOUT_SECONDS,
                     "options": f"-c statement_timeout={READ_TIMEOUT_SECONDS * 1000}"}
     # pool_pre_ping: a connection the server dropped (restart, idle timeout) is replaced, not used;
-    # pool_recycle under RDS's wait_timeout; pool_timeout: a busy pool is a quick 503, not a 30 s wait.
+    # pool_recycle: well under any server's idle wait_timeout; pool_timeout: a busy pool is a quick 503, not a 30 s wait.
     return create_engine(
         url, connect_args=timeouts, pool_pre_ping=True, pool_recycle=1800, pool_size=5, max_overflow=10,
         pool_timeout=CONNECT_TIMEOUT_SECONDS,

@@ -422,7 +422,7 @@ def test_a_server_that_accepts_but_never_answers_is_a_503_after_the_read_timeout
 
 
 def test_connections_the_server_dropped_are_replaced_unnoticed(mariadb, clock):
-    # What RDS does to idle connections (wait_timeout) and what a failover does to all of them.
+    # What a server's idle wait_timeout, a restart or a failover does to pooled connections.
     import pymysql
 
     url = mariadb.new_database()
