@@ -50,7 +50,8 @@ def gunicorn(app_spec: str, env: dict, ready_path: str = "/healthz", timeout: fl
     port = free_port()
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("ALIBABA_CLOUD_", "OSS_", "STS_", "CREDENTIALS_"))}
     with tempfile.TemporaryDirectory(prefix="bench-gunicorn-") as workdir:
-        full_env = {**clean, **BASE_ENV, "LOCAL_OSS_DIR": os.path.join(workdir, "oss"), **env,
+        full_env = {**clean, **BASE_ENV, "LOCAL_OSS_DIR": os.path.join(workdir, "oss"),
+                    "DATABASE_URL": f"sqlite:///{os.path.join(workdir, 'uploads.sqlite3')}", **env,
                     "PYTHONPATH": str(REPO)}
         command = [*prefix, sys.executable, "-m", "gunicorn", "-c", str(CONFIG), "-b", f"127.0.0.1:{port}", app_spec]
         log_path = os.path.join(workdir, "gunicorn.log")

@@ -53,7 +53,7 @@ def measure(mode: str, runs: int) -> dict:
     with tempfile.TemporaryDirectory(prefix="bench-startup-") as workdir:
         clean = {k: v for k, v in os.environ.items() if not k.startswith(("ALIBABA_CLOUD_", "OSS_", "STS_", "CREDENTIALS_"))}
         env = {**clean, "AUTH_REQUIRED": "false", "OSS_BUCKET": "bench-bucket", "LOCAL_OSS_DIR": os.path.join(workdir, "oss"),
-               "PYTHONPATH": str(REPO), **MODES[mode]}
+               "DATABASE_URL": f"sqlite:///{os.path.join(workdir, 'uploads.sqlite3')}", "PYTHONPATH": str(REPO), **MODES[mode]}
         for _ in range(runs):
             started = time.perf_counter()
             out = subprocess.run([sys.executable, "-c", CHILD, ",".join(HEAVY)], cwd=workdir, env=env,

@@ -13,11 +13,13 @@ so existing rows are always kept.
 Changing the schema later, without losing data:
   * With Alembic (recommended once there is more than one change):
       pip install alembic
-      alembic init migrations        # set sqlalchemy.url, and target_metadata = server.db.metadata in env.py
-      alembic stamp base             # an existing database: start from the tables as they are
+      alembic init migrations            # env.py: target_metadata = server.db.metadata, the URL from
+                                         # DATABASE_URL, and render_as_batch=True (SQLite's ALTER is limited)
+      alembic revision -m "baseline"     # empty: the tables as create_all makes them today
+      alembic stamp head                 # once on every existing database: "already at the baseline"
       (edit the tables below, bump SCHEMA_VERSION)
-      alembic revision --autogenerate -m "what changed"   # read the generated script before using it
-      alembic upgrade head           # back up first (mysqldump / a copy of the SQLite file)
+      alembic revision --autogenerate -m "what changed"   # read and fix the generated script
+      alembic upgrade head               # after a backup: mysqldump, or a copy of the SQLite file
     and in that revision also `UPDATE schema_version SET version = <new>`.
   * By hand, for one additive change: back up, then run the ALTER on every database, e.g.
       ALTER TABLE uploads ADD COLUMN sha256 VARCHAR(64) NULL;
@@ -73,8 +75,9 @@ RETRY_AFTER_SECONDS = 5
 CONNECT_TIMEOUT_SECONDS = 3
 # What "the database is in trouble" looks like; anything else from SQLAlchemy is a bug and stays loud.
 DATABASE_TROUBLE = (DBAPIError, DisconnectionError, PoolTimeout, OSError)
-# A statement that hangs this long (a frozen server, a lock held elsewhere) counts as "down".
-READ_TIMEOUT_SECONDS = 10
+# A server that accepted the connection but does not answer the handshake or a statement for this
+# long (frozen, overloaded, a lock held elsewhere) counts as down. Every statement here is tiny.
+READ_TIMEOUT_SECONDS = 5
 SQLITE_BUSY_TIMEOUT_SECONDS = 5
 TOKEN_PURGE_EVERY = timedelta(minutes=10)
 # Used tokens are kept this long past their expiry, so instances whose clocks differ a little still
@@ -117,8 +120,8 @@ class UploadConflict(ApiError):
 
 
 class UtcDateTime(TypeDecorator):
-    """Aware UTC datetimes in and out, stored as naive UTC to the second (the same on every backend:
-    MySQL DATETIME has no zone, and drops fractions unless told otherwise)."""
+    """Aware UTC datetimes in and out, stored as naive UTC to the second, the same on every backend
+    (MySQL's DATETIME has no zone, and no fractions unless declared with them)."""
 
     impl = DateTime
     cache_ok = True
@@ -269,14 +272,6 @@ def default_url(instance_path: str) -> str:
     return f"sqlite:///{os.path.join(instance_path, DEFAULT_FILE_NAME)}"
 
 
-def masked_url(url: str) -> str:
-    """The URL with its password replaced by ***: the only form of it that may be logged."""
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # noqa: BLE001 - an unparsable URL is shown as nothing at all
-        return "<DATABASE_URL>"
-
-
 def url_secrets(url: str) -> List[str]:
     """The URL's password as meant and as written (percent-encoded), for the log's redacting filter."""
     try:
@@ -332,7 +327,7 @@ def _new_engine(url: URL) -> Engine:
         timeouts = {"connect_timeout": CONNECT_TIMEOUT_SECONDS,
                     "options": f"-c statement_timeout={READ_TIMEOUT_SECONDS * 1000}"}
     # pool_pre_ping: a connection the server dropped (restart, idle timeout) is replaced, not used;
-    # pool_recycle under RDS's wait_timeout; pool_timeout: a busy pool is a quick 503, not a 30 s wait.
+    # pool_recycle: well under any server's idle wait_timeout; pool_timeout: a busy pool is a quick 503, not a 30 s wait.
     return create_engine(
         url, connect_args=timeouts, pool_pre_ping=True, pool_recycle=1800, pool_size=5, max_overflow=10,
         pool_timeout=CONNECT_TIMEOUT_SECONDS,
@@ -375,6 +370,7 @@ class Database:
 
     def __init__(self, url: str, clock: Callable[[], datetime] = utc_now):
         self.url = make_url(url)
+        self.shown_url = self.url.render_as_string(hide_password=True)  # the only form that is logged
         self.clock = clock
         self._engine: Optional[Engine] = None
         self._lock = threading.Lock()
@@ -384,7 +380,7 @@ class Database:
         self._last_outage_log: Optional[float] = None
 
     def __repr__(self) -> str:
-        return f"Database({self.url.render_as_string(hide_password=True)!r})"
+        return f"Database({self.shown_url!r})"
 
     # ---------- connection, tables, health ----------
 
@@ -403,13 +399,14 @@ class Database:
         except DatabaseUnavailable as error:
             log.warning(
                 "数据库暂时连不上 (%s: %s), 服务照常启动; 上传记录相关接口先返回 503, 数据库恢复后自动建表",
-                self.url.render_as_string(hide_password=True), error.cause,
+                self.shown_url, error.cause,
             )
             return False
         finally:
             # A pre-forking server must not hand this process's open connections to its workers.
             if self._engine is not None:
                 self._engine.dispose()
+        log.info("上传记录保存在数据库: %s", self.shown_url)
         if stored != SCHEMA_VERSION:
             log.warning("数据库表结构版本为 %s, 而程序需要 %s: 请按 server/db.py 开头的说明迁移", stored, SCHEMA_VERSION)
         return True

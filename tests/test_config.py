@@ -145,6 +145,15 @@ def test_explicit_type_wins_over_inference():
         ({"ALIBABA_CLOUD_ROLE_SESSION_NAME": "has space"}, "ALIBABA_CLOUD_ROLE_SESSION_NAME"),
         ({"STS_ENDPOINT": "http://sts host:80"}, "STS_ENDPOINT"),
         ({"STS_ENDPOINT": "sts.cn-hangzhou.aliyuncs.com/path"}, "STS_ENDPOINT"),
+        ({"DATABASE_URL": "oracle://u:p@h/db"}, "DATABASE_URL"),
+        ({"DATABASE_URL": "mysql://u:p@h/db"}, "DATABASE_URL"),
+        ({"DATABASE_URL": "postgresql://u:p@h/db"}, "DATABASE_URL"),
+        ({"DATABASE_URL": "uploads.sqlite3"}, "DATABASE_URL"),
+        ({"DATABASE_URL": "sqlite://"}, "DATABASE_URL"),
+        ({"DATABASE_URL": "sqlite:///:memory:"}, "DATABASE_URL"),
+        ({"DATABASE_URL": "mysql+pymysql://u:p@/db"}, "DATABASE_URL"),
+        ({"DATABASE_URL": "mysql+pymysql://u:p@rm-x.mysql.rds.aliyuncs.com:3306"}, "DATABASE_URL"),
+        ({"DATABASE_URL": "mysql+pymysql://u:p@h:port/db"}, "DATABASE_URL"),
     ],
 )
 def test_bad_setting_names_itself(env, setting):
@@ -186,6 +195,35 @@ def test_settings_repr_hides_secrets():
     assert "local-secret-value" not in repr(s)
 
 
+@pytest.mark.parametrize("url", [
+    "sqlite:////var/lib/oss-signer/uploads.sqlite3",
+    "sqlite:///relative/uploads.sqlite3",
+    "mysql+pymysql://app:p%40ss@rm-x.mysql.rds.aliyuncs.com:3306/uploads?charset=utf8mb4",
+    "mariadb+pymysql://app:pw@127.0.0.1/uploads",
+])
+def test_database_urls_that_are_accepted(url):
+    assert load_settings({"DATABASE_URL": url}).database_url == url
+    assert load_settings({}).database_url == ""  # the instance folder's SQLite file
+
+
+def test_a_bad_database_url_never_echoes_its_password():
+    for url in ("oracle://app:Hunter2-secret@h/db", "mysql://app:Hunter2-secret@h/db", "mysql+pymysql://app:Hunter2-secret@h:x/db"):
+        with pytest.raises(ConfigError) as caught:
+            load_settings({"DATABASE_URL": url})
+        assert "Hunter2-secret" not in str(caught.value)
+    assert "Hunter2-secret" not in repr(load_settings({"DATABASE_URL": "mysql+pymysql://app:Hunter2-secret@h/db"}))
+
+
+def test_a_missing_database_driver_says_what_to_install(monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "psycopg" else real(name, *a))
+    with pytest.raises(ConfigError) as caught:
+        load_settings({"DATABASE_URL": "postgresql+psycopg://app:pw@db.example/uploads"})
+    assert "pip install -e '.[postgresql]'" in str(caught.value)
+
+
 def _run_server(tmp_path, env_extra):
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
@@ -193,6 +231,7 @@ def _run_server(tmp_path, env_extra):
         "HOME": str(tmp_path),
         "LANG": "C.UTF-8",
         "PYTHONIOENCODING": "utf-8",
+        "DATABASE_URL": f"sqlite:///{tmp_path}/uploads.sqlite3",
     }
     env.update(env_extra)
     return subprocess.run(

@@ -1,6 +1,7 @@
 """server/db.py: every test runs against SQLite and against a real MariaDB (tests/mariadb.py)."""
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from datetime import datetime, timedelta, timezone
@@ -16,7 +17,6 @@ from server.db import (
     DatabaseUnavailable,
     UploadConflict,
     callback_tokens_used,
-    masked_url,
     uploads,
     url_secrets,
 )
@@ -93,6 +93,14 @@ def _race(count: int, work):
         thread.join(30)
     assert not errors, errors
     return results
+
+
+def _raised(call):
+    try:
+        call()
+    except Exception as error:  # noqa: BLE001 - the type is the answer
+        return type(error)
+    return None
 
 
 # ---------- records ----------
@@ -394,6 +402,48 @@ def test_an_unreachable_mysql_is_refused_within_the_connect_timeout(clock):
     assert database.ping() is False
 
 
+def test_a_server_that_accepts_but_never_answers_is_a_503_after_the_read_timeout(clock, monkeypatch):
+    import socket
+
+    import server.db
+
+    monkeypatch.setattr(server.db, "READ_TIMEOUT_SECONDS", 1)
+    with socket.socket() as silent:  # the kernel completes the TCP handshake; nobody speaks MySQL
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        database = Database(f"mysql+pymysql://root@127.0.0.1:{silent.getsockname()[1]}/x?ssl_disabled=true", clock)
+        outcome = []
+        # In a thread: without the timeout this call would wait forever; the test must not.
+        caller = threading.Thread(target=lambda: outcome.append(_raised(lambda: database.find_by_key(BUCKET, "k"))), daemon=True)
+        started = time.monotonic()
+        caller.start()
+        caller.join(5)
+        assert outcome == [DatabaseUnavailable] and time.monotonic() - started < 3
+
+
+def test_connections_the_server_dropped_are_replaced_unnoticed(mariadb, clock):
+    # What a server's idle wait_timeout, a restart or a failover does to pooled connections.
+    import pymysql
+
+    url = mariadb.new_database()
+    database = Database(url, clock)
+    try:
+        kept = _record(database)
+        admin = pymysql.connect(host="127.0.0.1", port=mariadb.port, user="root", connect_timeout=3)
+        try:
+            with admin.cursor() as cursor:
+                cursor.execute("SELECT id FROM information_schema.processlist WHERE db = %s", (url.rsplit("/", 1)[1].split("?")[0],))
+                ids = [row[0] for row in cursor.fetchall()]
+                assert ids  # the pool holds at least one
+                for connection_id in ids:
+                    cursor.execute(f"KILL {int(connection_id)}")
+        finally:
+            admin.close()
+        assert database.get_upload(kept.id, "u1/") == kept
+    finally:
+        database.close()
+
+
 def test_sqlite_runs_in_wal_with_foreign_keys(tmp_path, clock):
     database = Database(f"sqlite:///{tmp_path}/a/b/uploads.sqlite3", clock)  # folders made as needed
     try:
@@ -437,9 +487,10 @@ def test_the_app_owns_one_database_and_a_down_one_is_a_503_json(local_config, ca
     response = app.test_client().get("/probe")
     assert response.status_code == 503 and response.headers["Retry-After"] == "5"
     assert response.get_json()["error"]["code"] == "DatabaseUnavailable"
+    logging.getLogger("server").warning("if a message ever carried it: %s", "Sup3r-Secret-pw")  # the redacting filter
     logged = capsys.readouterr().err
     assert "数据库暂时连不上" in logged and logged.count("数据库暂时连不上") == 1
-    assert "Sup3r-Secret-pw" not in logged and "root:***@127.0.0.1" in logged
+    assert "Sup3r-Secret-pw" not in logged and "root:***@127.0.0.1" in logged and "if a message ever carried it: ***" in logged
 
 
 def test_the_app_creates_its_tables_at_start(local_config, tmp_path):
@@ -460,7 +511,7 @@ def test_a_test_app_without_database_url_never_touches_the_instance_folder(local
 
 def test_database_passwords_are_masked_and_redacted():
     url = "mysql+pymysql://app:p%40ss%2Fw0rd!@rm-x.mysql.rds.aliyuncs.com:3306/uploads"
-    assert masked_url(url) == "mysql+pymysql://app:***@rm-x.mysql.rds.aliyuncs.com:3306/uploads"
+    assert Database(url).shown_url == "mysql+pymysql://app:***@rm-x.mysql.rds.aliyuncs.com:3306/uploads"
     assert {"p@ss/w0rd!", "p%40ss%2Fw0rd!"} <= set(url_secrets(url))  # as meant and as written
     assert url_secrets("sqlite:////tmp/x.sqlite3") == []
     assert "p%40ss" not in repr(Database(url))

@@ -36,6 +36,8 @@ def _clean_env(tmp_path: Path, **extra) -> dict:
                  "STS_DURATION_SECONDS", "SESSION_TTL_SECONDS", "SIGN_RATE_LIMIT", "LOGIN_RATE_LIMIT",
                  "RATELIMIT_STORAGE_URI", "TRUST_PROXY_HOPS", "GUNICORN_CMD_ARGS", "WEB_CONCURRENCY"):
         env.pop(name, None)
+    # The app's records in this test's folder, never the checkout's instance/uploads.sqlite3.
+    env["DATABASE_URL"] = f"sqlite:///{tmp_path}/uploads.sqlite3"
     env.update(extra)
     return env
 

@@ -125,6 +125,8 @@ async function startLocalKit(options = {}) {
     PORT: String(port),
     LOCAL_OSS_PORT: String(ossPort),
     LOCAL_OSS_DIR: storage.dir,
+    // Upload records in this run's own SQLite file, never the checkout's instance/uploads.sqlite3.
+    DATABASE_URL: `sqlite:///${path.join(workDir.dir, 'uploads.sqlite3')}`,
     CREDENTIALS_TYPE: 'local',
     STALE_SIGNATURES: String(options.staleSignatures || 0),
     // All tests share one user (and 127.0.0.1): the default 30 signatures / 10 logins per minute
