@@ -140,8 +140,11 @@ class MultipartUploads:
             raise UploadNotFound() from None
         except ObjectExists:
             raise ApiError(409, "ObjectExists", "这个对象名已被占用") from None
-        record = self.records.record(upload.key, folder, name=upload.name)
-        self.db.delete_multipart(upload_id)
+        info = self.records.inspect(upload.key)
+        # One transaction: the record made, the open upload forgotten.
+        record = self.db.finish_multipart(upload_id, info.etag)
+        if record is None:  # a concurrent completion got there first
+            record = self.db.find_by_key(self.settings.bucket, upload.key)
         return record
 
     def abort(self, upload_id: str, folder: str) -> None:

@@ -64,8 +64,9 @@ class Records:
         return (isinstance(key, str) and key.startswith(prefix) and len(key) > len(prefix)
                 and bool(_KEY.match(key)) and ".." not in key.split("/"))
 
-    def record(self, key: str, folder: str, name: Optional[str] = None):
-        """The record for the object at `key`, made once; ObjectNotFound, ObjectRejected otherwise."""
+    def inspect(self, key: str) -> ObjectInfo:
+        """What the bucket holds at `key`, if it is what our forms allow; ObjectNotFound, ObjectRejected
+        (after deleting the object) otherwise."""
         info = self.bucket.head(key)
         if info is None:
             raise ObjectNotFound()
@@ -74,7 +75,12 @@ class Records:
             log.warning("上传的对象带有签名之外的字段, 已删除, 不记录: %s (%s)", key, ", ".join(problems))
             self.bucket.delete(key)
             raise ObjectRejected()
-        return self.db.record_upload(self.settings.bucket, key, user_of(folder), name or original_name(info),
+        return info
+
+    def record(self, key: str, folder: str):
+        """The record for the object at `key`, made once (the same record however often it is asked)."""
+        info = self.inspect(key)
+        return self.db.record_upload(self.settings.bucket, key, user_of(folder), original_name(info),
                                      info.size, info.etag, info.content_type)
 
 
