@@ -233,7 +233,7 @@ def test_json_blocks_in_the_docs_parse():
 
 def test_documented_role_policy_is_least_privilege_and_matches_the_session_policy():
     blocks = _json_blocks(ROOT / "docs" / "ram-role.md")
-    put_only = [b for b in blocks if "oss:PutObject" in json.dumps(b)]
+    put_only = [b for b in blocks if "oss:PutObject" in json.dumps(b)]  # every policy block shown
     assert put_only, "docs/ram-role.md shows no oss:PutObject policy"
     expected = json.loads(session_policy("examplebucket", "uploads/"))
     for block in put_only:

@@ -28,15 +28,22 @@ HINTS = {
 }
 
 
+# What the kit does with its temporary credentials, all on objects under the upload dir:
+# PutObject: PostObject forms and multipart initiate/upload/complete; GetObject: HEAD before recording
+# and the presigned download/thumbnail URLs of 我的文件; DeleteObject: 删除, and removing an object that
+# carries fields the form never sent; ListParts and AbortMultipartUpload: resuming and cancelling.
+UPLOAD_ACTIONS = ["oss:PutObject", "oss:GetObject", "oss:DeleteObject", "oss:ListParts", "oss:AbortMultipartUpload"]
+
+
 def session_policy(bucket: str, upload_dir: str) -> str:
-    """Whatever the role may do, these credentials can only put objects under the upload dir."""
+    """Whatever the role may do, these credentials can only act on objects under the upload dir."""
     return json.dumps(
         {
             "Version": "1",
             "Statement": [
                 {
                     "Effect": "Allow",
-                    "Action": ["oss:PutObject"],
+                    "Action": UPLOAD_ACTIONS,
                     "Resource": [f"acs:oss:*:*:{bucket}/{upload_dir}*"],
                 }
             ],
