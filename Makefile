@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 RUNTIME_STAMP := $(VENV)/.runtime-installed
 TEST_STAMP := $(VENV)/.test-installed
 
-.PHONY: run test test-python bench install clean redis-server
+.PHONY: run test test-python bench check install clean redis-server
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -72,6 +72,10 @@ redis-server:
 	  { apt-get install -y -q redis-server >/dev/null 2>&1 || \
 	    { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q redis-server >/dev/null 2>&1; }; }; } || \
 	  echo "redis-server 未安装, Redis 限流测试将跳过 (Debian/Ubuntu: sudo apt-get install redis-server)"
+
+# One tiny file through the configured bucket (upload, HEAD, read back, delete), in Chinese.
+check: $(RUNTIME_STAMP)
+	$(BIN)/python -m server.check
 
 bench: $(TEST_STAMP) wrk
 	$(BIN)/python -m bench
