@@ -38,8 +38,8 @@ def build_app(storage_dir: str):
 
 
 class Server:
-    def __init__(self, app):
-        self._server = make_server("127.0.0.1", 0, app, threaded=True)
+    def __init__(self, app, port: int = 0):
+        self._server = make_server("127.0.0.1", port, app, threaded=True)
         self.port = self._server.server_port
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 

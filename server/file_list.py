@@ -75,17 +75,19 @@ class FileList:
         more = len(records) > limit
         records = records[:limit]
         expires_at = self.bucket.cap_expiry(self.clock() + timedelta(seconds=self.settings.download_expire_seconds))
+        signer = self.bucket.download_signer(expires_at)
+        expires_text = expires_at.strftime("%Y-%m-%dT%H:%M:%SZ")
         return {
-            "files": [self._item(record, expires_at) for record in records],
+            "files": [self._item(record, signer, expires_text) for record in records],
             "nextCursor": encode_cursor(records[-1].id) if more else None,
         }
 
-    def _item(self, record, expires_at: datetime) -> dict:
+    def _item(self, record, signer, expires_text: str) -> dict:
         item = record.to_json()
-        item["url"] = self.bucket.presign_get(record.key, expires_at, content_disposition(record.name))
+        item["url"] = signer.url(record.key, content_disposition(record.name))
         if record.content_type in THUMBNAIL_TYPES:
-            item["thumbnailUrl"] = self.bucket.presign_get(record.key, expires_at, process=THUMBNAIL_PROCESS)
-        item["expiresAt"] = expires_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+            item["thumbnailUrl"] = signer.url(record.key, process=THUMBNAIL_PROCESS)
+        item["expiresAt"] = expires_text
         return item
 
     def delete(self, folder: str, record_id: int) -> None:

@@ -107,7 +107,7 @@ class MultipartUploads:
         expires_at = self._expiry()
         parts = []
         for number in numbers:
-            url, headers, _ = self.bucket.presign_upload_part(upload.key, upload_id, number, expires_at)
+            url, headers = self.bucket.presign_upload_part(upload.key, upload_id, number, expires_at)
             parts.append({"partNumber": number, "url": url, "headers": headers})
         return {"parts": parts, "expire": expires_at.strftime("%Y-%m-%dT%H:%M:%SZ")}
 

@@ -2,8 +2,9 @@
 
 This is the only module that knows the SDK. It signs with the cached temporary credentials (no
 second credential chain, no extra STS call) and with the app's clock, uses short timeouts, and in
-local mode talks to the emulator at OSS_UPLOAD_HOST (one bucket, keys at the path root). Nothing
-here logs a URL: presigned URLs are bearer capabilities.
+local mode talks to the emulator at OSS_UPLOAD_HOST (one bucket, keys at the path root). Presigned
+URLs are signed by the pure presign_v4.py (the SDK's presign is too slow for a list of them).
+Nothing here logs a URL: presigned URLs are bearer capabilities.
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from alibabacloud_oss_v2.signer import SignerV4
 from .clock import require_aware
 from .credentials import CredentialCache
 from .errors import ApiError
+from .presign_v4 import QuerySigner
 
 log = logging.getLogger("server.oss")
 
@@ -65,6 +67,22 @@ class Part:
     number: int
     size: int
     etag: str  # as OSS lists it, quotes included
+
+
+class DownloadSigner:
+    """GET URLs for many objects with one expiry (one page of the file list)."""
+
+    def __init__(self, bucket: "BucketClient", signer: QuerySigner):
+        self._bucket = bucket
+        self._signer = signer
+
+    def url(self, key: str, disposition: Optional[str] = None, process: Optional[str] = None) -> str:
+        params = {}
+        if disposition:
+            params["response-content-disposition"] = disposition
+        if process:
+            params["x-oss-process"] = process
+        return self._signer.url("GET", self._bucket.settings.upload_host, self._bucket.bucket, key, params)
 
 
 class _CachedCredentials(oss.credentials.CredentialsProvider):
@@ -150,21 +168,21 @@ class BucketClient:
                 return
             raise self._unavailable("DeleteObject", error) from None
 
+    def download_signer(self, expires_at: datetime) -> "DownloadSigner":
+        """Presigns GET URLs valid until `expires_at` (capped by the credentials and OSS's 7 days)."""
+        return DownloadSigner(self, self._query_signer(expires_at))
+
     def presign_get(self, key: str, expires_at: datetime, disposition: Optional[str] = None,
                     process: Optional[str] = None) -> str:
-        """A GET URL valid until `expires_at` (capped by the credentials and OSS's 7 days)."""
-        request = oss.GetObjectRequest(bucket=self.bucket, key=key, response_content_disposition=disposition,
-                                       process=process)
-        return self._presign(request, expires_at).url
+        return self.download_signer(expires_at).url(key, disposition, process)
 
-    def _presign(self, request, expires_at: datetime):
-        try:
-            return self._client.presign(request, expiration=self.cap_expiry(expires_at))
-        except oss_errors.OperationError as error:  # credentials unavailable: the cache's 503
-            inner = error.unwrap()
-            if isinstance(inner, ApiError):
-                raise inner from None
-            raise self._unavailable("Presign", error) from None
+    def _query_signer(self, expires_at: datetime) -> QuerySigner:
+        # Pure V4 (presign_v4.py), not the SDK's presign: a page of the file list signs dozens.
+        creds = self._credentials.get()
+        now = self._clock().replace(microsecond=0)
+        seconds = max(1, int((self.cap_expiry(expires_at) - now).total_seconds()))
+        return QuerySigner(creds.access_key_id, creds.access_key_secret, creds.security_token, self.settings.region,
+                           now, seconds)
 
     def cap_expiry(self, wanted: datetime) -> datetime:
         """A URL never outlives the credentials that sign it, nor OSS's seven days."""
@@ -182,12 +200,12 @@ class BucketClient:
             raise self._unavailable("InitiateMultipartUpload", error) from None
 
     def presign_upload_part(self, key: str, upload_id: str, part_number: int, expires_at: datetime):
-        """(url, headers, expiration): the client PUTs the part to `url` sending exactly `headers`."""
+        """(url, headers): the client PUTs the part to `url` sending exactly `headers`."""
         # wx.request always sends a Content-Type, and V4 signs it: sign the one the client will send.
-        request = oss.UploadPartRequest(bucket=self.bucket, key=key, upload_id=upload_id, part_number=part_number,
-                                        headers={"Content-Type": PART_CONTENT_TYPE})
-        result = self._presign(request, expires_at)
-        return result.url, dict(result.signed_headers or {"Content-Type": PART_CONTENT_TYPE}), result.expiration
+        headers = {"Content-Type": PART_CONTENT_TYPE}
+        params = {"partNumber": str(part_number), "uploadId": upload_id}
+        url = self._query_signer(expires_at).url("PUT", self.settings.upload_host, self.bucket, key, params, headers)
+        return url, headers
 
     def list_parts(self, key: str, upload_id: str) -> List[Part]:
         parts: List[Part] = []

@@ -11,7 +11,6 @@ import threading
 from urllib.parse import quote, urlsplit
 
 import pytest
-import requests
 from Crypto.Hash import MD5
 from Crypto.PublicKey import RSA
 from Crypto.Signature import pkcs1_15
