@@ -6,12 +6,16 @@ const messages = require('./messages');
 // Worth a 重试: the same request may well succeed a moment later (a fresh login gets a new code).
 const RETRYABLE_SIGNER_CODES = [
   'CredentialsUnavailable', 'TooManyRequests', 'InternalError', 'InvalidCode', 'WeChatUnavailable', 'WeChatBadResponse',
-  'RateLimitUnavailable',
+  'RateLimitUnavailable', 'DatabaseUnavailable', 'StorageUnavailable',
 ];
 
 /**
- * @typedef {'signer' | 'oss' | 'network' | 'domain' | 'aborted' | 'login'} ErrorKind
- * @typedef {{kind: ErrorKind, code: string, message: string, detail?: string, requestId?: string, statusCode?: number}} ErrorInfo
+ * @typedef {'signer' | 'oss' | 'network' | 'domain' | 'aborted' | 'login' | 'local'} ErrorKind
+ *   local: a wx API on the phone itself refused (a picker, openDocument, a file type it cannot open).
+ * @typedef {{kind: ErrorKind, code: string, message: string, detail?: string, requestId?: string, statusCode?: number,
+ *   confirmKey?: string}} ErrorInfo
+ *   confirmKey: the object is stored in OSS under this key but the server has not recorded it yet;
+ *   a 重试 confirms that key instead of uploading again.
  */
 
 class UploadError extends Error {
@@ -24,6 +28,7 @@ class UploadError extends Error {
     this.detail = info.detail || '';
     this.requestId = info.requestId || '';
     this.statusCode = info.statusCode || 0;
+    this.confirmKey = info.confirmKey || '';
     // Only a dropped connection or a momentarily busy server is worth a 重试 button.
     this.retryable = info.kind === 'network' || info.kind === 'login' ||
       (info.kind === 'signer' && RETRYABLE_SIGNER_CODES.indexOf(info.code) !== -1);
@@ -36,7 +41,7 @@ function abortedError() {
 
 /**
  * A `fail` callback means the request never got an HTTP answer.
- * @param {'request' | 'uploadFile'} api
+ * @param {'request' | 'uploadFile' | 'downloadFile'} api
  * @param {string} url
  * @param {{errMsg?: string}} err
  * @param {boolean} aborted whether we aborted it ourselves
