@@ -7,4 +7,6 @@ module.exports = {
   maxConcurrentUploads: 3,
   // wx.chooseMessageFile / wx.chooseMedia accept up to 9 files per pick here.
   maxFilesPerPick: 9,
+  // 我的文件 loads this many files at a time (the server allows 1 to 100).
+  filesPageSize: 20,
 };

@@ -81,7 +81,7 @@ function badResponse() {
 function createFileApi(options) {
   const wx = options.wx;
   const api = createApiClient(options);
-  const now = options.now || Date.now;
+  const now = options.now || (() => Date.now());
 
   /**
    * Record an object that OSS stored but the server did not hear of (callbacks off, or 203).

@@ -1,9 +1,11 @@
-// The upload screen: pick files, show each one's progress and outcome. The network work lives in
-// utils/uploader.js.
+// The upload screen: pick files, show each one's progress and outcome, and the privacy prompt the
+// pickers may need. The network work lives in utils/uploader.js.
 
 const config = require('../../config');
 const { createUploader } = require('../../utils/uploader');
 const { MESSAGES } = require('../../utils/messages');
+const { formatSize } = require('../../utils/format');
+const privacy = require('../../utils/privacy');
 
 const STATE_TEXT = {
   queued: '排队中',
@@ -16,38 +18,25 @@ const IMAGE_EXTENSIONS = /\.(jpe?g|png|gif|webp|bmp|heic|heif)$/i;
 
 /**
  * @typedef {import('../../utils/uploader').PickedFile} PickedFile
+ * @typedef {import('../../utils/uploader').UploadJob} UploadJob
+ * @typedef {import('../../utils/uploader').UploadResult} UploadResult
+ * @typedef {import('../../utils/uploader').JobCallbacks} JobCallbacks
+ * @typedef {import('../../utils/errors').UploadError} UploadError
  * @typedef {import('../../utils/session').LoginStatus} LoginStatus
- * @typedef {{
- *   getToken?: import('../../utils/uploader').TokenGetter,
- *   loginStatus?: () => LoginStatus,
- *   onLoginChange?: (listener: (status: LoginStatus) => void) => () => void,
- *   retryLogin?: () => Promise<void>
- * }} AppApi
+ * @typedef {import('../../utils/session').AppApi} AppApi
  * @typedef {'queued' | 'uploading' | 'success' | 'failed' | 'canceled'} ItemState
  * @typedef {{
  *   id: number, name: string, path: string, size: number, sizeText: string, isImage: boolean,
  *   state: ItemState, stateText: string, progress: number, key: string, message: string,
- *   detail: string, requestId: string, retryable: boolean
+ *   detail: string, requestId: string, retryable: boolean, confirmKey: string
  * }} Item
+ *   confirmKey: stored in OSS, not yet recorded by the server: 重试 confirms it again.
  */
-
-/** @param {number} bytes */
-function formatSize(bytes) {
-  if (bytes < 1024) return bytes + ' B';
-  if (bytes < 1024 * 1024) return (bytes / 1024).toFixed(1) + ' KB';
-  if (bytes < 1024 * 1024 * 1024) return (bytes / 1024 / 1024).toFixed(1) + ' MB';
-  return (bytes / 1024 / 1024 / 1024).toFixed(2) + ' GB';
-}
 
 /** @param {string} path */
 function baseName(path) {
   const parts = String(path).split(/[\\/]/);
   return parts[parts.length - 1] || path;
-}
-
-/** @param {{errMsg?: string}} err */
-function isUserCancel(err) {
-  return /cancel/i.test((err && err.errMsg) || '');
 }
 
 Page({
@@ -62,6 +51,9 @@ Page({
     login: { state: 'off', message: '' },
     /** True while logging in or after a failed login: no upload can start. */
     loginBlocked: false,
+    /** The privacy prompt, shown when WeChat asks before a picker runs. */
+    privacyPrompt: false,
+    privacyContractName: MESSAGES.PRIVACY_CONTRACT_NAME,
   },
 
   /** @type {ReturnType<typeof createUploader> | null} */
@@ -71,6 +63,8 @@ Page({
   nextItemId: 1,
   /** @type {(() => void) | null} */
   stopWatchingLogin: null,
+  /** @type {ReturnType<typeof privacy.createPrivacyPrompt> | null} */
+  privacy: null,
 
   onLoad() {
     const app = /** @type {AppApi} */ (getApp());
@@ -85,11 +79,19 @@ Page({
       concurrency: config.maxConcurrentUploads,
       getToken: app && app.getToken ? (options) => /** @type {any} */ (app).getToken(options) : null,
     });
+    this.privacy = privacy.createPrivacyPrompt(wx, () => this.setData({ privacyPrompt: true }));
+    privacy.privacyContractName(wx).then((name) => this.setData({ privacyContractName: name }));
+  },
+
+  onShow() {
+    // The listener is last-one-wins: take it back whenever this page is in front.
+    if (this.privacy) this.privacy.listen();
   },
 
   onUnload() {
     if (this.stopWatchingLogin) this.stopWatchingLogin();
     this.stopWatchingLogin = null;
+    if (this.privacy) this.privacy.dispose();
     Object.keys(this.jobs).forEach((id) => this.jobs[Number(id)].abort());
     this.jobs = {};
   },
@@ -109,6 +111,22 @@ Page({
     app.retryLogin();
   },
 
+  /** 同意 on the privacy prompt (a <button open-type="agreePrivacyAuthorization" id="agree-btn">). */
+  agreePrivacy() {
+    this.setData({ privacyPrompt: false });
+    if (this.privacy) this.privacy.agree();
+  },
+
+  /** 不同意 on the privacy prompt: the waiting picker fails with errno 104. */
+  disagreePrivacy() {
+    this.setData({ privacyPrompt: false });
+    if (this.privacy) this.privacy.disagree();
+  },
+
+  openPrivacyContract() {
+    privacy.openPrivacyContract(wx);
+  },
+
   /** 选择文件: any file from a chat, up to 9. */
   chooseAndUploadFile() {
     if (this.refuseWhileBusy() || this.refuseWhileLoggedOut()) return;
@@ -123,7 +141,7 @@ Page({
           isImage: f.type === 'image' || IMAGE_EXTENSIONS.test(f.name || ''),
         })));
       },
-      fail: (err) => this.pickFailed(err),
+      fail: (err) => this.pickFailed('chooseMessageFile', err),
     });
   },
 
@@ -142,7 +160,7 @@ Page({
           isImage: f.fileType === 'image',
         })));
       },
-      fail: (err) => this.pickFailed(err),
+      fail: (err) => this.pickFailed('chooseMedia', err),
     });
   },
 
@@ -158,10 +176,13 @@ Page({
     return true;
   },
 
-  /** @param {{errMsg: string}} err */
-  pickFailed(err) {
-    if (isUserCancel(err)) return;
-    this.setData({ notice: MESSAGES.CHOOSE_FAILED + ' (' + err.errMsg + ')' });
+  /**
+   * @param {import('../../utils/privacy').PickerApi} api
+   * @param {import('../../utils/privacy').WxFailure} err
+   */
+  pickFailed(api, err) {
+    const message = privacy.pickFailureMessage(api, err);
+    if (message) this.setData({ notice: message });
   },
 
   /** @param {Array<PickedFile & {isImage: boolean}>} files */
@@ -183,30 +204,54 @@ Page({
       detail: '',
       requestId: '',
       retryable: false,
+      confirmKey: '',
     }));
     this.setData({ items: fresh.concat(this.data.items), busy: true, notice: '' });
-    fresh.forEach((item) => this.runItem(item));
+    fresh.forEach((item) => this.follow(item, this.startJob(item, this.callbacksFor(item))));
   },
 
-  /** @param {Item} item */
-  runItem(item) {
+  /**
+   * The upload of one file, as a job `{id, promise, abort}`. Every upload path answers in this
+   * shape, so a second path (chosen here by `file.size`) plugs in without touching the rest.
+   * @param {PickedFile} file
+   * @param {JobCallbacks} callbacks
+   * @returns {UploadJob}
+   */
+  startJob(file, callbacks) {
     const uploader = /** @type {ReturnType<typeof createUploader>} */ (this.uploader);
-    const job = uploader.enqueue(
-      { path: item.path, name: item.name, size: item.size },
-      {
-        onStart: () => this.patchItem(item.id, { state: 'uploading', stateText: STATE_TEXT.uploading }),
-        onProgress: (p) => {
-          const current = this.findItem(item.id);
-          if (current && current.progress !== p.progress) this.patchItem(item.id, { progress: p.progress });
-        },
-      }
-    );
+    return uploader.enqueue({ path: file.path, name: file.name, size: file.size }, callbacks);
+  },
+
+  /**
+   * @param {Item} item
+   * @returns {JobCallbacks}
+   */
+  callbacksFor(item) {
+    return {
+      onStart: () => this.patchItem(item.id, { state: 'uploading', stateText: STATE_TEXT.uploading }),
+      onProgress: (p) => {
+        const current = this.findItem(item.id);
+        if (current && current.progress !== p.progress) this.patchItem(item.id, { progress: p.progress });
+      },
+    };
+  },
+
+  /**
+   * Show a job's outcome on its item: 成功 with what the server recorded, or the failure.
+   * @param {Item} item
+   * @param {UploadJob} job
+   */
+  follow(item, job) {
     this.jobs[item.id] = job;
     job.promise.then(
-      (result) => {
-        this.patchItem(item.id, { state: 'success', stateText: STATE_TEXT.success, progress: 100, key: result.key });
+      (/** @type {UploadResult} */ result) => {
+        const record = result.record;
+        /** @type {Partial<Item>} */
+        const done = { state: 'success', stateText: STATE_TEXT.success, progress: 100, key: result.key, confirmKey: '' };
+        if (record) Object.assign(done, { name: record.name, size: record.size, sizeText: formatSize(record.size), key: record.key });
+        this.patchItem(item.id, done);
       },
-      (/** @type {import('../../utils/uploader').UploadError} */ error) => {
+      (/** @type {UploadError} */ error) => {
         const canceled = error && error.kind === 'aborted';
         this.patchItem(item.id, {
           state: canceled ? 'canceled' : 'failed',
@@ -215,6 +260,7 @@ Page({
           detail: (error && error.detail) || '',
           requestId: (error && error.requestId) || '',
           retryable: !!(error && error.retryable),
+          confirmKey: (error && error.confirmKey) || '',
         });
       }
     ).then(() => {
@@ -229,15 +275,24 @@ Page({
     if (job) job.abort();
   },
 
-  /** 重试 after a network failure: the same file goes through the queue again. */
-  retryUpload(/** @type {WechatMiniprogram.BaseEvent} */ event) {
+  /**
+   * 重试 after a network failure: the same file goes through the queue again; a file that reached
+   * OSS but was not recorded is only confirmed again.
+   * @param {WechatMiniprogram.BaseEvent} event
+   */
+  retryUpload(event) {
     const item = this.findItem(Number(event.currentTarget.dataset.id));
     if (!item || item.state !== 'failed' || !item.retryable || this.jobs[item.id]) return;
+    const uploader = /** @type {ReturnType<typeof createUploader>} */ (this.uploader);
+    const confirming = !!item.confirmKey;
     this.patchItem(item.id, {
-      state: 'queued', stateText: STATE_TEXT.queued, progress: 0, message: '', detail: '', requestId: '', retryable: false,
+      state: confirming ? 'uploading' : 'queued',
+      stateText: confirming ? STATE_TEXT.uploading : STATE_TEXT.queued,
+      progress: confirming ? 100 : 0,
+      message: '', detail: '', requestId: '', retryable: false,
     });
     this.setData({ busy: true });
-    this.runItem(item);
+    this.follow(item, confirming ? uploader.confirm(item.confirmKey) : this.startJob(item, this.callbacksFor(item)));
   },
 
   /** @param {number} id */

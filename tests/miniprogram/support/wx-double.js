@@ -1,9 +1,11 @@
 // A `wx` that does real HTTP the way WeChat documents it, for running the mini-program's own code
 // in Node: wx.request parses JSON by dataType, wx.uploadFile posts multipart with the formData
 // fields first and the file part (under `name`) last, calls `success` for every HTTP status with
-// `{statusCode, data: string}`, `fail` only when no answer came, and returns an UploadTask.
+// `{statusCode, data: string}`, `fail` only when no answer came, and returns an UploadTask;
+// wx.downloadFile saves any answer to a temporary file and reports its statusCode.
 
 const fs = require('node:fs');
+const os = require('node:os');
 const http = require('node:http');
 const path = require('node:path');
 const crypto = require('node:crypto');
@@ -27,12 +29,13 @@ function hostOf(url) {
  * @param {string[]} [options.allowedHosts] like the 合法域名 lists: other hosts fail `url not in domain list`
  * @param {number} [options.chunkDelayMs] pause between upload body chunks (makes uploads observable)
  * @param {number} [options.timeoutMs] default network timeout (WeChat: 60 s)
+ * @param {string} [options.downloadDir] where wx.downloadFile puts its temporary files
  */
 function createWxNetwork(options = {}) {
   const allowed = options.allowedHosts || null;
   const chunkDelayMs = options.chunkDelayMs || 0;
   const defaultTimeout = options.timeoutMs || 60000;
-  const stats = { uploadsInFlight: 0, maxUploadsInFlight: 0, uploads: 0, requests: 0, requestUrls: [], requestHeaders: [] };
+  const stats = { uploadsInFlight: 0, maxUploadsInFlight: 0, uploads: 0, requests: 0, requestUrls: [], requestHeaders: [], requestMethods: [], downloads: 0, downloadUrls: [] };
 
   function domainRejected(api, url, fail, complete) {
     if (!allowed || allowed.includes(hostOf(url))) return false;
@@ -47,6 +50,7 @@ function createWxNetwork(options = {}) {
     stats.requests += 1;
     stats.requestUrls.push(url);
     stats.requestHeaders.push({ ...header });
+    stats.requestMethods.push(method);
     let settled = false;
     let req = null;
     const finish = (cb, value) => {
@@ -215,7 +219,60 @@ function createWxNetwork(options = {}) {
     return task;
   }
 
-  return { request, uploadFile, stats };
+  let downloadDir = options.downloadDir || null;
+  function tempDownloadPath() {
+    if (!downloadDir) {
+      // Without a folder from the test, one of our own, gone when the process exits.
+      downloadDir = fs.mkdtempSync(path.join(os.tmpdir(), 'wx-download-'));
+      const dir = downloadDir;
+      process.once('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+    }
+    return path.join(downloadDir, 'tmp_' + crypto.randomBytes(6).toString('hex'));
+  }
+
+  /** wx.downloadFile: `success` for any HTTP status with {tempFilePath, statusCode}, as WeChat does. */
+  function downloadFile(opts) {
+    const { url, header = {}, timeout = defaultTimeout, success, fail, complete } = opts;
+    stats.downloads += 1;
+    stats.downloadUrls.push(url);
+    let settled = false;
+    let req = null;
+    const finish = (cb, value) => {
+      if (settled) return;
+      settled = true;
+      later(cb, value);
+      later(complete, value);
+    };
+    const task = {
+      abort() {
+        if (settled) return;
+        finish(fail, { errMsg: 'downloadFile:fail abort' });
+        if (req) req.destroy();
+      },
+      onProgressUpdate() {},
+      offProgressUpdate() {},
+      onHeadersReceived() {},
+      offHeadersReceived() {},
+    };
+    if (domainRejected('downloadFile', url, fail, complete)) return task;
+    req = http.get(url, { headers: header, timeout }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => {
+        const tempFilePath = tempDownloadPath();
+        fs.writeFileSync(tempFilePath, Buffer.concat(chunks));
+        finish(success, { tempFilePath, filePath: '', statusCode: res.statusCode, errMsg: 'downloadFile:ok' });
+      });
+    });
+    req.on('timeout', () => {
+      finish(fail, { errMsg: 'downloadFile:fail timeout' });
+      req.destroy();
+    });
+    req.on('error', (e) => finish(fail, { errMsg: `downloadFile:fail ${e.code || e.message}` }));
+    return task;
+  }
+
+  return { request, uploadFile, downloadFile, stats };
 }
 
 /**
