@@ -8,21 +8,11 @@ const { createFileApi } = require('../../miniprogram/utils/files');
 const { createFileList } = require('../../miniprogram/utils/file-list');
 const { UploadError } = require('../../miniprogram/utils/errors');
 const { createWxNetwork } = require('./support/wx-double');
-const { startFakeServers, apiError } = require('./support/fake-servers');
-const { makeTempDir } = require('./support/files');
+const { freshServersEachTest, apiError } = require('./support/fake-servers');
 
 let fake;
 let tmp;
-
-test.beforeEach(async () => {
-  fake = await startFakeServers();
-  tmp = makeTempDir();
-});
-
-test.afterEach(async () => {
-  await fake.close();
-  tmp.remove();
-});
+freshServersEachTest(test, (env) => ({ fake, tmp } = env));
 
 /** wx with real networking and a scripted openDocument. */
 function setup({ getToken = null, now, wxOptions = {}, openFail = null } = {}) {
@@ -192,15 +182,16 @@ test('a base library without openDocument: a message, no crash', { timeout: 1000
 
 // utils/file-list.js
 
-function listOver(api, clock, pageSize = 2) {
-  return createFileList({ api, pageSize, now: () => clock.now });
+/** A file list (pages of 2) over the fake, with a clock the test moves. */
+function clockedList() {
+  const clock = { now: 0 };
+  const { api } = setup({ now: () => clock.now });
+  return { clock, list: createFileList({ api, pageSize: 2, now: () => clock.now }) };
 }
 
 test('file list: first page, more by cursor (no duplicates), pull-to-refresh starts over', { timeout: 10000 }, async () => {
   seed(5);
-  const clock = { now: 0 };
-  const { api } = setup({ now: () => clock.now });
-  const list = listOver(api, clock);
+  const { list } = clockedList();
   let snap = await list.reload();
   assert.deepEqual(snap.files.map((f) => f.name), ['f5.pdf', 'f4.pdf']);
   assert.equal(snap.hasMore, true);
@@ -221,9 +212,7 @@ test('file list: first page, more by cursor (no duplicates), pull-to-refresh sta
 
 test('file list: URLs about to expire are fetched again before use, as many as are shown', { timeout: 10000 }, async () => {
   seed(5);
-  const clock = { now: 0 };
-  const { api } = setup({ now: () => clock.now });
-  const list = listOver(api, clock);
+  const { clock, list } = clockedList();
   await list.reload();
   await list.loadMore();
   clock.now = 300 * 1000;
@@ -246,9 +235,7 @@ test('file list: URLs about to expire are fetched again before use, as many as a
 test('file list: short-lived URLs keep half their lifetime as the margin', { timeout: 10000 }, async () => {
   seed(1);
   fake.urlExpiresSeconds = 60;
-  const clock = { now: 0 };
-  const { api } = setup({ now: () => clock.now });
-  const list = listOver(api, clock);
+  const { clock, list } = clockedList();
   await list.reload();
   clock.now = 29 * 1000;
   await list.fresh();
@@ -260,9 +247,7 @@ test('file list: short-lived URLs keep half their lifetime as the margin', { tim
 
 test('file list: a reload wins over a page still loading; drop forgets a deleted file', { timeout: 10000 }, async () => {
   seed(4);
-  const clock = { now: 0 };
-  const { api } = setup({ now: () => clock.now });
-  const list = listOver(api, clock);
+  const { list } = clockedList();
   await list.reload();
   const pages = fake.list;
   let release;
@@ -278,9 +263,7 @@ test('file list: a reload wins over a page still loading; drop forgets a deleted
 
 test('file list: a failed load leaves what was shown', { timeout: 10000 }, async () => {
   seed(2);
-  const clock = { now: 0 };
-  const { api } = setup({ now: () => clock.now });
-  const list = listOver(api, clock);
+  const { list } = clockedList();
   await list.reload();
   fake.list = () => ({ drop: true });
   await assert.rejects(list.reload(), (err) => err.kind === 'network' && err.retryable);

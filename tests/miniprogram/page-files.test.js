@@ -5,23 +5,12 @@ const test = require('node:test');
 const assert = require('node:assert/strict');
 const { renderPage, waitFor, attrsOf } = require('./support/page-env');
 const { pageWx } = require('./support/page-wx');
-const { startFakeServers, apiError } = require('./support/fake-servers');
-const { makeTempDir } = require('./support/files');
+const { freshServersEachTest, apiError } = require('./support/fake-servers');
 const config = require('../../miniprogram/config');
 
 let fake;
 let tmp;
-
-test.beforeEach(async () => {
-  fake = await startFakeServers();
-  tmp = makeTempDir();
-  config.signerBaseUrl = fake.base;
-});
-
-test.afterEach(async () => {
-  await fake.close();
-  tmp.remove();
-});
+freshServersEachTest(test, (env) => ({ fake, tmp } = env), { config });
 
 const text = (comp) => comp.dom.textContent;
 const app = { getToken: async () => null };

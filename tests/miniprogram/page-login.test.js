@@ -5,27 +5,20 @@ const test = require('node:test');
 const assert = require('node:assert/strict');
 const { renderPage, launchApp, waitFor, attrsOf } = require('./support/page-env');
 const { pageWx, messageFile } = require('./support/page-wx');
-const { startFakeServers, loginRequired } = require('./support/fake-servers');
-const { makeTempDir, pickedFile } = require('./support/files');
+const { freshServersEachTest, loginRequired } = require('./support/fake-servers');
+const { pickedFile } = require('./support/files');
 const config = require('../../miniprogram/config');
 
 let fake;
 let tmp;
+freshServersEachTest(test, (env) => ({ fake, tmp } = env), { config });
 
-test.beforeEach(async () => {
-  fake = await startFakeServers();
-  tmp = makeTempDir();
-  config.signerBaseUrl = fake.base;
+test.beforeEach(() => {
   // This signer requires login: /api/config says so, and only tokens it issued sign.
   fake.config = loginRequired;
   const sign = fake.signer;
   fake.signer = (query, headers, n) =>
     /^Bearer tok-/.test(headers.authorization || '') ? sign(query, headers, n) : { status: 401, json: { error: { code: 'Unauthorized', message: '请先登录' } } };
-});
-
-test.afterEach(async () => {
-  await fake.close();
-  tmp.remove();
 });
 
 const text = (comp) => comp.dom.textContent;

@@ -4,24 +4,14 @@ const test = require('node:test');
 const assert = require('node:assert/strict');
 const { renderPage, waitFor, attrsOf } = require('./support/page-env');
 const { pageWx, messageFile } = require('./support/page-wx');
-const { startFakeServers, ossErrorXml, callbackFailedXml, apiError } = require('./support/fake-servers');
+const { freshServersEachTest, ossErrorXml, callbackFailedXml, apiError } = require('./support/fake-servers');
 const { AGREE_BUTTON_ID } = require('../../miniprogram/utils/privacy');
-const { makeTempDir, pickedFile } = require('./support/files');
+const { pickedFile } = require('./support/files');
 const config = require('../../miniprogram/config');
 
 let fake;
 let tmp;
-
-test.beforeEach(async () => {
-  fake = await startFakeServers();
-  tmp = makeTempDir();
-  config.signerBaseUrl = fake.base;
-});
-
-test.afterEach(async () => {
-  await fake.close();
-  tmp.remove();
-});
+freshServersEachTest(test, (env) => ({ fake, tmp } = env), { config });
 
 const text = (comp) => comp.dom.textContent;
 

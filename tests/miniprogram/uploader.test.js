@@ -5,21 +5,12 @@ const assert = require('node:assert/strict');
 const { createUploader } = require('../../miniprogram/utils/uploader');
 const { UploadError } = require('../../miniprogram/utils/errors');
 const { createWxNetwork } = require('./support/wx-double');
-const { startFakeServers, ossErrorXml, callbackFailedXml, apiError } = require('./support/fake-servers');
-const { makeTempDir, pickedFile } = require('./support/files');
+const { freshServersEachTest, ossErrorXml, callbackFailedXml, apiError } = require('./support/fake-servers');
+const { pickedFile } = require('./support/files');
 
 let fake;
 let tmp;
-
-test.beforeEach(async () => {
-  fake = await startFakeServers();
-  tmp = makeTempDir();
-});
-
-test.afterEach(async () => {
-  await fake.close();
-  tmp.remove();
-});
+freshServersEachTest(test, (env) => ({ fake, tmp } = env));
 
 function setup(options = {}) {
   const wx = createWxNetwork(options.wx);
@@ -201,7 +192,6 @@ test('a network failure is retryable', { timeout: 10000 }, async () => {
   // The signer is gone: nothing listens on its port any more.
   await fake.close();
   await assert.rejects(uploader.uploadFileToOSS(file), (err) => err.kind === 'network' && err.retryable && /连不上签名服务/.test(err.message));
-  fake = await startFakeServers(); // for afterEach
 });
 
 test('nine files: at most three in flight, all stored', { timeout: 20000 }, async () => {

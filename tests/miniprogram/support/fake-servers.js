@@ -2,6 +2,7 @@
 // and pages without the Python processes. Each route records what it received.
 
 const http = require('node:http');
+const { makeTempDir } = require('./files');
 
 /** Split a multipart body into its parts, in order. */
 function parseMultipart(body, contentType) {
@@ -245,7 +246,28 @@ async function startFakeServers() {
   return state;
 }
 
+/**
+ * Fresh fake servers and a temporary folder for every test of a file. `assign` receives them
+ * (`{fake, tmp}`) before each test; with `config` (miniprogram/config.js), the pages are pointed at
+ * the fake signer.
+ * @param {typeof import('node:test')} test
+ * @param {(env: {fake: object, tmp: {dir: string, remove: () => void}}) => void} assign
+ * @param {{config?: {signerBaseUrl: string}}} [options]
+ */
+function freshServersEachTest(test, assign, options = {}) {
+  let env = null;
+  test.beforeEach(async () => {
+    env = { fake: await startFakeServers(), tmp: makeTempDir() };
+    if (options.config) options.config.signerBaseUrl = env.fake.base;
+    assign(env);
+  });
+  test.afterEach(async () => {
+    await env.fake.close(); // also fine when the test closed it itself
+    env.tmp.remove();
+  });
+}
+
 /** /api/config of a signer that wants a login. */
 const loginRequired = () => json(200, { loginRequired: true, maxSize: 10 * 1024 * 1024, allowedExtensions: [], callback: false, multipartThreshold: null });
 
-module.exports = { startFakeServers, parseMultipart, ossErrorXml, callbackFailedXml, apiError, loginRequired };
+module.exports = { startFakeServers, freshServersEachTest, parseMultipart, ossErrorXml, callbackFailedXml, apiError, loginRequired };

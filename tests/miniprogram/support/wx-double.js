@@ -16,6 +16,40 @@ function later(fn, ...args) {
   if (typeof fn === 'function') setImmediate(fn, ...args);
 }
 
+/**
+ * What wx.request and wx.downloadFile share: settle once (then `complete`), a task whose abort()
+ * fails the call with `<api>:fail abort`, and timeouts and socket errors turned into `fail`.
+ */
+function networkCall(api, { fail, complete }, taskMethods = {}) {
+  const call = { settled: false, req: null };
+  call.finish = (cb, value) => {
+    if (call.settled) return;
+    call.settled = true;
+    later(cb, value);
+    later(complete, value);
+  };
+  call.task = {
+    abort() {
+      if (call.settled) return;
+      call.finish(fail, { errMsg: `${api}:fail abort` });
+      if (call.req) call.req.destroy();
+    },
+    onHeadersReceived() {},
+    offHeadersReceived() {},
+    ...taskMethods,
+  };
+  call.watch = (req) => {
+    call.req = req;
+    req.on('timeout', () => {
+      call.finish(fail, { errMsg: `${api}:fail timeout` });
+      req.destroy();
+    });
+    req.on('error', (e) => call.finish(fail, { errMsg: `${api}:fail ${e.code || e.message}` }));
+    return req;
+  };
+  return call;
+}
+
 function hostOf(url) {
   try {
     return new URL(url).host;
@@ -51,23 +85,7 @@ function createWxNetwork(options = {}) {
     stats.requestUrls.push(url);
     stats.requestHeaders.push({ ...header });
     stats.requestMethods.push(method);
-    let settled = false;
-    let req = null;
-    const finish = (cb, value) => {
-      if (settled) return;
-      settled = true;
-      later(cb, value);
-      later(complete, value);
-    };
-    const task = {
-      abort() {
-        if (settled) return;
-        finish(fail, { errMsg: 'request:fail abort' });
-        if (req) req.destroy();
-      },
-      onHeadersReceived() {},
-      offHeadersReceived() {},
-    };
+    const { task, finish, watch } = networkCall('request', { fail, complete });
     if (domainRejected('request', url, fail, complete)) return task;
     let body = null;
     const headers = { ...header };
@@ -75,7 +93,7 @@ function createWxNetwork(options = {}) {
       body = typeof data === 'string' ? data : JSON.stringify(data);
       if (!Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) headers['Content-Type'] = 'application/json';
     }
-    req = http.request(url, { method, headers, timeout }, (res) => {
+    const req = watch(http.request(url, { method, headers, timeout }, (res) => {
       const chunks = [];
       res.on('data', (c) => chunks.push(c));
       res.on('end', () => {
@@ -91,12 +109,7 @@ function createWxNetwork(options = {}) {
         finish(success, { data: parsed, statusCode: res.statusCode, header: res.headers, cookies: [], errMsg: 'request:ok' });
       });
       res.on('error', (e) => finish(fail, { errMsg: `request:fail ${e.message}` }));
-    });
-    req.on('timeout', () => {
-      finish(fail, { errMsg: 'request:fail timeout' });
-      req.destroy();
-    });
-    req.on('error', (e) => finish(fail, { errMsg: `request:fail ${e.code || e.message}` }));
+    }));
     req.end(body);
     return task;
   }
@@ -235,27 +248,9 @@ function createWxNetwork(options = {}) {
     const { url, header = {}, timeout = defaultTimeout, success, fail, complete } = opts;
     stats.downloads += 1;
     stats.downloadUrls.push(url);
-    let settled = false;
-    let req = null;
-    const finish = (cb, value) => {
-      if (settled) return;
-      settled = true;
-      later(cb, value);
-      later(complete, value);
-    };
-    const task = {
-      abort() {
-        if (settled) return;
-        finish(fail, { errMsg: 'downloadFile:fail abort' });
-        if (req) req.destroy();
-      },
-      onProgressUpdate() {},
-      offProgressUpdate() {},
-      onHeadersReceived() {},
-      offHeadersReceived() {},
-    };
+    const { task, finish, watch } = networkCall('downloadFile', { fail, complete }, { onProgressUpdate() {}, offProgressUpdate() {} });
     if (domainRejected('downloadFile', url, fail, complete)) return task;
-    req = http.get(url, { headers: header, timeout }, (res) => {
+    watch(http.get(url, { headers: header, timeout }, (res) => {
       const chunks = [];
       res.on('data', (c) => chunks.push(c));
       res.on('end', () => {
@@ -263,12 +258,7 @@ function createWxNetwork(options = {}) {
         fs.writeFileSync(tempFilePath, Buffer.concat(chunks));
         finish(success, { tempFilePath, filePath: '', statusCode: res.statusCode, errMsg: 'downloadFile:ok' });
       });
-    });
-    req.on('timeout', () => {
-      finish(fail, { errMsg: 'downloadFile:fail timeout' });
-      req.destroy();
-    });
-    req.on('error', (e) => finish(fail, { errMsg: `downloadFile:fail ${e.code || e.message}` }));
+    }));
     return task;
   }
 
