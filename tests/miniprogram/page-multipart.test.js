@@ -92,8 +92,8 @@ test('at the threshold and above: parts with 暂停/继续; below: the form POST
   await waitFor(() => byName(page, 'movie.mp4').state === 'success', 'the large file finishes');
 
   assert.equal(byName(page, 'movie.mp4').key, 'uploads/fake/mp-1-movie.mp4');
-  assert.ok(fake.multipart.objects.get('uploads/fake/mp-1-movie.mp4').equals(big.bytes));
-  assert.ok(fake.multipart.objects.get('uploads/fake/mp-2-edge.mp4').equals(exact.bytes));
+  assert.ok(fake.objects.get('uploads/fake/mp-1-movie.mp4').bytes.equals(big.bytes));
+  assert.ok(fake.objects.get('uploads/fake/mp-2-edge.mp4').bytes.equals(exact.bytes));
   assert.deepEqual(fake.received.uploads.map((u) => u.parts.at(-1).data.length), [small.size], 'only the small file went by form');
   assert.equal(fake.received.multipart.statuses.length, 1, '继续 asked what OSS holds');
   assert.equal(page.data.busy, false);
@@ -117,7 +117,7 @@ test('a file OSS already holds part of: 继续上传 sends only the rest; 重新
   const sent = fake.received.multipart.puts.slice(putsBefore).map((p) => p.partNumber);
   assert.deepEqual(sent.filter((n) => held.includes(n)), [], 'held parts are not sent again');
   assert.equal(sent.length, 7 - held.length);
-  assert.ok(fake.multipart.objects.get(page.data.items[0].key).equals(file.bytes));
+  assert.ok(fake.objects.get(page.data.items[0].key).bytes.equals(file.bytes));
 
   // Again, interrupted; this time 重新上传: a new upload, the old one aborted.
   const second = await interruptedRun(wx, file, 2);
