@@ -8,7 +8,8 @@ App({
   session: null,
 
   onLaunch() {
-    // A failure here shows on the page as 未登录 with a 重试 button.
+    // GET /api/config first; wx.login only when the server wants a login. A failure of either
+    // shows on the page as 未登录 with a 重试 button.
     this.ensureSession().getToken({ refresh: false }).catch(() => {});
   },
 
@@ -40,7 +41,7 @@ App({
     return this.ensureSession().onChange(listener);
   },
 
-  /** 重试 on the page: log in again; the outcome arrives through onLoginChange. */
+  /** 重试 on the page: try again (from /api/config if it was not read); the outcome arrives through onLoginChange. */
   retryLogin() {
     return this.ensureSession().getToken({ refresh: false }).then(() => undefined, () => undefined);
   },

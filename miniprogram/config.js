@@ -13,4 +13,6 @@ module.exports = {
   // Parts in flight for one large file (one large file uploads at a time). With the 3 single
   // uploads this stays within WeChat's 10 concurrent network calls.
   multipartConcurrency: 3,
+  // 我的文件 loads this many files at a time (the server allows 1 to 100).
+  filesPageSize: 20,
 };

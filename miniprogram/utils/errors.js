@@ -11,9 +11,13 @@ const RETRYABLE_SIGNER_CODES = [
 ];
 
 /**
- * `file`: the picked file cannot be read the way the upload needs (gone, changed, old base library).
- * @typedef {'signer' | 'oss' | 'network' | 'domain' | 'aborted' | 'login' | 'file'} ErrorKind
- * @typedef {{kind: ErrorKind, code: string, message: string, detail?: string, requestId?: string, statusCode?: number}} ErrorInfo
+ * @typedef {'signer' | 'oss' | 'network' | 'domain' | 'aborted' | 'login' | 'file' | 'local'} ErrorKind
+ *   file: the picked file cannot be read the way the upload needs (gone, changed, old base library);
+ *   local: a wx API on the phone itself refused (a picker, openDocument, a file type it cannot open).
+ * @typedef {{kind: ErrorKind, code: string, message: string, detail?: string, requestId?: string, statusCode?: number,
+ *   confirmKey?: string}} ErrorInfo
+ *   confirmKey: the object is stored in OSS under this key but the server has not recorded it yet;
+ *   a 重试 confirms that key instead of uploading again.
  */
 
 class UploadError extends Error {
@@ -26,6 +30,7 @@ class UploadError extends Error {
     this.detail = info.detail || '';
     this.requestId = info.requestId || '';
     this.statusCode = info.statusCode || 0;
+    this.confirmKey = info.confirmKey || '';
     // Only a dropped connection or a momentarily busy server is worth a 重试 button.
     this.retryable = info.kind === 'network' || info.kind === 'login' ||
       (info.kind === 'signer' && RETRYABLE_SIGNER_CODES.indexOf(info.code) !== -1) ||
@@ -39,7 +44,7 @@ function abortedError() {
 
 /**
  * A `fail` callback means the request never got an HTTP answer.
- * @param {'request' | 'uploadFile' | 'part'} api `part`: a wx.request PUT of file bytes to OSS
+ * @param {import('./messages').WxNetworkApi} api
  * @param {string} url
  * @param {{errMsg?: string}} err
  * @param {boolean} aborted whether we aborted it ourselves

@@ -1,6 +1,11 @@
-// Every text the user reads about an upload, in one place.
+// Every text the user reads (uploads, login, 我的文件, privacy), in one place.
 
 const LEGAL_DOMAIN_DOC = 'docs/legal-domain.md';
+
+/**
+ * The wx call that failed. `part`: a wx.request PUT of file bytes to OSS (a large file's part).
+ * @typedef {'request' | 'uploadFile' | 'downloadFile' | 'part'} WxNetworkApi
+ */
 
 /** @type {Record<string, string>} */
 const OSS_MESSAGES = {
@@ -55,6 +60,14 @@ const SIGNER_MESSAGES = {
   SizeMismatch: '已上传的分片与文件大小对不上, 请重新上传',
   ObjectExists: '这个文件名在存储中已被占用, 请重新上传',
   InvalidPartNumbers: '分片编号不正确',
+  // Upload records and 我的文件
+  ObjectNotFound: 'OSS 中没有找到这个文件, 请重新上传',
+  InvalidKey: '文件的 key 不合法, 请重新上传',
+  FileNotFound: '文件不存在或已被删除',
+  InvalidId: '文件编号不合法',
+  InvalidLimit: '每页的数量不合法',
+  InvalidCursor: '列表的翻页位置已失效, 请下拉刷新',
+  // Any route
   InvalidRequestBody: '发给签名服务的请求格式不正确',
   StorageUnavailable: '服务端暂时连不上存储 (OSS), 请稍后重试',
   DatabaseUnavailable: '服务端数据库暂时不可用, 请稍后重试',
@@ -98,22 +111,22 @@ function signerMessage(code, statusCode, retryAfter) {
 }
 
 /**
- * @param {'request' | 'uploadFile' | 'part'} api `part` goes through wx.request, so request合法域名
+ * @param {WxNetworkApi} api `part` goes through wx.request, so request合法域名
  * @param {string} url
  */
 function domainMessage(api, url) {
   const match = /^[a-z]+:\/\/[^/?#]+/i.exec(url || '');
-  const list = api === 'uploadFile' ? 'uploadFile合法域名' : 'request合法域名';
+  const list = (api === 'part' ? 'request' : api) + '合法域名';
   return (
     '地址 ' + (match ? match[0] : url) + ' 不在小程序的合法域名列表中 (url not in domain list)。' +
-    '请在 微信公众平台 → 开发 → 开发管理 → 开发设置 → 服务器域名 中把它加入「' + list + '」' +
+    '请在 微信公众平台 → 管理 (旧版后台为「开发」) → 开发管理 → 开发设置 → 服务器域名 中把它加入「' + list + '」' +
     ' (须为已备案的 HTTPS 域名, 不能是 IP 或 localhost); 开发者工具中可勾选「不校验合法域名」临时调试。' +
     '详见 ' + LEGAL_DOMAIN_DOC
   );
 }
 
 /**
- * @param {'request' | 'uploadFile' | 'part'} api `request`: the signer; the others carry file bytes
+ * @param {WxNetworkApi} api `request`: the signer; `uploadFile` and `part` carry file bytes
  * @param {string} errMsg
  */
 function networkMessage(api, errMsg) {
@@ -121,7 +134,40 @@ function networkMessage(api, errMsg) {
   if (api === 'request') {
     return timedOut ? '连接签名服务超时, 请检查网络后重试' : '连不上签名服务, 请检查网络 (或 config.js 中的地址) 后重试';
   }
+  if (api === 'downloadFile') return timedOut ? '下载文件超时, 请检查网络后重试' : '网络中断, 文件没有下载完, 请重试';
   return timedOut ? '上传超时, 请检查网络后重试' : '网络中断, 上传没有完成, 请重试';
+}
+
+/**
+ * The upload reached OSS but the server could not record it (POST /api/files/confirm failed).
+ * @param {string} reason the message of the confirm failure
+ */
+function confirmFailedMessage(reason) {
+  return '文件已存到 OSS, 但服务端没能登记这次上传: ' + reason;
+}
+
+/**
+ * wx.openDocument opens only these types (miniprogram-api-typings `OpenDocumentOption.fileType`).
+ * @param {string} extension without the dot, may be empty
+ * @param {string[]} supported
+ */
+function cannotOpenMessage(extension, supported) {
+  const what = extension ? ' .' + extension + ' 文件' : '这种文件';
+  return '小程序不能直接打开' + what + ' (只支持 ' + supported.join('、') + ')';
+}
+
+/**
+ * errno 112: the picker's API is not declared in the mini-program's privacy guide. The menu
+ * path and the labels are the platform's (用户隐私保护指引, developers.weixin.qq.com
+ * framework/user-privacy/ and its PrivacyAuthorize page: 补充的隐私类型声明，将在 5 分钟后生效).
+ * @param {'chooseMessageFile' | 'chooseMedia'} api
+ */
+function privacyUndeclaredMessage(api) {
+  const label = api === 'chooseMessageFile' ? '收集你选中的文件' : '收集你选中的照片或视频信息';
+  return (
+    '小程序的《用户隐私保护指引》还没有声明「' + label + '」, 微信因此禁止了这个操作 (errno 112)。' +
+    '请管理员在小程序后台「账号设置 - 服务内容声明 - 用户隐私保护指引 - 去完善」中补充这一项 (补充的声明约 5 分钟后生效)'
+  );
 }
 
 const MESSAGES = {
@@ -139,6 +185,25 @@ const MESSAGES = {
   FILE_CHANGED: '文件在上传过程中变了 (读到的长度不对), 请重新选择文件',
   BAD_PART_RESPONSE: '上传分片时收到的不是 OSS 的应答 (可能连着需要网页登录的 Wi-Fi), 请检查网络后重试',
   PART_SIGNATURE_MISMATCH: '分片签名不匹配: 请求头须与服务端签名时完全一致 (如 Content-Type), 请检查服务端的 AccessKey、地域 (region) 和分片签名代码',
+  CONFIG_UNREACHABLE: '连不上签名服务, 读不到服务端配置 (/api/config), 请检查网络或 config.js 中的 signerBaseUrl 后点「重试」',
+  CONFIG_TIMEOUT: '连接签名服务超时, 读不到服务端配置 (/api/config), 请检查网络后点「重试」',
+  // errno 104 / 103: the user refused the privacy prompt. Within 10 s of a refusal WeChat fails at
+  // once without asking again (PrivacyAuthorize guide).
+  PRIVACY_DENIED: '你没有同意《用户隐私保护指引》, 所以没能打开选择器。需要上传时请再点一次, 并在弹窗中点「同意」(刚拒绝后约 10 秒内不会再询问)',
+  PRIVACY_BANNED: '微信已收回这个小程序选择文件的权限 (privacy api banned): 提审时勾选了「未采集隐私」或没有声明隐私保护指引, 请管理员补充《用户隐私保护指引》后重新提审',
+  PRIVACY_CONTRACT_NAME: '《用户隐私保护指引》',
+  FILES_EMPTY: '还没有文件, 去「上传」页传一个吧',
+  FILES_LOAD_FAILED: '文件列表没有加载出来: ',
+  DELETE_CONFIRM_TITLE: '删除文件',
+  DELETE_CONFIRM_TEXT: '删除后不能恢复, 确定删除「{name}」吗?',
+  DELETE_CONFIRM_BUTTON: '删除',
+  DELETED: '已删除',
+  DELETE_FAILED: '没能删除: ',
+  OPEN_FAILED: '没能打开这个文件, 请重试',
+  PREVIEW_FAILED: '没能预览图片: ',
+  LINK_EXPIRED: '文件链接已过期或无权访问, 请下拉刷新后再试',
+  BAD_DOWNLOAD: '下载文件失败 (HTTP {status})',
+  NO_DOCUMENT_SUPPORT: '当前微信版本不支持打开文档, 请升级微信后再试',
 };
 
 module.exports = {
@@ -150,4 +215,7 @@ module.exports = {
   signerMessage,
   domainMessage,
   networkMessage,
+  confirmFailedMessage,
+  cannotOpenMessage,
+  privacyUndeclaredMessage,
 };

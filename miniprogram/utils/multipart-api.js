@@ -1,17 +1,20 @@
 // The signer's /api/multipart routes, each answer checked for the shape the upload relies on.
-// Requests carry the bearer token; a 401 gets one fresh login and one retry, as in uploader.js.
+// Requests go through the shared API client (bearer token, one fresh login on a 401).
 
 const messages = require('./messages');
-const { UploadError, abortedError, failureError, headerValue, signerError } = require('./errors');
+const { UploadError, headerValue, signerError } = require('./errors');
+const { createApiClient } = require('./api');
+const { isRecord } = require('./files');
 
 /**
  * @typedef {{uploadId: string, key: string, partSize: number, partCount: number}} Upload
  * @typedef {{partNumber: number, url: string, headers: Record<string, string>}} PartUrl
  * @typedef {{partNumber: number, size: number, etag: string}} HeldPart
- * @typedef {{id: number, key: string, name: string, size: number, contentType: string, createdAt: string}} UploadRecord
- * @typedef {{statusCode: number, data: any, header: Record<string, unknown>}} Answer
- * @typedef {{aborted: boolean, calls: Set<{abort: () => void}>}} CallControl
- * @typedef {(options: {refresh: boolean}) => Promise<string | null | undefined>} TokenGetter
+ * @typedef {import('./files').FileRecord} FileRecord
+ * @typedef {import('./api').Control} Control
+ * @typedef {import('./api').TokenGetter} TokenGetter
+ * @typedef {import('./api').Method} Method
+ * @typedef {import('./api').ApiResponse} ApiResponse
  */
 
 /** @param {unknown} n */
@@ -38,74 +41,19 @@ function isUpload(data, size) {
  * @param {{wx: Pick<WechatMiniprogram.Wx, 'request'>, baseUrl: string, getToken?: TokenGetter | null}} options
  */
 function createMultipartApi(options) {
-  const wx = options.wx;
-  const baseUrl = String(options.baseUrl || '').replace(/\/+$/, '');
-  const getToken = options.getToken || null;
+  const api = createApiClient(options);
 
   /**
-   * @param {boolean} refresh
-   * @returns {Promise<Record<string, string>>}
-   */
-  async function tokenHeader(refresh) {
-    if (!getToken) return {};
-    try {
-      const token = await getToken({ refresh });
-      return token ? { Authorization: 'Bearer ' + token } : {};
-    } catch (err) {
-      if (err instanceof UploadError) throw err;
-      throw new UploadError({ kind: 'network', code: 'LoginFailed', message: messages.MESSAGES.LOGIN_FAILED, detail: String((err && /** @type {any} */ (err).errMsg) || err) });
-    }
-  }
-
-  /**
-   * @param {'GET' | 'POST' | 'DELETE'} method
-   * @param {string} url
-   * @param {object | undefined} body
-   * @param {Record<string, string>} header
-   * @param {CallControl} control
-   * @returns {Promise<Answer>}
-   */
-  function send(method, url, body, header, control) {
-    return new Promise((resolve, reject) => {
-      if (control.aborted) return reject(abortedError());
-      /** @type {{abort: () => void} | null} */
-      let task = null;
-      const settle = () => {
-        if (task) control.calls.delete(task);
-      };
-      task = wx.request({
-        url,
-        method,
-        header: body === undefined ? header : Object.assign({ 'Content-Type': 'application/json' }, header),
-        data: body,
-        dataType: 'json',
-        success: (res) => {
-          settle();
-          resolve({ statusCode: res.statusCode, data: res.data, header: res.header || {} });
-        },
-        fail: (err) => {
-          settle();
-          reject(failureError('request', url, err, control.aborted));
-        },
-      });
-      if (task) control.calls.add(task);
-    });
-  }
-
-  /**
-   * One call; on 401 log in again once and repeat it.
-   * @param {'GET' | 'POST' | 'DELETE'} method
+   * One call; anything but `okStatus` is the signer's error.
+   * @param {Method} method
    * @param {string} path
    * @param {object | undefined} body
-   * @param {CallControl} control
+   * @param {Control} control
    * @param {number} okStatus
-   * @returns {Promise<Answer>}
+   * @returns {Promise<ApiResponse>}
    */
   async function call(method, path, body, control, okStatus) {
-    const url = baseUrl + path;
-    let res = await send(method, url, body, await tokenHeader(false), control);
-    if (res.statusCode === 401 && getToken) res = await send(method, url, body, await tokenHeader(true), control);
-    if (control.aborted) throw abortedError();
+    const res = await api.call(method, path, { data: body, control });
     if (res.statusCode !== okStatus) throw signerError(res);
     return res;
   }
@@ -117,7 +65,7 @@ function createMultipartApi(options) {
     /**
      * POST /api/multipart: the server starts the upload in OSS and decides key and part size.
      * @param {{name: string, size: number}} file
-     * @param {CallControl} control
+     * @param {Control} control
      * @returns {Promise<Upload>}
      */
     async create(file, control) {
@@ -131,7 +79,7 @@ function createMultipartApi(options) {
      * phone's clock: the server's `expire` minus the server's `Date`, added to when it arrived.
      * @param {string} uploadId
      * @param {number[]} partNumbers
-     * @param {CallControl} control
+     * @param {Control} control
      * @param {() => number} now
      * @returns {Promise<{parts: PartUrl[], expiresAt: number}>}
      */
@@ -153,7 +101,7 @@ function createMultipartApi(options) {
     /**
      * GET /api/multipart/<id>: what OSS already holds.
      * @param {string} uploadId
-     * @param {CallControl} control
+     * @param {Control} control
      * @returns {Promise<Upload & {parts: HeldPart[]}>}
      */
     async status(uploadId, control) {
@@ -168,20 +116,19 @@ function createMultipartApi(options) {
     /**
      * POST /api/multipart/<id>/complete: the server checks every part and assembles the object.
      * @param {string} uploadId
-     * @param {CallControl} control
-     * @returns {Promise<UploadRecord>}
+     * @param {Control} control
+     * @returns {Promise<FileRecord>} the server's record of the assembled object
      */
     async complete(uploadId, control) {
       const res = await call('POST', uploadPath(uploadId) + '/complete', {}, control, 200);
-      const record = res.data;
-      if (!record || typeof record.key !== 'string' || typeof record.id !== 'number') throw badAnswer(res.statusCode);
-      return record;
+      if (!isRecord(res.data)) throw badAnswer(res.statusCode);
+      return res.data;
     },
 
     /**
      * DELETE /api/multipart/<id>: aborted in OSS, forgotten by the server.
      * @param {string} uploadId
-     * @param {CallControl} control
+     * @param {Control} control
      */
     async remove(uploadId, control) {
       await call('DELETE', uploadPath(uploadId), undefined, control, 204);

@@ -16,6 +16,7 @@
 
 const messages = require('./messages');
 const { UploadError, abortedError, failureError, headerValue, ossError } = require('./errors');
+const { newControl } = require('./api');
 const { createMultipartApi } = require('./multipart-api');
 const { createResumeStore } = require('./resume-store');
 const { canReadSlices, oldBaseLibraryError, readSlice, fingerprint } = require('./part-reader');
@@ -42,16 +43,17 @@ const GONE_CODES = ['UploadNotFound', 'NoSuchUpload', 'ObjectExists'];
 /**
  * @typedef {import('./uploader').PickedFile} PickedFile
  * @typedef {import('./uploader').Progress} Progress
- * @typedef {import('./uploader').TokenGetter} TokenGetter
+ * @typedef {import('./uploader').UploadResult} UploadResult
+ * @typedef {import('./api').TokenGetter} TokenGetter
  * @typedef {import('./resume-store').SavedUpload} SavedUpload
  * @typedef {import('./resume-store').WxStorage} WxStorage
  * @typedef {import('./multipart-api').Upload} Upload
  * @typedef {import('./multipart-api').HeldPart} HeldPart
- * @typedef {import('./multipart-api').UploadRecord} UploadRecord
  * @typedef {Pick<WechatMiniprogram.Wx, 'request' | 'getFileSystemManager'> & Partial<WxStorage> &
  *   {getAppBaseInfo?: () => {SDKVersion: string}, getSystemInfoSync?: () => {SDKVersion: string}}} WxMultipart
  * @typedef {{abort: () => void}} Task
- * @typedef {{aborted: boolean, paused: boolean, calls: Set<Task>, parts: Set<Task>, wakers: Set<() => void>}} Control
+ * @typedef {import('./api').Control & {paused: boolean, parts: Set<Task>, wakers: Set<() => void>}} Control
+ *   task: the signer call in flight (one at a time per upload); parts: the part PUTs in flight.
  * @typedef {{onStart?: () => void, onProgress?: (progress: Progress) => void, onPause?: () => void,
  *   resume?: SavedUpload | null}} EnqueueOptions
  *   onStart: each time the upload starts or continues; onPause: once it has stopped for a pause;
@@ -59,7 +61,7 @@ const GONE_CODES = ['UploadNotFound', 'NoSuchUpload', 'ObjectExists'];
  * @typedef {'queued' | 'running' | 'paused' | 'settled'} JobState
  * @typedef {{id: number, file: PickedFile, opts: EnqueueOptions, control: Control, state: JobState,
  *   upload: Upload | null, resumeFrom: SavedUpload | null, resumeAsked: boolean, bytesDone: number,
- *   resolve: (record: UploadRecord) => void, reject: (error: UploadError) => void}} Job
+ *   resolve: (result: UploadResult) => void, reject: (error: UploadError) => void}} Job
  * @typedef {{url: string, headers: Record<string, string>, expiresAt: number}} Target
  */
 
@@ -74,10 +76,10 @@ function checkpoint(control) {
 
 /**
  * @param {Control} control
- * @param {boolean} everything also the signer calls (abort), not only the part PUTs (pause)
+ * @param {boolean} everything also the signer call (abort), not only the part PUTs (pause)
  */
 function interrupt(control, everything) {
-  const tasks = Array.from(control.parts).concat(everything ? Array.from(control.calls) : []);
+  const tasks = Array.from(control.parts).concat(everything && control.task ? [control.task] : []);
   tasks.forEach((task) => task.abort());
   Array.from(control.wakers).forEach((wake) => wake());
 }
@@ -191,7 +193,7 @@ function createMultipartUploader(options) {
    */
   function discard(uploadId) {
     store.remove(uploadId);
-    api.remove(uploadId, { aborted: false, calls: new Set() }).catch(() => {});
+    api.remove(uploadId, newControl()).catch(() => {});
   }
 
   /**
@@ -403,7 +405,8 @@ function createMultipartUploader(options) {
 
   /**
    * @param {Job} job
-   * @returns {Promise<UploadRecord>}
+   * @returns {Promise<UploadResult>} like a one-POST upload's: the record is the server's answer to
+   *   complete (which records the object itself, so nothing is confirmed afterwards)
    */
   async function runJob(job) {
     const control = job.control;
@@ -418,7 +421,7 @@ function createMultipartUploader(options) {
       try {
         const record = await withRetries(control, () => api.complete(upload.uploadId, control));
         store.remove(upload.uploadId);
-        return record;
+        return { key: record.key, host: '', statusCode: 200, retried: false, record, confirmed: false };
       } catch (err) {
         // OSS lacks a part or holds one at the wrong length (lost or cut on the way): once more.
         if (pass > 1 || !(err instanceof UploadError) || (err.code !== 'IncompleteUpload' && err.code !== 'SizeMismatch')) throw err;
@@ -443,11 +446,11 @@ function createMultipartUploader(options) {
     job.state = 'running';
     if (job.opts.onStart) job.opts.onStart();
     runJob(job).then(
-      (record) => {
+      (result) => {
         running = null;
         job.state = 'settled';
         live.delete(job);
-        job.resolve(record);
+        job.resolve(result);
         pump();
       },
       (err) => {
@@ -488,11 +491,11 @@ function createMultipartUploader(options) {
     /** @type {Job} */
     const job = {
       id: nextId++, file, opts, state: 'queued', upload: null, resumeFrom: opts.resume || null, resumeAsked: false, bytesDone: 0,
-      control: { aborted: false, paused: false, calls: new Set(), parts: new Set(), wakers: new Set() },
+      control: Object.assign(newControl(), { paused: false, parts: new Set(), wakers: new Set() }),
       resolve: () => {},
       reject: () => {},
     };
-    /** @type {Promise<UploadRecord>} */
+    /** @type {Promise<UploadResult>} */
     const promise = new Promise((resolve, reject) => {
       job.resolve = resolve;
       job.reject = reject;
@@ -576,4 +579,4 @@ function createMultipartUploader(options) {
   };
 }
 
-module.exports = { createMultipartUploader, missingParts };
+module.exports = { createMultipartUploader };

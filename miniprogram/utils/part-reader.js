@@ -133,4 +133,4 @@ async function fingerprint(reader, file) {
   return file.size + ':' + hash.toString(16);
 }
 
-module.exports = { canReadSlices, oldBaseLibraryError, readSlice, fingerprint, compareVersion, MIN_BASE_LIBRARY, SAMPLE_BYTES };
+module.exports = { canReadSlices, oldBaseLibraryError, readSlice, fingerprint, compareVersion, SAMPLE_BYTES };

@@ -1,8 +1,10 @@
-// Login: wx.login gives a one-time code, POST /api/login trades it for the signer's bearer token.
-// The token lives in memory and in storage (with its expiry); concurrent callers share one login.
+// Login: GET /api/config says whether the signer wants one at all; if so, wx.login gives a one-time
+// code and POST /api/login trades it for the signer's bearer token. The token lives in memory and in
+// storage (with its expiry); concurrent callers share one attempt.
 
 const { UploadError, failureError, signerError } = require('./errors');
 const messages = require('./messages');
+const { fetchServerConfig } = require('./server-config');
 
 const STORAGE_KEY = 'oss-upload.session';
 // A token this close to its expiry could lapse on the way to the server: log in again instead.
@@ -16,7 +18,14 @@ const FRESH_MS = 5 * 1000;
  *   failed: the last login attempt failed (see message).
  * @typedef {{state: LoginState, message: string, detail: string}} LoginStatus
  * @typedef {{token: string, expiresAt: number, obtainedAt: number}} Held
+ * @typedef {{
+ *   getToken?: import('./api').TokenGetter,
+ *   loginStatus?: () => LoginStatus,
+ *   onLoginChange?: (listener: (status: LoginStatus) => void) => () => void,
+ *   retryLogin?: () => Promise<void>
+ * }} AppApi what app.js offers the pages (each part optional: a page also runs without it)
  * @typedef {Pick<WechatMiniprogram.Wx, 'login' | 'request' | 'getStorageSync' | 'setStorageSync' | 'removeStorageSync'>} WxSession
+ *   wx.login is called only when the server's /api/config says loginRequired (or it has no /api/config).
  */
 
 /**
@@ -29,6 +38,8 @@ function createSession(options) {
   /** @type {Held | null} */
   let held = null;
   let loginOff = false;
+  // Set once /api/config has answered (or a 401 proved that login is on).
+  let configKnown = false;
   /** @type {Promise<string | null> | null} */
   let inflight = null;
   /** @type {LoginStatus} */
@@ -115,8 +126,34 @@ function createSession(options) {
     });
   }
 
+  /** A usable token from memory or storage, or null. */
+  function heldToken() {
+    if (!usable(held)) {
+      const stored = readStored();
+      held = usable(stored) ? stored : null;
+    }
+    return held ? held.token : null;
+  }
+
+  function loggedOff() {
+    loginOff = true;
+    forget();
+    setStatus('off');
+    return null;
+  }
+
   /** @returns {Promise<string | null>} */
   async function login() {
+    if (!configKnown) {
+      const config = await fetchServerConfig({ wx, baseUrl });
+      configKnown = true;
+      if (config && !config.loginRequired) return loggedOff();
+      const kept = heldToken();
+      if (kept) {
+        setStatus('ready');
+        return kept;
+      }
+    }
     const res = await postCode(await wxLogin());
     const body = res.data && typeof res.data === 'object' ? res.data : null;
     if (res.statusCode === 200 && body && typeof body.token === 'string' && body.token && typeof body.expiresIn === 'number') {
@@ -126,12 +163,7 @@ function createSession(options) {
       setStatus('ready');
       return body.token;
     }
-    if (res.statusCode === 404 && body && body.error && body.error.code === 'LoginDisabled') {
-      loginOff = true;
-      forget();
-      setStatus('off');
-      return null;
-    }
+    if (res.statusCode === 404 && body && body.error && body.error.code === 'LoginDisabled') return loggedOff();
     throw res.statusCode === 200
       ? new UploadError({ kind: 'signer', code: 'BadSignerResponse', message: messages.MESSAGES.BAD_SIGNER_RESPONSE, statusCode: 200 })
       : signerError(res);
@@ -156,7 +188,8 @@ function createSession(options) {
   }
 
   /**
-   * The bearer token, or null while the server has login off. `refresh` after a 401: log in anew.
+   * The bearer token, or null while the server has login off. The first call asks /api/config;
+   * `refresh` after a 401: log in anew (a 401 means the server wants a login, whatever it said).
    * @param {{refresh?: boolean}} [opts]
    * @returns {Promise<string | null>}
    */
@@ -166,16 +199,15 @@ function createSession(options) {
       if (held && usable(held) && now() - held.obtainedAt < FRESH_MS) return Promise.resolve(held.token);
       forget();
       loginOff = false;
+      configKnown = true;
       return startLogin();
     }
+    if (!configKnown) return startLogin();
     if (loginOff) return Promise.resolve(null);
-    if (!usable(held)) {
-      const stored = readStored();
-      held = usable(stored) ? stored : null;
-    }
-    if (held) {
+    const kept = heldToken();
+    if (kept) {
       if (current.state !== 'ready') setStatus('ready');
-      return Promise.resolve(held.token);
+      return Promise.resolve(kept);
     }
     return startLogin();
   }

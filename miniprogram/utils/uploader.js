@@ -1,8 +1,11 @@
-// Direct upload to OSS: ask the signer for a form, post the file with wx.uploadFile, report.
-// Everything the page needs comes back as Promises; `wx` is passed in so Node tests can run it.
+// Direct upload to OSS: ask the signer for a form, post the file with wx.uploadFile, make sure the
+// server recorded it, report. Everything the page needs comes back as Promises; `wx` is passed in
+// so Node tests can run it.
 
 const messages = require('./messages');
 const { UploadError, abortedError, failureError, ossError, signerError } = require('./errors');
+const { createApiClient, newControl } = require('./api');
+const { createFileApi, isRecord } = require('./files');
 
 const DEFAULT_CONCURRENCY = 3;
 // These mean "the form went stale"; one fresh signature fixes them.
@@ -12,13 +15,38 @@ const STALE_FORM_CODES = ['RequestTimeTooSkewed', 'SecurityTokenExpired'];
  * @typedef {{path: string, name: string, size: number}} PickedFile
  * @typedef {{host: string, key: string, expire: string, maxSize: number, formData: Record<string, string>}} Signature
  * @typedef {{progress: number, totalBytesSent: number, totalBytesExpectedToSend: number}} Progress
- * @typedef {{key: string, host: string, statusCode: number, retried: boolean}} UploadResult
+ * @typedef {import('./files').FileRecord} FileRecord
+ * @typedef {{key: string, host: string, statusCode: number, retried: boolean, record: FileRecord | null, confirmed: boolean}} UploadResult
+ *   host: where the form went ('' for a large file in parts and for a confirm-only 重试);
+ *   retried: the form was signed and posted a second time (parts are retried one by one instead);
+ *   record: what the server recorded (null only for a signer that keeps no records; for a large
+ *   file, the server's answer to complete);
+ *   confirmed: the record came from POST /api/files/confirm rather than from OSS's callback.
+ * @typedef {{statusCode: number, data: string}} OssAnswer
+ * @typedef {{onStart?: () => void, onProgress?: (progress: Progress) => void}} JobCallbacks
+ * @typedef {{id: number, promise: Promise<UploadResult>, abort: () => void}} UploadJob
  * @typedef {import('./errors').ErrorKind} ErrorKind
  * @typedef {import('./errors').ErrorInfo} ErrorInfo
- * @typedef {{aborted: boolean, task: {abort: () => void} | null}} Control
- * @typedef {(options: {refresh: boolean}) => Promise<string | null | undefined>} TokenGetter
+ * @typedef {import('./api').Control} Control
+ * @typedef {import('./api').TokenGetter} TokenGetter
  * @typedef {Pick<WechatMiniprogram.Wx, 'request' | 'uploadFile'>} WxNetwork
  */
+
+/**
+ * The record in OSS's answer when the upload callback ran (200 with the callback's JSON).
+ * @param {OssAnswer} answer
+ * @param {string} key
+ * @returns {FileRecord | null}
+ */
+function recordIn(answer, key) {
+  if (answer.statusCode !== 200 || typeof answer.data !== 'string' || !answer.data.trim()) return null;
+  try {
+    const parsed = JSON.parse(answer.data);
+    return isRecord(parsed) && parsed.key === key ? parsed : null;
+  } catch {
+    return null;
+  }
+}
 
 /**
  * @param {unknown} data
@@ -41,8 +69,8 @@ function formWentStale(error) {
  */
 function createUploader(options) {
   const wx = options.wx;
-  const baseUrl = String(options.baseUrl || '').replace(/\/+$/, '');
-  const getToken = options.getToken || null;
+  const api = createApiClient(options);
+  const files = createFileApi(options);
   const limit = Math.max(1, options.concurrency || DEFAULT_CONCURRENCY);
   /** @type {Array<{control: Control, start: () => void, reject: (error: UploadError) => void}>} */
   const waiting = [];
@@ -50,54 +78,14 @@ function createUploader(options) {
   let nextId = 1;
 
   /**
-   * @param {boolean} refresh
-   * @returns {Promise<Record<string, string>>}
-   */
-  async function authHeader(refresh) {
-    if (!getToken) return {};
-    let token;
-    try {
-      token = await getToken({ refresh });
-    } catch (err) {
-      if (err instanceof UploadError) throw err;
-      throw new UploadError({ kind: 'network', code: 'LoginFailed', message: messages.MESSAGES.LOGIN_FAILED, detail: String((err && /** @type {any} */ (err).errMsg) || err) });
-    }
-    return token ? { Authorization: 'Bearer ' + token } : {};
-  }
-
-  /**
-   * @param {string} url
-   * @param {Record<string, string>} header
-   * @param {Control} control
-   * @returns {Promise<{statusCode: number, data: any, header: Record<string, unknown>}>}
-   */
-  function getJson(url, header, control) {
-    return new Promise((resolve, reject) => {
-      if (control.aborted) return reject(abortedError());
-      control.task = wx.request({
-        url,
-        method: 'GET',
-        header,
-        dataType: 'json',
-        success: (res) => resolve(res),
-        fail: (err) => reject(failureError('request', url, err, control.aborted)),
-      });
-    });
-  }
-
-  /**
-   * GET /generate_signature; on 401 log in again once and retry.
+   * GET /generate_signature (a 401 logs in again once).
    * @param {PickedFile} file
    * @param {Control} control
    * @returns {Promise<Signature>}
    */
   async function requestSignature(file, control) {
-    const url = baseUrl + '/generate_signature?filename=' + encodeURIComponent(file.name) + '&size=' + encodeURIComponent(String(file.size));
-    let res = await getJson(url, await authHeader(false), control);
-    if (res.statusCode === 401 && getToken) {
-      res = await getJson(url, await authHeader(true), control);
-    }
-    if (control.aborted) throw abortedError();
+    const path = '/generate_signature?filename=' + encodeURIComponent(file.name) + '&size=' + encodeURIComponent(String(file.size));
+    const res = await api.call('GET', path, { control });
     if (res.statusCode !== 200) throw signerError(res);
     if (!isSignature(res.data)) throw signerError(res);
     const sig = res.data;
@@ -113,7 +101,7 @@ function createUploader(options) {
    * @param {Signature} sig
    * @param {Control} control
    * @param {((progress: Progress) => void) | undefined} onProgress
-   * @returns {Promise<number>} the HTTP status
+   * @returns {Promise<OssAnswer>} a stored object's answer (200, 203 or 204)
    */
   function postToOss(file, sig, control, onProgress) {
     return new Promise((resolve, reject) => {
@@ -123,9 +111,10 @@ function createUploader(options) {
         filePath: file.path,
         name: 'file',
         formData: sig.formData,
-        // `success` fires for every HTTP status, 403 included: the status decides.
+        // `success` fires for every HTTP status, 403 included: the status decides. 203 is OSS's
+        // CallbackFailed: the object is stored, only the callback to the server failed.
         success: (res) => {
-          if (res.statusCode === 200 || res.statusCode === 204) resolve(res.statusCode);
+          if (res.statusCode === 200 || res.statusCode === 203 || res.statusCode === 204) resolve({ statusCode: res.statusCode, data: res.data });
           else reject(ossError(res));
         },
         fail: (err) => reject(failureError('uploadFile', sig.host, err, control.aborted)),
@@ -140,27 +129,56 @@ function createUploader(options) {
   }
 
   /**
-   * Sign, upload, and once re-sign and re-upload when OSS calls the form expired or skewed.
+   * POST /api/files/confirm for a stored object. A signer without that route (404 NotFound) keeps
+   * no records: the upload stands without one. Any other failure names the key, for a 重试 that
+   * confirms again instead of uploading again.
+   * @param {string} key
+   * @param {Control} control
+   * @returns {Promise<FileRecord | null>}
+   */
+  async function confirmStored(key, control) {
+    try {
+      return await files.confirm(key, { control });
+    } catch (err) {
+      if (!(err instanceof UploadError) || err.kind === 'aborted') throw err;
+      if (err.kind === 'signer' && err.statusCode === 404 && err.code === 'NotFound') return null;
+      throw new UploadError({
+        kind: err.kind,
+        code: err.code,
+        message: messages.confirmFailedMessage(err.message),
+        detail: err.detail,
+        statusCode: err.statusCode,
+        confirmKey: key,
+      });
+    }
+  }
+
+  /**
+   * Sign, upload, and once re-sign and re-upload when OSS calls the form expired or skewed; then
+   * make sure the server holds the record.
    * @param {PickedFile} file
    * @param {{onProgress?: (progress: Progress) => void, control?: Control}} [options]
    * @returns {Promise<UploadResult>}
    */
   async function uploadFileToOSS(file, options) {
     const opts = options || {};
-    const control = opts.control || { aborted: false, task: null };
+    const control = opts.control || newControl();
     let sig = await requestSignature(file, control);
     let retried = false;
-    let statusCode;
+    /** @type {OssAnswer} */
+    let answer;
     try {
-      statusCode = await postToOss(file, sig, control, opts.onProgress);
+      answer = await postToOss(file, sig, control, opts.onProgress);
     } catch (err) {
       if (!(err instanceof UploadError) || !formWentStale(err)) throw err;
       retried = true;
       sig = await requestSignature(file, control);
       if (opts.onProgress) opts.onProgress({ progress: 0, totalBytesSent: 0, totalBytesExpectedToSend: file.size });
-      statusCode = await postToOss(file, sig, control, opts.onProgress);
+      answer = await postToOss(file, sig, control, opts.onProgress);
     }
-    return { key: sig.key, host: sig.host, statusCode, retried };
+    const recorded = recordIn(answer, sig.key);
+    const record = recorded || (await confirmStored(sig.key, control));
+    return { key: sig.key, host: sig.host, statusCode: answer.statusCode, retried, record, confirmed: !recorded };
   }
 
   function pump() {
@@ -174,12 +192,12 @@ function createUploader(options) {
   /**
    * Queue a file: at most `concurrency` uploads run at once, the rest wait their turn.
    * @param {PickedFile} file
-   * @param {{onStart?: () => void, onProgress?: (progress: Progress) => void}} [callbacks]
+   * @param {JobCallbacks} [callbacks]
+   * @returns {UploadJob}
    */
   function enqueue(file, callbacks) {
     const cb = callbacks || {};
-    /** @type {Control} */
-    const control = { aborted: false, task: null };
+    const control = newControl();
     /** @type {typeof waiting[number] | null} */
     let entry = null;
     /** @type {Promise<UploadResult>} */
@@ -219,12 +237,31 @@ function createUploader(options) {
     };
   }
 
+  /**
+   * 重试 after a failed confirm: ask the server to record `key` again (nothing is uploaded).
+   * @param {string} key
+   * @returns {UploadJob}
+   */
+  function confirm(key) {
+    const control = newControl();
+    return {
+      id: nextId++,
+      promise: confirmStored(key, control).then((record) => ({ key, host: '', statusCode: 200, retried: false, record, confirmed: true })),
+      abort() {
+        if (control.aborted) return;
+        control.aborted = true;
+        if (control.task) control.task.abort();
+      },
+    };
+  }
+
   return {
     uploadFileToOSS,
     enqueue,
+    confirm,
     /** How many uploads run and wait right now. */
     stats: () => ({ active, queued: waiting.length }),
   };
 }
 
-module.exports = { createUploader, UploadError };
+module.exports = { createUploader };

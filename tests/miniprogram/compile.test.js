@@ -28,6 +28,7 @@ function compileWxss(root, files) {
 test('every WXML file compiles with wcc', () => {
   const files = filesWith('.wxml');
   assert.ok(files.includes('pages/index/index'));
+  assert.ok(files.includes('pages/files/index'));
   for (const file of files) {
     assert.doesNotThrow(() => wcc(ROOT, [file], [], {}), file);
   }
@@ -37,7 +38,7 @@ test('every WXML file compiles with wcc', () => {
 
 test('every WXSS file compiles with wcsc', () => {
   const files = filesWith('.wxss');
-  assert.deepEqual(files, ['app', 'pages/index/index']);
+  assert.deepEqual(files, ['app', 'pages/files/index', 'pages/index/index']);
   for (const file of files) {
     assert.doesNotThrow(() => compileWxss(ROOT, [file]), file);
   }

@@ -97,7 +97,7 @@ test('25 MiB + 7 bytes: network killed after 3 parts, app restarted, resumed; th
     const uploader = uploaderOver(kit, storage, net);
     const found = await uploader.findResumable(picked);
     assert.equal(found && found.uploadId, entry.uploadId);
-    const record = await uploader.enqueue(picked, { resume: found }).promise;
+    const { record } = await uploader.enqueue(picked, { resume: found }).promise;
 
     assert.equal(record.key, entry.key);
     assert.equal(record.size, file.size);

@@ -74,11 +74,16 @@ test('25 MiB + 7 bytes: 6 parts, 3 at a time, exact signed headers, byte-identic
   let started = 0;
   const job = uploader.enqueue(file, { onStart: () => (started += 1), onProgress: (p) => progress.push(p) });
   assert.deepEqual(Object.keys(job).sort(), ['abort', 'id', 'pause', 'promise', 'resume']);
-  const record = await job.promise;
+  const result = await job.promise;
+  const { record } = result;
 
+  // The same answer as a one-POST upload's: the record is the server's answer to complete.
+  assert.deepEqual(result, { key: record.key, host: '', statusCode: 200, retried: false, record, confirmed: false });
+  assert.deepEqual(record, fake.records[0]);
   assert.equal(record.key, 'uploads/fake/mp-1-旅行 视频.mp4');
+  assert.equal(record.name, file.name);
   assert.equal(record.size, file.size);
-  assert.ok(fake.multipart.objects.get(record.key).equals(file.bytes), 'the stored object is the file');
+  assert.ok(fake.objects.get(record.key).bytes.equals(file.bytes), 'the stored object is the file');
   assert.equal(started, 1);
   assert.deepEqual(fake.received.multipart.creates[0].body, { filename: file.name, size: file.size });
   assert.deepEqual(signerPaths(net), ['POST /api/multipart', 'POST /api/multipart/0004B9895DBBB6EC98E1/parts', 'POST /api/multipart/0004B9895DBBB6EC98E1/complete']);
@@ -115,8 +120,8 @@ test('a failing part is retried with growing waits; one that keeps failing fails
     partNumber === 2 && attempt <= 2 ? { status: 503, body: ossErrorXml('ServiceUnavailable', 'Please reduce your request rate.', 'REQ-503') } : null;
   const { uploader } = setup({ retries: 2, retryDelayMs: 40 });
   const file = pickedFile(tmp.dir, 'a.mov', 5 * PART);
-  const record = await uploader.enqueue(file).promise;
-  assert.ok(fake.multipart.objects.get(record.key).equals(file.bytes));
+  const { record } = await uploader.enqueue(file).promise;
+  assert.ok(fake.objects.get(record.key).bytes.equals(file.bytes));
   const tries = fake.received.multipart.puts.filter((p) => p.partNumber === 2).map((p) => p.at);
   assert.equal(tries.length, 3);
   assert.ok(tries[1] - tries[0] >= 35, `first wait ${tries[1] - tries[0]} ms`);
@@ -163,8 +168,8 @@ test('an expired part URL is re-requested, not fatal', { timeout: 10000 }, async
   };
   const { uploader } = setup({ retries: 0 });
   const file = pickedFile(tmp.dir, 'a.mp4', 4 * PART + 1);
-  const record = await uploader.enqueue(file).promise;
-  assert.ok(fake.multipart.objects.get(record.key).equals(file.bytes));
+  const { record } = await uploader.enqueue(file).promise;
+  assert.ok(fake.objects.get(record.key).bytes.equals(file.bytes));
   const batches = fake.received.multipart.presigns.map((p) => p.body.partNumbers);
   assert.equal(batches.length, 2);
   assert.deepEqual(batches[0], [1, 2, 3, 4, 5]);
@@ -182,8 +187,8 @@ test('SignatureDoesNotMatch once the URL has passed its expire: a fresh URL; a U
   };
   const { uploader } = setup({ retries: 0, now: () => Date.now() + offset });
   const file = pickedFile(tmp.dir, 'a.mp4', 3 * PART);
-  const record = await uploader.enqueue(file).promise;
-  assert.ok(fake.multipart.objects.get(record.key).equals(file.bytes));
+  const { record } = await uploader.enqueue(file).promise;
+  assert.ok(fake.objects.get(record.key).bytes.equals(file.bytes));
   assert.ok(fake.received.multipart.presigns.length >= 2);
 
   // A signer whose URLs are already expired: a couple of fresh ones, then a clear error, no loop.
@@ -229,8 +234,8 @@ test('暂停 stops the parts in flight; 继续 asks what OSS holds and sends onl
   assert.equal(fake.received.multipart.statuses.length, 0);
 
   job.resume();
-  const record = await job.promise;
-  assert.ok(fake.multipart.objects.get(record.key).equals(file.bytes));
+  const { record } = await job.promise;
+  assert.ok(fake.objects.get(record.key).bytes.equals(file.bytes));
   assert.equal(fake.received.multipart.statuses.length, 1, '继续 asked the server once');
   const afterResume = puts(net).slice(putsAtPause).map(partOf);
   assert.deepEqual(afterResume.filter((n) => heldAtPause.includes(n)), [], 'no held part is sent again');
@@ -265,9 +270,9 @@ test('the network drops after 6 parts; after an app restart the same file picked
   const found = await second.uploader.findResumable(picked);
   assert.equal(found.uploadId, entry.uploadId);
   const progress = [];
-  const record = await second.uploader.enqueue(picked, { resume: found, onProgress: (p) => progress.push(p.totalBytesSent) }).promise;
+  const { record } = await second.uploader.enqueue(picked, { resume: found, onProgress: (p) => progress.push(p.totalBytesSent) }).promise;
 
-  assert.ok(fake.multipart.objects.get(record.key).equals(file.bytes), 'byte-identical');
+  assert.ok(fake.objects.get(record.key).bytes.equals(file.bytes), 'byte-identical');
   assert.equal(record.key, entry.key);
   const resent = puts(second.net).map(partOf);
   assert.deepEqual(resent.sort((a, b) => a - b), Array.from({ length: 17 }, (_, i) => i + 1).filter((n) => !held.includes(n)));
@@ -325,8 +330,8 @@ test('a saved upload the server no longer knows (404 UploadNotFound): starts ove
 
   const second = setup({ storage });
   const found = await second.uploader.findResumable(pickAgain(file));
-  const record = await second.uploader.enqueue(pickAgain(file), { resume: found }).promise;
-  assert.ok(fake.multipart.objects.get(record.key).equals(file.bytes));
+  const { record } = await second.uploader.enqueue(pickAgain(file), { resume: found }).promise;
+  assert.ok(fake.objects.get(record.key).bytes.equals(file.bytes));
   assert.deepEqual(signerPaths(second.net).slice(0, 2), [`GET /api/multipart/${entry.uploadId}`, 'POST /api/multipart']);
   assert.equal(puts(second.net).length, 4, 'every part again');
   assert.deepEqual(saved(storage), []);
@@ -340,8 +345,8 @@ test('a part lost on the way (409 IncompleteUpload): the server is asked again, 
   };
   const { net, uploader } = setup();
   const file = pickedFile(tmp.dir, 'a.mp4', 3 * PART + 9);
-  const record = await uploader.enqueue(file).promise;
-  assert.ok(fake.multipart.objects.get(record.key).equals(file.bytes));
+  const { record } = await uploader.enqueue(file).promise;
+  assert.ok(fake.objects.get(record.key).bytes.equals(file.bytes));
   assert.deepEqual(puts(net).map(partOf).filter((n) => n === 2).length, 2);
   assert.equal(fake.received.multipart.completes.length, 2);
 
@@ -414,8 +419,8 @@ test('401: one fresh login, then the same call again', { timeout: 10000 }, async
   fake.multipart.auth = (headers) => headers.authorization === 'Bearer fresh-token';
   const { net, uploader } = setup({ getToken });
   const file = pickedFile(tmp.dir, 'a.mp4', 2 * PART);
-  const record = await uploader.enqueue(file).promise;
-  assert.ok(fake.multipart.objects.get(record.key).equals(file.bytes));
+  const { record } = await uploader.enqueue(file).promise;
+  assert.ok(fake.objects.get(record.key).bytes.equals(file.bytes));
   assert.deepEqual(calls.slice(0, 2), [false, true]);
   assert.ok(calls.slice(2).every((refresh) => refresh === false), 'only one refresh');
   const signerCalls = net.stats.requestLog.filter((r) => r.method !== 'PUT');
@@ -472,8 +477,8 @@ test('a part that times out narrows the upload to fewer parts at once', { timeou
   fake.multipart.onPart = ({ partNumber, attempt }) => (partNumber === 1 && attempt === 1 ? { hold: true } : null);
   const { net, uploader } = setup({ partTimeoutMs: 300 });
   const file = pickedFile(tmp.dir, 'a.mp4', 60 * PART);
-  const record = await uploader.enqueue(file).promise;
-  assert.ok(fake.multipart.objects.get(record.key).equals(file.bytes));
+  const { record } = await uploader.enqueue(file).promise;
+  assert.ok(fake.objects.get(record.key).bytes.equals(file.bytes));
   const timedOut = net.stats.failures.find((f) => f.errMsg === 'request:fail timeout');
   assert.ok(timedOut, 'part 1 timed out');
   // The parts already in flight finish; from then on at most 2 go at once.

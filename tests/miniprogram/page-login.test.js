@@ -1,30 +1,24 @@
-// The real app.js and upload page, rendered headlessly: login at launch, 未登录 / 重试, and no
-// upload before a login the server requires.
+// The real app.js and upload page, rendered headlessly: /api/config then login at launch,
+// 未登录 / 重试, no upload before a login the server requires, and no wx.login when it requires none.
 
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const { renderPage, launchApp, waitFor, attrsOf } = require('./support/page-env');
 const { pageWx, messageFile } = require('./support/page-wx');
-const { startFakeServers } = require('./support/fake-servers');
-const { makeTempDir, pickedFile } = require('./support/files');
+const { freshServersEachTest, loginRequired } = require('./support/fake-servers');
+const { pickedFile } = require('./support/files');
 const config = require('../../miniprogram/config');
 
 let fake;
 let tmp;
+freshServersEachTest(test, (env) => ({ fake, tmp } = env), { config });
 
-test.beforeEach(async () => {
-  fake = await startFakeServers();
-  tmp = makeTempDir();
-  config.signerBaseUrl = fake.base;
-  // This signer requires login: only tokens it issued sign.
+test.beforeEach(() => {
+  // This signer requires login: /api/config says so, and only tokens it issued sign.
+  fake.config = loginRequired;
   const sign = fake.signer;
   fake.signer = (query, headers, n) =>
     /^Bearer tok-/.test(headers.authorization || '') ? sign(query, headers, n) : { status: 401, json: { error: { code: 'Unauthorized', message: '请先登录' } } };
-});
-
-test.afterEach(async () => {
-  await fake.close();
-  tmp.remove();
 });
 
 const text = (comp) => comp.dom.textContent;
@@ -78,19 +72,19 @@ test('while logging in the buttons wait; login off on the server enables them an
   fake.login = () => new Promise((resolve) => (answer = resolve));
   fake.signer = (query) => ({
     status: 200,
-    json: { host: fake.ossHost, key: 'uploads/x/' + query.get('filename'), expire: '2099-01-01T00:00:00.000Z', maxSize: 1e6, formData: { key: 'k' } },
+    json: { host: fake.ossHost, key: 'uploads/x/' + query.get('filename'), expire: '2099-01-01T00:00:00.000Z', maxSize: 1e6, formData: { key: 'uploads/x/' + query.get('filename') } },
   });
   const file = pickedFile(tmp.dir, 'a.txt', 10);
   const wx = pageWx([[messageFile(file, 'file')]], {}, { codes: ['code-1'] });
   const page = renderPage('pages/index/index', wx, launchApp(wx));
   await waitFor(() => answer, 'login request in flight');
   assert.equal(page.data.login.state, 'pending');
-  assert.match(text(page), /正在登录/);
+  assert.match(text(page), /正在连接签名服务/);
   assert.deepEqual(actionsDisabled(page), [true, true]);
 
   answer({ status: 404, json: { error: { code: 'LoginDisabled', message: '服务端未开启登录 (本地模式), 无需登录即可上传' } } });
   await waitFor(() => page.data.login.state === 'off', 'login off');
-  assert.doesNotMatch(text(page), /正在登录|未登录/);
+  assert.doesNotMatch(text(page), /正在连接|未登录/);
   assert.deepEqual(actionsDisabled(page), [false, false]);
   page.querySelector('#choose-file').dispatchEvent('tap');
   await waitFor(() => page.data.items[0] && page.data.items[0].state === 'success', 'upload succeeds');
@@ -105,7 +99,42 @@ test('a stored token from the last launch: ready at once, no wx.login', { timeou
   await waitFor(() => page.data.login.state === 'ready', 'ready');
   assert.equal(wx.calls.login.count, 0);
   assert.equal(fake.received.logins.length, 0);
+  assert.equal(fake.received.configs.length, 1, 'the server was asked whether it wants a login');
   assert.equal(page.data.loginBlocked, false);
+});
+
+test('login off in /api/config: wx.login is never called (游客模式 or offline), uploads go without a token', { timeout: 15000 }, async () => {
+  fake.config = () => ({ status: 200, json: { loginRequired: false, maxSize: 1e6, allowedExtensions: [], callback: false, multipartThreshold: null } });
+  const sign = fake.signer;
+  fake.signer = (query, headers, n) => sign(query, { ...headers, authorization: 'Bearer tok-any' }, n);
+  const file = pickedFile(tmp.dir, 'a.txt', 10);
+  const wx = pageWx([[messageFile(file, 'file')]], {}, { codes: () => { throw new Error('wx.login must not be called'); } });
+  const page = renderPage('pages/index/index', wx, launchApp(wx));
+  await waitFor(() => page.data.login.state === 'off', 'login off');
+  assert.deepEqual(actionsDisabled(page), [false, false]);
+  page.querySelector('#choose-file').dispatchEvent('tap');
+  await waitFor(() => page.data.items[0] && page.data.items[0].state === 'success', 'upload succeeds');
+  assert.equal(fake.received.signatures[0].headers.authorization, undefined);
+  assert.equal(wx.calls.login.count, 0);
+  assert.equal(fake.received.logins.length, 0);
+});
+
+test('/api/config unreachable at launch: 未登录 with the reason; 重试 asks again and, with login off, uploads work', { timeout: 15000 }, async () => {
+  fake.config = () => ({ drop: true });
+  const wx = pageWx([], {}, { codes: () => { throw new Error('wx.login must not be called'); } });
+  const page = renderPage('pages/index/index', wx, launchApp(wx));
+  await waitFor(() => page.data.login.state === 'failed', '未登录 shown');
+  assert.match(text(page), /未登录/);
+  assert.match(text(page), /连不上签名服务, 读不到服务端配置/);
+  assert.deepEqual(actionsDisabled(page), [true, true]);
+
+  fake.config = () => ({ status: 200, json: { loginRequired: false } });
+  page.querySelector('#login-retry').dispatchEvent('tap');
+  await waitFor(() => page.data.login.state === 'off', 'login off after 重试');
+  assert.equal(page.querySelector('#login-failed'), undefined);
+  assert.deepEqual(actionsDisabled(page), [false, false]);
+  assert.equal(fake.received.configs.length, 2);
+  assert.equal(wx.calls.login.count, 0);
 });
 
 test('the page stops listening when it unloads', { timeout: 15000 }, async () => {

@@ -6,7 +6,7 @@ const assert = require('node:assert/strict');
 const { renderPage, waitFor } = require('./support/page-env');
 const { pageWx, messageFile } = require('./support/page-wx');
 const { createWxNetwork, createWxFiles } = require('./support/wx-double');
-const { startFakeServers } = require('./support/fake-servers');
+const { startFakeServers, apiError } = require('./support/fake-servers');
 const { makeTempDir, pickedFile } = require('./support/files');
 const { createMultipartUploader } = require('../../miniprogram/utils/multipart');
 const config = require('../../miniprogram/config');
@@ -92,8 +92,8 @@ test('at the threshold and above: parts with 暂停/继续; below: the form POST
   await waitFor(() => byName(page, 'movie.mp4').state === 'success', 'the large file finishes');
 
   assert.equal(byName(page, 'movie.mp4').key, 'uploads/fake/mp-1-movie.mp4');
-  assert.ok(fake.multipart.objects.get('uploads/fake/mp-1-movie.mp4').equals(big.bytes));
-  assert.ok(fake.multipart.objects.get('uploads/fake/mp-2-edge.mp4').equals(exact.bytes));
+  assert.ok(fake.objects.get('uploads/fake/mp-1-movie.mp4').bytes.equals(big.bytes));
+  assert.ok(fake.objects.get('uploads/fake/mp-2-edge.mp4').bytes.equals(exact.bytes));
   assert.deepEqual(fake.received.uploads.map((u) => u.parts.at(-1).data.length), [small.size], 'only the small file went by form');
   assert.equal(fake.received.multipart.statuses.length, 1, '继续 asked what OSS holds');
   assert.equal(page.data.busy, false);
@@ -117,7 +117,7 @@ test('a file OSS already holds part of: 继续上传 sends only the rest; 重新
   const sent = fake.received.multipart.puts.slice(putsBefore).map((p) => p.partNumber);
   assert.deepEqual(sent.filter((n) => held.includes(n)), [], 'held parts are not sent again');
   assert.equal(sent.length, 7 - held.length);
-  assert.ok(fake.multipart.objects.get(page.data.items[0].key).equals(file.bytes));
+  assert.ok(fake.objects.get(page.data.items[0].key).bytes.equals(file.bytes));
 
   // Again, interrupted; this time 重新上传: a new upload, the old one aborted.
   const second = await interruptedRun(wx, file, 2);
@@ -154,4 +154,36 @@ test('leaving the page pauses a large file instead of aborting it: 继续上传 
   assert.equal(fake.received.multipart.deletes.length, 0, 'not aborted on the server');
   const saved = await createMultipartUploader({ wx, baseUrl: fake.base }).findResumable(file);
   assert.equal(saved && saved.uploadId, [...fake.multipart.uploads.keys()][0]);
+});
+
+test('重试 after a failed completion continues without asking; 成功 shows the record complete answered, no confirm', { timeout: 30000 }, async () => {
+  // The first completion and its 3 retries (1 + 2 + 4 s apart) find the database down.
+  fake.multipart.onComplete = (id, attempt) => (attempt <= 4 ? apiError(503, 'DatabaseUnavailable', 'database down') : null);
+  const file = pickedFile(tmp.dir, 'lecture.mp4', 4 * PART + 3);
+  const wx = largeFileWx([[messageFile(file, 'video')]]);
+  const page = renderPage('pages/index/index', wx, { getToken: async () => null });
+  tapOn(page, '#choose-file');
+  await waitFor(() => page.data.items[0] && page.data.items[0].state === 'failed', 'completion failed', 20000);
+  const failed = page.data.items[0];
+  assert.equal(failed.message, '服务端数据库暂时不可用, 请稍后重试');
+  assert.equal(failed.retryable, true);
+  assert.equal(page.data.busy, false);
+  const putsBefore = fake.received.multipart.puts.length;
+  // The server records the name it was given; a different one here shows the page takes the record's.
+  [...fake.multipart.uploads.values()][0].name = '讲座 第一讲.mp4';
+
+  tapOn(page, `#item-${failed.id} .retry`);
+  await waitFor(() => page.data.items[0].state === 'success', 'completed on 重试');
+  assert.equal(fake.received.multipart.puts.length, putsBefore, 'every part was held: none sent again');
+  assert.equal(fake.received.multipart.creates.length, 1, 'the same upload, not a new one');
+  assert.equal(fake.received.multipart.statuses.length, 1, 'asked what OSS holds, without offering 继续上传');
+
+  const [record] = fake.records;
+  const done = page.data.items[0];
+  assert.equal(record.name, '讲座 第一讲.mp4');
+  assert.deepEqual([done.key, done.name, done.size], [record.key, record.name, record.size], 'the record complete answered');
+  assert.match(page.querySelector(`#item-${done.id}`).dom.textContent, /讲座 第一讲\.mp4/);
+  assert.equal(done.confirmKey, '');
+  assert.equal(fake.received.confirms.length, 0, 'complete records the file itself: no POST /api/files/confirm');
+  assert.equal(page.data.busy, false);
 });

@@ -1,12 +1,12 @@
-// Login (utils/session.js) against a scripted /api/login, through the wx double: real HTTP,
-// scripted wx.login codes, storage in memory, a controllable clock.
+// Login (utils/session.js) against a scripted /api/config and /api/login, through the wx double:
+// real HTTP, scripted wx.login codes, storage in memory, a controllable clock.
 
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const { createSession, STORAGE_KEY } = require('../../miniprogram/utils/session');
 const { UploadError } = require('../../miniprogram/utils/errors');
 const { createWxNetwork, createWxLogin, createWxStorage } = require('./support/wx-double');
-const { startFakeServers } = require('./support/fake-servers');
+const { startFakeServers, apiError, loginRequired } = require('./support/fake-servers');
 const { freePort } = require('./support/local-kit');
 
 const T0 = Date.UTC(2026, 0, 2, 3, 4, 5);
@@ -15,6 +15,8 @@ let fake;
 
 test.beforeEach(async () => {
   fake = await startFakeServers();
+  // The login tests run against a signer that wants a login; the config tests below change this.
+  fake.config = loginRequired;
 });
 
 test.afterEach(async () => {
@@ -44,6 +46,7 @@ test('wx.login code -> POST /api/login as JSON; the token is kept in memory and 
   assert.equal(await session.getToken({ refresh: false }), 'tok-code-a');
   assert.deepEqual(fake.received.logins.map((l) => l.body), [{ code: 'code-a' }]);
   assert.match(fake.received.logins[0].headers['content-type'], /^application\/json/);
+  assert.equal(fake.received.configs.length, 1, '/api/config asked first, once');
   assert.deepEqual(storage.read(STORAGE_KEY), { token: 'tok-code-a', expiresAt: T0 + 7200 * 1000 });
   assert.deepEqual(states, ['pending', 'ready']);
   assert.deepEqual(session.status(), { state: 'ready', message: '', detail: '' });
@@ -147,7 +150,8 @@ test('refresh (after a 401) logs in anew; refreshes right after a login share it
   assert.equal(await relaunch.session.getToken({ refresh: true }), 'tok-code-a');
 });
 
-test('login off on the server (404 LoginDisabled): null, remembered, stale token dropped', { timeout: 10000 }, async () => {
+test('a signer without /api/config, login off (404 LoginDisabled): null, remembered, stale token dropped', { timeout: 10000 }, async () => {
+  fake.config = () => apiError(404, 'NotFound');
   const storage = createWxStorage({ [STORAGE_KEY]: { token: 'old', expiresAt: T0 - 1 } });
   const { session, login, states } = setup({ storage });
   assert.equal(await session.getToken({ refresh: false }), null);
@@ -248,4 +252,87 @@ test('onChange unsubscribes', { timeout: 10000 }, async () => {
   stop();
   await session.getToken({ refresh: false });
   assert.deepEqual(seen, []);
+});
+
+// GET /api/config before any wx.login (游客模式 or an offline wx.login must not block uploads when
+// the server has login off).
+
+test('loginRequired false: null and state off without any wx.login or /api/login; a stored token is dropped', { timeout: 10000 }, async () => {
+  fake.config = () => ({ status: 200, json: { loginRequired: false, maxSize: 1, allowedExtensions: [], callback: true, multipartThreshold: null } });
+  const storage = createWxStorage({ [STORAGE_KEY]: { token: 'from-a-login-on-day', expiresAt: T0 + 3600 * 1000 } });
+  const { session, login, states } = setup({ storage, codes: () => { throw new Error('wx.login must not be called'); } });
+  assert.equal(await session.getToken({ refresh: false }), null);
+  assert.equal(await session.getToken(), null);
+  assert.deepEqual(states, ['pending', 'off']);
+  assert.equal(session.status().state, 'off');
+  assert.equal(login.calls.count, 0);
+  assert.equal(fake.received.logins.length, 0);
+  assert.equal(fake.received.configs.length, 1, 'asked once, remembered');
+  assert.equal(storage.read(STORAGE_KEY), undefined);
+});
+
+test('loginRequired true with a stored token: ready after /api/config, no wx.login', { timeout: 10000 }, async () => {
+  const storage = createWxStorage({ [STORAGE_KEY]: { token: 'kept', expiresAt: T0 + 3600 * 1000 } });
+  const { session, login, states } = setup({ storage });
+  assert.equal(await session.getToken({ refresh: false }), 'kept');
+  assert.deepEqual(states, ['pending', 'ready']);
+  assert.equal(login.calls.count, 0);
+  assert.equal(fake.received.configs.length, 1);
+});
+
+test('a 401 while login was off: straight to wx.login (the 401 says login is on), /api/config is not asked again', { timeout: 10000 }, async () => {
+  fake.config = () => ({ status: 200, json: { loginRequired: false } });
+  fake.login = grant();
+  const { session, login } = setup();
+  assert.equal(await session.getToken({ refresh: false }), null);
+  assert.equal(await session.getToken({ refresh: true }), 'tok-code-a');
+  assert.equal(login.calls.count, 1);
+  assert.equal(fake.received.configs.length, 1);
+  assert.equal(session.status().state, 'ready');
+});
+
+test('/api/config unreachable: failed with a Chinese message naming it; the next call asks again and goes on', { timeout: 10000 }, async () => {
+  fake.config = () => ({ drop: true });
+  fake.login = grant();
+  const { session, login } = setup();
+  await expectLoginError(session, (err) => {
+    assert.equal(err.kind, 'network');
+    assert.equal(err.code, 'ConfigUnavailable');
+    assert.equal(err.retryable, true);
+    assert.match(err.message, /连不上签名服务, 读不到服务端配置 \(\/api\/config\)/);
+    assert.match(err.message, /重试/);
+    assert.match(err.detail, /^request:fail /);
+  });
+  assert.equal(login.calls.count, 0, 'no wx.login before the config is known');
+  fake.config = loginRequired;
+  assert.equal(await session.getToken({ refresh: false }), 'tok-code-a');
+  assert.equal(fake.received.configs.length, 2);
+});
+
+test('/api/config timing out, failing or answering nonsense: each a clear Chinese error', { timeout: 10000 }, async () => {
+  fake.config = () => new Promise(() => {});
+  const net = createWxNetwork({ timeoutMs: 200 });
+  const slow = createSession({ wx: { request: net.request, ...createWxLogin([]), ...createWxStorage() }, baseUrl: fake.base });
+  await expectLoginError(slow, (err) => assert.match(err.message, /^连接签名服务超时, 读不到服务端配置/));
+
+  fake.config = () => apiError(503, 'RateLimitUnavailable');
+  const { session } = setup();
+  await expectLoginError(session, (err) => {
+    assert.equal(err.code, 'RateLimitUnavailable');
+    assert.equal(err.statusCode, 503);
+  });
+  fake.config = () => ({ status: 200, json: '<html>portal</html>' });
+  await expectLoginError(session, (err) => assert.equal(err.code, 'BadSignerResponse'));
+  fake.config = () => ({ status: 200, json: { loginRequired: 'yes' } });
+  await expectLoginError(session, (err) => assert.equal(err.code, 'BadSignerResponse'));
+});
+
+test('/api/config from a host outside request合法域名: the domain message', { timeout: 10000 }, async () => {
+  const net = createWxNetwork({ allowedHosts: ['signer.example.com'] });
+  const session = createSession({ wx: { request: net.request, ...createWxLogin([]), ...createWxStorage() }, baseUrl: fake.base });
+  await expectLoginError(session, (err) => {
+    assert.equal(err.kind, 'domain');
+    assert.match(err.message, /request合法域名/);
+  });
+  assert.equal(fake.received.configs.length, 0);
 });

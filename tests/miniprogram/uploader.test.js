@@ -2,23 +2,15 @@
 
 const test = require('node:test');
 const assert = require('node:assert/strict');
-const { createUploader, UploadError } = require('../../miniprogram/utils/uploader');
+const { createUploader } = require('../../miniprogram/utils/uploader');
+const { UploadError } = require('../../miniprogram/utils/errors');
 const { createWxNetwork } = require('./support/wx-double');
-const { startFakeServers, ossErrorXml } = require('./support/fake-servers');
-const { makeTempDir, pickedFile } = require('./support/files');
+const { freshServersEachTest, ossErrorXml, callbackFailedXml, apiError } = require('./support/fake-servers');
+const { pickedFile } = require('./support/files');
 
 let fake;
 let tmp;
-
-test.beforeEach(async () => {
-  fake = await startFakeServers();
-  tmp = makeTempDir();
-});
-
-test.afterEach(async () => {
-  await fake.close();
-  tmp.remove();
-});
+freshServersEachTest(test, (env) => ({ fake, tmp } = env));
 
 function setup(options = {}) {
   const wx = createWxNetwork(options.wx);
@@ -51,7 +43,7 @@ test('204 is success too; any other status is a failure even though wx calls suc
   const file = pickedFile(tmp.dir, 'a.txt', 10);
   fake.oss = () => ({ status: 204 });
   assert.equal((await uploader.uploadFileToOSS(file)).statusCode, 204);
-  for (const status of [201, 203, 302, 500]) {
+  for (const status of [201, 302, 500]) {
     fake.oss = () => ({ status, body: '' });
     await assert.rejects(uploader.uploadFileToOSS(file), (err) => err instanceof UploadError && err.kind === 'oss' && err.statusCode === status);
   }
@@ -154,6 +146,7 @@ test('sends the bearer token, and on 401 logs in again once', { timeout: 10000 }
   const base = fake.signer;
   fake.signer = (q, headers, n) =>
     headers.authorization === 'Bearer fresh-token' ? base(q, headers, n) : { status: 401, json: { error: { code: 'Unauthorized', message: '登录已失效, 请重新登录' } } };
+  fake.oss = () => ({ status: 200, callback: true }); // no confirm call in this test
   await uploader.uploadFileToOSS(pickedFile(tmp.dir, 'a.txt', 10));
   assert.deepEqual(calls, [false, true]);
   assert.deepEqual(fake.received.signatures.map((s) => s.headers.authorization), ['Bearer stale-token', 'Bearer fresh-token']);
@@ -199,7 +192,6 @@ test('a network failure is retryable', { timeout: 10000 }, async () => {
   // The signer is gone: nothing listens on its port any more.
   await fake.close();
   await assert.rejects(uploader.uploadFileToOSS(file), (err) => err.kind === 'network' && err.retryable && /连不上签名服务/.test(err.message));
-  fake = await startFakeServers(); // for afterEach
 });
 
 test('nine files: at most three in flight, all stored', { timeout: 20000 }, async () => {
@@ -245,3 +237,122 @@ test('abort: a queued file never starts, a running one stops mid-upload', { time
   assert.equal(fake.received.signatures.length, 3, 'the queued file was never signed');
   assert.equal(fake.received.uploads.length, 2, 'the aborted body never completed');
 });
+
+// What OSS answers decides where the record comes from (design: callback on -> 200 with the record;
+// off -> 200 empty; callback failed -> 203 CallbackFailed, the object stored).
+
+test('callback on: 200 with the record JSON is the result; nothing is confirmed', { timeout: 10000 }, async () => {
+  const { uploader } = setup();
+  fake.oss = () => ({ status: 200, callback: true });
+  const result = await uploader.uploadFileToOSS(pickedFile(tmp.dir, '合同.pdf', 1234));
+  assert.deepEqual(result.record, { id: 1, key: result.key, name: '合同.pdf', size: 1234, contentType: 'application/octet-stream', createdAt: '2026-12-01T10:00:00Z' });
+  assert.equal(result.confirmed, false);
+  assert.equal(fake.received.confirms.length, 0);
+});
+
+for (const [label, answer] of [
+  ['200 with an empty body (callbacks off)', { status: 200, body: '' }],
+  ['204 with an empty body', { status: 204 }],
+  ['203 CallbackFailed (stored, the callback failed)', { status: 203, body: callbackFailedXml() }],
+  ['200 with JSON that is not a record', { status: 200, json: { ok: true } }],
+]) {
+  test(`${label}: POST /api/files/confirm {key}, then the record`, { timeout: 10000 }, async () => {
+    const { uploader } = setup({ getToken: async () => 'tok' });
+    fake.oss = () => answer;
+    const result = await uploader.uploadFileToOSS(pickedFile(tmp.dir, 'photo.png', 2048));
+    assert.equal(result.statusCode, answer.status);
+    assert.equal(result.confirmed, true);
+    assert.equal(fake.received.confirms.length, 1);
+    const [sent] = fake.received.confirms;
+    assert.deepEqual(sent.body, { key: result.key });
+    assert.match(sent.headers['content-type'], /^application\/json/);
+    assert.equal(sent.headers.authorization, 'Bearer tok');
+    assert.equal(result.record.key, result.key);
+    assert.equal(result.record.name, 'photo.png');
+    assert.equal(result.record.size, 2048);
+    assert.equal(fake.received.uploads.length, 1, 'uploaded once');
+  });
+}
+
+test('a record for another key is not taken: the upload is confirmed', { timeout: 10000 }, async () => {
+  const { uploader } = setup();
+  fake.oss = () => ({ status: 200, json: { id: 9, key: 'uploads/someone-else.png', name: 'x', size: 1, contentType: 'image/png', createdAt: '2026-12-01T10:00:00Z' } });
+  const result = await uploader.uploadFileToOSS(pickedFile(tmp.dir, 'a.png', 10));
+  assert.equal(result.confirmed, true);
+  assert.equal(result.record.key, result.key);
+});
+
+test('confirm 503 DatabaseUnavailable: a retryable Chinese error naming the key; confirm() then records it without uploading again', { timeout: 10000 }, async () => {
+  const { uploader } = setup();
+  const records = fake.confirm;
+  fake.confirm = () => apiError(503, 'DatabaseUnavailable', '数据库不可用');
+  let caught = null;
+  await uploader.uploadFileToOSS(pickedFile(tmp.dir, 'a.pdf', 100)).catch((err) => (caught = err));
+  assert.ok(caught instanceof UploadError);
+  assert.equal(caught.code, 'DatabaseUnavailable');
+  assert.equal(caught.statusCode, 503);
+  assert.equal(caught.retryable, true);
+  assert.equal(caught.message, '文件已存到 OSS, 但服务端没能登记这次上传: 服务端数据库暂时不可用, 请稍后重试');
+  assert.equal(caught.detail, '数据库不可用');
+  assert.equal(caught.confirmKey, 'uploads/fake/1-a.pdf');
+
+  fake.confirm = records;
+  const job = uploader.confirm(caught.confirmKey);
+  const result = await job.promise;
+  assert.equal(result.key, 'uploads/fake/1-a.pdf');
+  assert.equal(result.record.name, 'a.pdf');
+  assert.equal(fake.received.uploads.length, 1, 'not uploaded again');
+  assert.equal(fake.received.signatures.length, 1, 'not signed again');
+  assert.equal(fake.received.confirms.length, 2);
+});
+
+test('confirm without an answer (network) is retryable; 404 ObjectNotFound is not', { timeout: 10000 }, async () => {
+  const { uploader } = setup();
+  fake.confirm = () => ({ drop: true });
+  await assert.rejects(uploader.uploadFileToOSS(pickedFile(tmp.dir, 'a.txt', 10)), (err) => {
+    assert.equal(err.kind, 'network');
+    assert.equal(err.retryable, true);
+    assert.match(err.message, /^文件已存到 OSS, 但服务端没能登记这次上传: 连不上签名服务/);
+    assert.ok(err.confirmKey);
+    return true;
+  });
+  fake.confirm = () => apiError(404, 'ObjectNotFound', '对象不存在');
+  await assert.rejects(uploader.uploadFileToOSS(pickedFile(tmp.dir, 'a.txt', 10)), (err) => {
+    assert.equal(err.code, 'ObjectNotFound');
+    assert.equal(err.retryable, false);
+    assert.match(err.message, /OSS 中没有找到这个文件/);
+    return true;
+  });
+});
+
+test('a signer without /api/files/confirm (404 NotFound) keeps no records: the upload stands', { timeout: 10000 }, async () => {
+  const { uploader } = setup();
+  fake.confirm = () => apiError(404, 'NotFound', '没有这个接口');
+  const result = await uploader.uploadFileToOSS(pickedFile(tmp.dir, 'a.txt', 10));
+  assert.equal(result.record, null);
+  assert.equal(result.statusCode, 200);
+});
+
+test('confirm gets a 401: one fresh login, then the record', { timeout: 10000 }, async () => {
+  const calls = [];
+  const { uploader } = setup({ getToken: async ({ refresh }) => (calls.push(refresh), refresh ? 'fresh' : 'stale') });
+  const confirm = fake.confirm;
+  fake.confirm = (body, headers) => (headers.authorization === 'Bearer fresh' ? confirm(body) : apiError(401, 'Unauthorized'));
+  const result = await uploader.uploadFileToOSS(pickedFile(tmp.dir, 'a.txt', 10));
+  assert.ok(result.record);
+  assert.deepEqual(fake.received.confirms.map((c) => c.headers.authorization), ['Bearer stale', 'Bearer fresh']);
+  assert.deepEqual(calls, [false, false, true]);
+});
+
+test('abort while confirming: 已取消', { timeout: 10000 }, async () => {
+  const { uploader } = setup();
+  let answer;
+  fake.confirm = () => new Promise((resolve) => (answer = resolve));
+  const job = uploader.enqueue(pickedFile(tmp.dir, 'a.txt', 10));
+  const deadline = Date.now() + 5000;
+  while (!answer && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+  job.abort();
+  await assert.rejects(job.promise, (err) => err.kind === 'aborted' && err.message === '已取消');
+  answer({ status: 503, json: {} });
+});
+

@@ -1,11 +1,14 @@
-// The upload screen: pick files, show each one's progress and outcome. The network work lives in
-// utils/uploader.js (one form POST) and utils/multipart.js (files of config.multipartThreshold or
-// more, in parts: 暂停/继续, and 继续上传 for a file picked again after a drop or a restart).
+// The upload screen: pick files, show each one's progress and outcome, and the privacy prompt the
+// pickers may need. The network work lives in utils/uploader.js (one form POST) and
+// utils/multipart.js (files of config.multipartThreshold or more, in parts: 暂停/继续, and 继续上传
+// for a file picked again after a drop or a restart).
 
 const config = require('../../config');
 const { createUploader } = require('../../utils/uploader');
 const { createMultipartUploader } = require('../../utils/multipart');
 const { MESSAGES } = require('../../utils/messages');
+const { formatSize } = require('../../utils/format');
+const privacy = require('../../utils/privacy');
 
 const STATE_TEXT = {
   queued: '排队中',
@@ -20,41 +23,38 @@ const IMAGE_EXTENSIONS = /\.(jpe?g|png|gif|webp|bmp|heic|heif)$/i;
 
 /**
  * @typedef {import('../../utils/uploader').PickedFile} PickedFile
+ * @typedef {import('../../utils/uploader').UploadJob} UploadJob
+ * @typedef {import('../../utils/uploader').UploadResult} UploadResult
+ * @typedef {import('../../utils/uploader').JobCallbacks} JobCallbacks
+ * @typedef {import('../../utils/errors').UploadError} UploadError
  * @typedef {import('../../utils/session').LoginStatus} LoginStatus
- * @typedef {{
- *   getToken?: import('../../utils/uploader').TokenGetter,
- *   loginStatus?: () => LoginStatus,
- *   onLoginChange?: (listener: (status: LoginStatus) => void) => () => void,
- *   retryLogin?: () => Promise<void>
- * }} AppApi
+ * @typedef {import('../../utils/session').AppApi} AppApi
+ * @typedef {import('../../utils/resume-store').SavedUpload} SavedUpload
  * @typedef {'queued' | 'uploading' | 'success' | 'failed' | 'canceled' | 'paused' | 'resumable'} ItemState
  *   paused: a large file stopped by 暂停; resumable: a large file OSS already holds part of, waiting
  *   for 继续上传 or 重新上传.
  * @typedef {{
  *   id: number, name: string, path: string, size: number, sizeText: string, isImage: boolean,
  *   state: ItemState, stateText: string, progress: number, key: string, message: string,
- *   detail: string, requestId: string, retryable: boolean, multipart: boolean
+ *   detail: string, requestId: string, retryable: boolean, confirmKey: string, multipart: boolean
  * }} Item
- * @typedef {{abort: () => void, pause?: () => void, resume?: () => void}} Job
+ *   confirmKey: stored in OSS, not yet recorded by the server: 重试 confirms it again;
+ *   multipart: uploaded in parts (config.multipartThreshold or more).
+ * @typedef {UploadJob & {pause?: () => void, resume?: () => void}} Job
  */
 
-/** @param {number} bytes */
-function formatSize(bytes) {
-  if (bytes < 1024) return bytes + ' B';
-  if (bytes < 1024 * 1024) return (bytes / 1024).toFixed(1) + ' KB';
-  if (bytes < 1024 * 1024 * 1024) return (bytes / 1024 / 1024).toFixed(1) + ' MB';
-  return (bytes / 1024 / 1024 / 1024).toFixed(2) + ' GB';
+/**
+ * Whether a file goes in parts rather than in one form POST.
+ * @param {number} size
+ */
+function isLarge(size) {
+  return size >= config.multipartThreshold;
 }
 
 /** @param {string} path */
 function baseName(path) {
   const parts = String(path).split(/[\\/]/);
   return parts[parts.length - 1] || path;
-}
-
-/** @param {{errMsg?: string}} err */
-function isUserCancel(err) {
-  return /cancel/i.test((err && err.errMsg) || '');
 }
 
 Page({
@@ -70,6 +70,9 @@ Page({
     login: { state: 'off', message: '' },
     /** True while logging in or after a failed login: no upload can start. */
     loginBlocked: false,
+    /** The privacy prompt, shown when WeChat asks before a picker runs. */
+    privacyPrompt: false,
+    privacyContractName: MESSAGES.PRIVACY_CONTRACT_NAME,
   },
 
   /** @type {ReturnType<typeof createUploader> | null} */
@@ -78,11 +81,13 @@ Page({
   multipart: null,
   /** @type {Record<number, Job>} running, queued or paused uploads by item id */
   jobs: {},
-  /** @type {Record<number, import('../../utils/resume-store').SavedUpload | null>} 继续上传 offers by item id (null: still looking) */
+  /** @type {Record<number, SavedUpload | null>} 继续上传 offers by item id (null: still looking) */
   offers: {},
   nextItemId: 1,
   /** @type {(() => void) | null} */
   stopWatchingLogin: null,
+  /** @type {ReturnType<typeof privacy.createPrivacyPrompt> | null} */
+  privacy: null,
 
   onLoad() {
     const app = /** @type {AppApi} */ (getApp());
@@ -92,14 +97,23 @@ Page({
       this.showLogin(app.loginStatus());
       this.stopWatchingLogin = app.onLoginChange((status) => this.showLogin(status));
     }
-    const getToken = app && app.getToken ? (/** @type {{refresh: boolean}} */ options) => /** @type {any} */ (app).getToken(options) : null;
+    /** @type {import('../../utils/api').TokenGetter | null} */
+    const getToken = app && app.getToken ? (options) => /** @type {any} */ (app).getToken(options) : null;
     this.uploader = createUploader({ wx, baseUrl: config.signerBaseUrl, concurrency: config.maxConcurrentUploads, getToken });
     this.multipart = createMultipartUploader({ wx, baseUrl: config.signerBaseUrl, concurrency: config.multipartConcurrency, getToken });
+    this.privacy = privacy.createPrivacyPrompt(wx, () => this.setData({ privacyPrompt: true }));
+    privacy.privacyContractName(wx).then((name) => this.setData({ privacyContractName: name }));
+  },
+
+  onShow() {
+    // The listener is last-one-wins: take it back whenever this page is in front.
+    if (this.privacy) this.privacy.listen();
   },
 
   onUnload() {
     if (this.stopWatchingLogin) this.stopWatchingLogin();
     this.stopWatchingLogin = null;
+    if (this.privacy) this.privacy.dispose();
     // A large file is only paused: what OSS holds stays, and picking the file again offers 继续上传.
     Object.keys(this.jobs).forEach((id) => {
       const job = this.jobs[Number(id)];
@@ -124,6 +138,22 @@ Page({
     app.retryLogin();
   },
 
+  /** 同意 on the privacy prompt (a <button open-type="agreePrivacyAuthorization" id="agree-btn">). */
+  agreePrivacy() {
+    this.setData({ privacyPrompt: false });
+    if (this.privacy) this.privacy.agree();
+  },
+
+  /** 不同意 on the privacy prompt: the waiting picker fails with errno 104. */
+  disagreePrivacy() {
+    this.setData({ privacyPrompt: false });
+    if (this.privacy) this.privacy.disagree();
+  },
+
+  openPrivacyContract() {
+    privacy.openPrivacyContract(wx);
+  },
+
   /** 选择文件: any file from a chat, up to 9. */
   chooseAndUploadFile() {
     if (this.refuseWhileBusy() || this.refuseWhileLoggedOut()) return;
@@ -138,7 +168,7 @@ Page({
           isImage: f.type === 'image' || IMAGE_EXTENSIONS.test(f.name || ''),
         })));
       },
-      fail: (err) => this.pickFailed(err),
+      fail: (err) => this.pickFailed('chooseMessageFile', err),
     });
   },
 
@@ -157,7 +187,7 @@ Page({
           isImage: f.fileType === 'image',
         })));
       },
-      fail: (err) => this.pickFailed(err),
+      fail: (err) => this.pickFailed('chooseMedia', err),
     });
   },
 
@@ -173,10 +203,13 @@ Page({
     return true;
   },
 
-  /** @param {{errMsg: string}} err */
-  pickFailed(err) {
-    if (isUserCancel(err)) return;
-    this.setData({ notice: MESSAGES.CHOOSE_FAILED + ' (' + err.errMsg + ')' });
+  /**
+   * @param {import('../../utils/privacy').PickerApi} api
+   * @param {import('../../utils/privacy').WxFailure} err
+   */
+  pickFailed(api, err) {
+    const message = privacy.pickFailureMessage(api, err);
+    if (message) this.setData({ notice: message });
   },
 
   /** @param {Array<PickedFile & {isImage: boolean}>} files */
@@ -198,10 +231,45 @@ Page({
       detail: '',
       requestId: '',
       retryable: false,
-      multipart: f.size >= config.multipartThreshold,
+      confirmKey: '',
+      multipart: isLarge(f.size),
     }));
     this.setData({ items: fresh.concat(this.data.items), busy: true, notice: '' });
-    fresh.forEach((item) => (item.multipart ? this.offerOrRun(item, true) : this.runItem(item, null)));
+    fresh.forEach((item) => (item.multipart ? this.offerOrRun(item, true) : this.follow(item, this.startJob(item, this.callbacksFor(item)))));
+  },
+
+  /**
+   * The upload of one file, as a job `{id, promise, abort}` that settles with an UploadResult.
+   * The one place that picks the path by `file.size`: one form POST, or parts (these jobs also
+   * pause and resume, and continue `resume`, a saved upload from findResumable, when given).
+   * @param {PickedFile} file
+   * @param {JobCallbacks & {onPause?: () => void}} callbacks
+   * @param {SavedUpload | null} [resume]
+   * @returns {Job}
+   */
+  startJob(file, callbacks, resume) {
+    const picked = { path: file.path, name: file.name, size: file.size };
+    if (isLarge(file.size)) {
+      const multipart = /** @type {ReturnType<typeof createMultipartUploader>} */ (this.multipart);
+      return multipart.enqueue(picked, Object.assign({ resume: resume || null }, callbacks));
+    }
+    const uploader = /** @type {ReturnType<typeof createUploader>} */ (this.uploader);
+    return uploader.enqueue(picked, callbacks);
+  },
+
+  /**
+   * @param {Item} item
+   * @returns {JobCallbacks & {onPause: () => void}}
+   */
+  callbacksFor(item) {
+    return {
+      onStart: () => this.patchItem(item.id, { state: 'uploading', stateText: STATE_TEXT.uploading }),
+      onProgress: (p) => {
+        const current = this.findItem(item.id);
+        if (current && current.progress !== p.progress) this.patchItem(item.id, { progress: p.progress });
+      },
+      onPause: () => this.patchItem(item.id, { state: 'paused', stateText: STATE_TEXT.paused }),
+    };
   },
 
   /**
@@ -220,33 +288,26 @@ Page({
         return;
       }
       delete this.offers[item.id];
-      this.runItem(item, saved);
+      this.follow(item, this.startJob(item, this.callbacksFor(item), saved));
     });
   },
 
   /**
+   * Show a job's outcome on its item: 成功 with what the server recorded, or the failure.
    * @param {Item} item
-   * @param {import('../../utils/resume-store').SavedUpload | null} resume
+   * @param {UploadJob} job
    */
-  runItem(item, resume) {
-    const file = { path: item.path, name: item.name, size: item.size };
-    const callbacks = {
-      onStart: () => this.patchItem(item.id, { state: 'uploading', stateText: STATE_TEXT.uploading }),
-      onProgress: (/** @type {{progress: number}} */ p) => {
-        const current = this.findItem(item.id);
-        if (current && current.progress !== p.progress) this.patchItem(item.id, { progress: p.progress });
-      },
-      onPause: () => this.patchItem(item.id, { state: 'paused', stateText: STATE_TEXT.paused }),
-    };
-    const job = item.multipart
-      ? /** @type {ReturnType<typeof createMultipartUploader>} */ (this.multipart).enqueue(file, Object.assign({ resume }, callbacks))
-      : /** @type {ReturnType<typeof createUploader>} */ (this.uploader).enqueue(file, callbacks);
+  follow(item, job) {
     this.jobs[item.id] = job;
     job.promise.then(
-      (result) => {
-        this.patchItem(item.id, { state: 'success', stateText: STATE_TEXT.success, progress: 100, key: result.key });
+      (/** @type {UploadResult} */ result) => {
+        const record = result.record;
+        /** @type {Partial<Item>} */
+        const done = { state: 'success', stateText: STATE_TEXT.success, progress: 100, key: result.key, confirmKey: '' };
+        if (record) Object.assign(done, { name: record.name, size: record.size, sizeText: formatSize(record.size), key: record.key });
+        this.patchItem(item.id, done);
       },
-      (/** @type {import('../../utils/uploader').UploadError} */ error) => {
+      (/** @type {UploadError} */ error) => {
         const canceled = error && error.kind === 'aborted';
         this.patchItem(item.id, {
           state: canceled ? 'canceled' : 'failed',
@@ -255,6 +316,7 @@ Page({
           detail: (error && error.detail) || '',
           requestId: (error && error.requestId) || '',
           retryable: !!(error && error.retryable),
+          confirmKey: (error && error.confirmKey) || '',
         });
       }
     ).then(() => {
@@ -263,6 +325,7 @@ Page({
     });
   },
 
+  /** Busy while any upload runs, waits or is paused, or a 继续上传 offer is open. */
   updateBusy() {
     this.setData({ busy: Object.keys(this.jobs).length + Object.keys(this.offers).length > 0 });
   },
@@ -275,8 +338,7 @@ Page({
     if (offer && item) {
       // 取消 an offer: the parts OSS holds are aborted too.
       delete this.offers[id];
-      const discarded = /** @type {ReturnType<typeof createMultipartUploader>} */ (this.multipart)
-        .enqueue({ path: item.path, name: item.name, size: item.size }, { resume: offer });
+      const discarded = this.startJob(item, {}, offer);
       discarded.promise.catch(() => {}); // settles as 已取消, which the item already says
       discarded.abort();
       this.patchItem(id, { state: 'canceled', stateText: STATE_TEXT.canceled });
@@ -313,19 +375,30 @@ Page({
     if (!offer || !item) return;
     delete this.offers[id];
     this.patchItem(id, { state: 'queued', stateText: STATE_TEXT.queued });
-    this.runItem(item, event.currentTarget.dataset.fresh ? null : offer);
+    this.follow(item, this.startJob(item, this.callbacksFor(item), event.currentTarget.dataset.fresh ? null : offer));
   },
 
-  /** 重试 after a network failure: the same file goes through the queue again. */
-  retryUpload(/** @type {WechatMiniprogram.BaseEvent} */ event) {
+  /**
+   * 重试 after a network failure: the same file goes through the queue again (a large file
+   * continues from what OSS holds, without asking); a file that reached OSS but was not recorded
+   * is only confirmed again.
+   * @param {WechatMiniprogram.BaseEvent} event
+   */
+  retryUpload(event) {
     const item = this.findItem(Number(event.currentTarget.dataset.id));
     if (!item || item.state !== 'failed' || !item.retryable || this.jobs[item.id]) return;
+    const uploader = /** @type {ReturnType<typeof createUploader>} */ (this.uploader);
+    const confirming = !!item.confirmKey;
     this.patchItem(item.id, {
-      state: 'queued', stateText: STATE_TEXT.queued, progress: 0, message: '', detail: '', requestId: '', retryable: false,
+      state: confirming ? 'uploading' : 'queued',
+      stateText: confirming ? STATE_TEXT.uploading : STATE_TEXT.queued,
+      progress: confirming ? 100 : 0,
+      message: '', detail: '', requestId: '', retryable: false,
     });
     this.setData({ busy: true });
-    if (item.multipart) this.offerOrRun(item, false);
-    else this.runItem(item, null);
+    if (confirming) this.follow(item, uploader.confirm(item.confirmKey));
+    else if (item.multipart) this.offerOrRun(item, false);
+    else this.follow(item, this.startJob(item, this.callbacksFor(item)));
   },
 
   /** @param {number} id */

@@ -3,6 +3,7 @@
 
 const fs = require('node:fs');
 const net = require('node:net');
+const crypto = require('node:crypto');
 const path = require('node:path');
 const http = require('node:http');
 const { spawn } = require('node:child_process');
@@ -173,13 +174,32 @@ async function startLocalKit(options = {}) {
     workDir.remove();
   }
 
-  /** The stored object, read back through the emulator. */
+  /**
+   * The stored object's bytes, or null. Read from the emulator's folder (meta/<sha256(key)>.json
+   * names the blob), so it works whether or not the bucket lets anonymous reads through.
+   */
   async function readObject(key) {
-    const res = await get(`${ossBase}/${key.split('/').map(encodeURIComponent).join('/')}`);
-    return res.status === 200 ? res.body : null;
+    const metaName = `${crypto.createHash('sha256').update(key, 'utf8').digest('hex')}.json`;
+    const find = (dir) => {
+      for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+        const full = path.join(dir, entry.name);
+        if (entry.isDirectory()) {
+          const found = find(full);
+          if (found) return found;
+        } else if (entry.name === metaName && path.basename(dir) === 'meta') {
+          return full;
+        }
+      }
+      return null;
+    };
+    const meta = find(storage.dir);
+    if (!meta) return null;
+    const { blob } = JSON.parse(fs.readFileSync(meta, 'utf8'));
+    const blobPath = path.join(path.dirname(path.dirname(meta)), 'blobs', blob);
+    return fs.existsSync(blobPath) ? fs.readFileSync(blobPath) : null;
   }
 
   return { base, ossBase, storageDir: storage.dir, secretKey, stop, readObject, output: () => output, pid: child.pid };
 }
 
-module.exports = { startLocalKit, startFakeWeChat, freePort, pythonBin, baseEnv };
+module.exports = { startLocalKit, startFakeWeChat, freePort, pythonBin, baseEnv, get };

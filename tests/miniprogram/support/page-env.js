@@ -5,7 +5,6 @@ const path = require('node:path');
 const { JSDOM } = require('jsdom');
 
 const MINIPROGRAM = path.resolve(__dirname, '../../../miniprogram');
-const PAGE_LIFECYCLE = ['onLoad', 'onShow', 'onReady', 'onHide', 'onUnload'];
 
 function installDom() {
   const dom = new JSDOM('<!DOCTYPE html><html><head></head><body></body></html>', { pretendToBeVisual: true, url: 'http://localhost/' });
@@ -28,8 +27,10 @@ global.getApp = () => app;
 global.Page = (def) => {
   const methods = {};
   const fields = {};
+  // Page hooks (onShow, onPullDownRefresh, ...) become methods too, so a test can call them as
+  // WeChat would: page.instance.onShow().
   for (const [name, value] of Object.entries(def)) {
-    if (name === 'data' || PAGE_LIFECYCLE.includes(name)) continue;
+    if (name === 'data') continue;
     if (typeof value === 'function') methods[name] = value;
     else fields[name] = value;
   }

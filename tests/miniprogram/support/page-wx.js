@@ -1,38 +1,105 @@
-// The `wx` a rendered page sees: real networking, scripted pickers, and, when asked, scripted
-// wx.login codes with storage in memory.
+// The `wx` a rendered page sees: real networking, scripted pickers, dialogs and viewers, the
+// privacy authorization flow, and, when asked, scripted wx.login codes with storage in memory.
 
 const { createWxNetwork, createWxLogin, createWxStorage } = require('./wx-double');
 
 /**
- * @param {Array<object[]>} picks what each chooseMessageFile / chooseMedia call returns, in order
+ * @param {Array<object[] | {fail: object}>} picks what each chooseMessageFile / chooseMedia call
+ *   returns, in order: the tempFiles, or `{fail}` (the fail argument); nothing left = the user cancels
  * @param {object} [network] createWxNetwork options
- * @param {{codes?: Array<string | {errMsg: string}>}} [account] wx.login script
+ * @param {object} [more]
+ * @param {Array<string | {errMsg: string}> | Function} [more.codes] wx.login script
+ * @param {boolean[]} [more.modals] each wx.showModal's answer (true = the confirm button)
+ * @param {object} [more.privacy] `{needed: true}`: the user has not agreed to the privacy guide yet,
+ *   so a picker first goes through onNeedPrivacyAuthorization; `{api: false}`: a base library
+ *   without the privacy APIs (below 2.32.3)
+ * @param {object} [more.openDocumentFail] the fail argument of every wx.openDocument
  */
-function pageWx(picks, network = {}, account = {}) {
+function pageWx(picks, network = {}, more = {}) {
   const net = createWxNetwork(network);
-  const login = createWxLogin(account.codes || []);
-  const calls = { chooseMessageFile: [], chooseMedia: [], toasts: [], login: login.calls };
-  return {
+  const login = createWxLogin(more.codes || []);
+  const modals = more.modals || [];
+  const privacy = { needed: false, api: true, ...(more.privacy || {}) };
+  const calls = {
+    chooseMessageFile: [], chooseMedia: [], toasts: [], login: login.calls, previews: [], documents: [], modals: [],
+    stopPullDownRefresh: 0, privacyAnswers: [], privacyContract: 0,
+  };
+  let privacyListener = null;
+
+  function pick(api, options) {
+    calls[api].push(options);
+    const next = picks.shift();
+    const ok = api === 'chooseMessageFile' ? { errMsg: 'chooseMessageFile:ok' } : { type: 'mix', errMsg: 'chooseMedia:ok' };
+    if (!next) return setImmediate(() => options.fail({ errMsg: `${api}:fail cancel` }));
+    if (!Array.isArray(next)) return setImmediate(() => options.fail(next.fail));
+    setImmediate(() => options.success({ tempFiles: next, ...ok }));
+  }
+
+  /** A privacy API called before the user agreed: WeChat asks the page's listener and waits. */
+  function privacyGate(api, options) {
+    if (!privacy.needed || !privacyListener) return pick(api, options);
+    const resolve = (answer) => {
+      calls.privacyAnswers.push(answer);
+      if (answer.event === 'exposureAuthorization') return;
+      if (answer.event === 'agree' && answer.buttonId === 'agree-btn') {
+        privacy.needed = false;
+        pick(api, options);
+      } else {
+        calls[api].push(options);
+        setImmediate(() => options.fail({ errMsg: `${api}:fail privacy permission is not authorized`, errno: 104 }));
+      }
+    };
+    setImmediate(() => privacyListener(resolve, { referrer: api }));
+  }
+
+  const wx = {
     calls,
     stats: net.stats,
     request: net.request,
     uploadFile: net.uploadFile,
+    downloadFile: net.downloadFile,
     login: login.login,
     ...createWxStorage(),
-    chooseMessageFile(options) {
-      calls.chooseMessageFile.push(options);
-      const next = picks.shift();
-      setImmediate(() => (next ? options.success({ tempFiles: next, errMsg: 'chooseMessageFile:ok' }) : options.fail({ errMsg: 'chooseMessageFile:fail cancel' })));
-    },
-    chooseMedia(options) {
-      calls.chooseMedia.push(options);
-      const next = picks.shift();
-      setImmediate(() => options.success({ tempFiles: next, type: 'mix', errMsg: 'chooseMedia:ok' }));
-    },
+    chooseMessageFile: (options) => privacyGate('chooseMessageFile', options),
+    chooseMedia: (options) => privacyGate('chooseMedia', options),
     showToast(options) {
       calls.toasts.push(options);
     },
+    showLoading() {},
+    hideLoading() {},
+    showModal(options) {
+      calls.modals.push(options);
+      const confirm = modals.shift();
+      if (confirm === undefined) throw new Error('wx.showModal called more often than scripted');
+      setImmediate(() => options.success({ confirm, cancel: !confirm, content: '', errMsg: 'showModal:ok' }));
+    },
+    previewImage(options) {
+      calls.previews.push(options);
+      setImmediate(() => options.success && options.success({ errMsg: 'previewImage:ok' }));
+    },
+    openDocument(options) {
+      calls.documents.push(options);
+      if (more.openDocumentFail) return setImmediate(() => options.fail(more.openDocumentFail));
+      setImmediate(() => options.success && options.success({ errMsg: 'openDocument:ok' }));
+    },
+    stopPullDownRefresh() {
+      calls.stopPullDownRefresh += 1;
+    },
   };
+  if (privacy.api) {
+    Object.assign(wx, {
+      onNeedPrivacyAuthorization(listener) {
+        privacyListener = listener; // last registration wins, as in WeChat
+      },
+      getPrivacySetting(options) {
+        setImmediate(() => options.success({ needAuthorization: privacy.needed, privacyContractName: '《演示小程序隐私保护指引》', errMsg: 'getPrivacySetting:ok' }));
+      },
+      openPrivacyContract() {
+        calls.privacyContract += 1;
+      },
+    });
+  }
+  return wx;
 }
 
 function messageFile(file, type) {

@@ -1,9 +1,13 @@
 // A `wx` that does real HTTP the way WeChat documents it, for running the mini-program's own code
 // in Node: wx.request parses JSON by dataType, wx.uploadFile posts multipart with the formData
 // fields first and the file part (under `name`) last, calls `success` for every HTTP status with
-// `{statusCode, data: string}`, `fail` only when no answer came, and returns an UploadTask.
+// `{statusCode, data: string}`, `fail` only when no answer came, and returns an UploadTask;
+// wx.request also PUTs ArrayBuffers (a large file's parts) and can lose the network on cue;
+// wx.downloadFile saves any answer to a temporary file and reports its statusCode; createWxFiles
+// reads slices of real files as FileSystemManager.readFile does.
 
 const fs = require('node:fs');
+const os = require('node:os');
 const http = require('node:http');
 const path = require('node:path');
 const crypto = require('node:crypto');
@@ -14,6 +18,46 @@ const readBuffers = new WeakMap();
 
 function later(fn, ...args) {
   if (typeof fn === 'function') setImmediate(fn, ...args);
+}
+
+/**
+ * What wx.request and wx.downloadFile share: settle once (then `onSettle(failed, value)` for the
+ * caller's bookkeeping, then `complete`), `failNow(err)` failing the call and dropping its socket,
+ * a task whose abort() fails the call with `<api>:fail abort`, and timeouts and socket errors
+ * turned into `fail`.
+ */
+function networkCall(api, { fail, complete, onSettle }, taskMethods = {}) {
+  const call = { settled: false, req: null };
+  call.finish = (cb, value) => {
+    if (call.settled) return;
+    call.settled = true;
+    if (onSettle) onSettle(cb === fail, value);
+    later(cb, value);
+    later(complete, value);
+  };
+  call.failNow = (err) => {
+    call.finish(fail, err);
+    if (call.req) call.req.destroy();
+  };
+  call.task = {
+    abort() {
+      if (call.settled) return;
+      call.failNow({ errMsg: `${api}:fail abort` });
+    },
+    onHeadersReceived() {},
+    offHeadersReceived() {},
+    ...taskMethods,
+  };
+  call.watch = (req) => {
+    call.req = req;
+    req.on('timeout', () => {
+      call.finish(fail, { errMsg: `${api}:fail timeout` });
+      req.destroy();
+    });
+    req.on('error', (e) => call.finish(fail, { errMsg: `${api}:fail ${e.code || e.message}` }));
+    return req;
+  };
+  return call;
 }
 
 function hostOf(url) {
@@ -29,6 +73,7 @@ function hostOf(url) {
  * @param {string[]} [options.allowedHosts] like the 合法域名 lists: other hosts fail `url not in domain list`
  * @param {number} [options.chunkDelayMs] pause between upload body chunks (makes uploads observable)
  * @param {number} [options.timeoutMs] default network timeout (WeChat: 60 s)
+ * @param {string} [options.downloadDir] where wx.downloadFile puts its temporary files
  * @param {number} [options.dropAfterPuts] the network goes away once this many PUTs got a 200: the
  *   requests in flight fail and so does every later one, until `restore()`
  */
@@ -37,25 +82,24 @@ function createWxNetwork(options = {}) {
   const chunkDelayMs = options.chunkDelayMs || 0;
   const defaultTimeout = options.timeoutMs || 60000;
   const stats = {
-    uploadsInFlight: 0, maxUploadsInFlight: 0, uploads: 0, requests: 0, requestUrls: [], requestHeaders: [],
+    uploadsInFlight: 0, maxUploadsInFlight: 0, uploads: 0, requests: 0, requestUrls: [], requestHeaders: [], requestMethods: [],
+    downloads: 0, downloadUrls: [],
     // wx.request: every call's options (no body), the PUTs in flight, failures with their time.
     requestLog: [], requestsInFlight: 0, maxRequestsInFlight: 0, putsInFlight: 0, maxPutsInFlight: 0, putsOk: 0, failures: [],
   };
   let dropped = false;
-  const inFlight = new Set(); // fail functions of the requests in flight
+  const inFlight = new Set(); // failNow functions of the requests in flight
 
   /** The network goes away: requests in flight fail, later ones fail at once. */
   function drop() {
     dropped = true;
-    Array.from(inFlight).forEach((fail) => fail({ errMsg: 'request:fail net::ERR_INTERNET_DISCONNECTED' }));
+    Array.from(inFlight).forEach((failNow) => failNow({ errMsg: 'request:fail net::ERR_INTERNET_DISCONNECTED' }));
   }
 
-  function domainRejected(api, url, fail, complete) {
-    if (!allowed || allowed.includes(hostOf(url))) return false;
-    const err = { errMsg: `${api}:fail url not in domain list` };
-    later(fail, err);
-    later(complete, err);
-    return true;
+  /** Like the 合法域名 lists: the `fail` argument for a host not on them, else null. */
+  function domainError(api, url) {
+    if (!allowed || allowed.includes(hostOf(url))) return null;
+    return { errMsg: `${api}:fail url not in domain list` };
   }
 
   function request(opts) {
@@ -63,54 +107,34 @@ function createWxNetwork(options = {}) {
     stats.requests += 1;
     stats.requestUrls.push(url);
     stats.requestHeaders.push({ ...header });
+    stats.requestMethods.push(method);
     const isBuffer = data instanceof ArrayBuffer;
     const logEntry = {
       method, url, header: { ...header }, dataType, responseType, timeout, bodyBytes: isBuffer ? data.byteLength : null,
       startedAt: Date.now(), putsInFlightAtStart: method === 'PUT' ? stats.putsInFlight + 1 : null, statusCode: null,
     };
     stats.requestLog.push(logEntry);
-    let settled = false;
-    let req = null;
-    const release = () => {
-      inFlight.delete(failNow);
-      stats.requestsInFlight -= 1;
-      if (method === 'PUT') stats.putsInFlight -= 1;
-    };
-    const finish = (cb, value) => {
-      if (settled) return;
-      settled = true;
-      release();
-      if (cb === fail) stats.failures.push({ at: Date.now(), method, errMsg: value.errMsg });
-      later(cb, value);
-      later(complete, value);
-    };
-    const failNow = (err) => {
-      finish(fail, err);
-      if (req) req.destroy();
-    };
-    const task = {
-      abort() {
-        if (settled) return;
-        failNow({ errMsg: 'request:fail abort' });
+    const call = networkCall('request', {
+      fail,
+      complete,
+      onSettle(failed, value) {
+        inFlight.delete(call.failNow);
+        stats.requestsInFlight -= 1;
+        if (method === 'PUT') stats.putsInFlight -= 1;
+        if (failed) stats.failures.push({ at: Date.now(), method, errMsg: value.errMsg });
       },
-      onHeadersReceived() {},
-      offHeadersReceived() {},
-    };
+    });
     stats.requestsInFlight += 1;
     stats.maxRequestsInFlight = Math.max(stats.maxRequestsInFlight, stats.requestsInFlight);
     if (method === 'PUT') {
       stats.putsInFlight += 1;
       stats.maxPutsInFlight = Math.max(stats.maxPutsInFlight, stats.putsInFlight);
     }
-    inFlight.add(failNow);
-    if (!allowed || allowed.includes(hostOf(url))) {
-      if (dropped) {
-        setImmediate(() => failNow({ errMsg: 'request:fail net::ERR_INTERNET_DISCONNECTED' }));
-        return task;
-      }
-    } else {
-      setImmediate(() => failNow({ errMsg: 'request:fail url not in domain list' }));
-      return task;
+    inFlight.add(call.failNow);
+    const refused = domainError('request', url) || (dropped ? { errMsg: 'request:fail net::ERR_INTERNET_DISCONNECTED' } : null);
+    if (refused) {
+      setImmediate(() => call.failNow(refused));
+      return call.task;
     }
     let body = null;
     const headers = { ...header };
@@ -120,7 +144,7 @@ function createWxNetwork(options = {}) {
       body = typeof data === 'string' ? data : JSON.stringify(data);
     }
     if (body !== null && !Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) headers['Content-Type'] = 'application/json';
-    req = http.request(url, { method, headers, timeout }, (res) => {
+    const req = call.watch(http.request(url, { method, headers, timeout }, (res) => {
       const chunks = [];
       res.on('data', (c) => chunks.push(c));
       res.on('end', () => {
@@ -138,18 +162,13 @@ function createWxNetwork(options = {}) {
           if (isBuffer && readBuffers.has(data)) readBuffers.get(data).release(data);
           stats.putsOk += 1;
         }
-        finish(success, { data: parsed, statusCode: res.statusCode, header: res.headers, cookies: [], errMsg: 'request:ok' });
+        call.finish(success, { data: parsed, statusCode: res.statusCode, header: res.headers, cookies: [], errMsg: 'request:ok' });
         if (method === 'PUT' && res.statusCode === 200 && options.dropAfterPuts && stats.putsOk >= options.dropAfterPuts && !dropped) drop();
       });
-      res.on('error', (e) => finish(fail, { errMsg: `request:fail ${e.message}` }));
-    });
-    req.on('timeout', () => {
-      finish(fail, { errMsg: 'request:fail timeout' });
-      req.destroy();
-    });
-    req.on('error', (e) => finish(fail, { errMsg: `request:fail ${e.code || e.message}` }));
+      res.on('error', (e) => call.finish(fail, { errMsg: `request:fail ${e.message}` }));
+    }));
     req.end(body);
-    return task;
+    return call.task;
   }
 
   function uploadFile(opts) {
@@ -197,8 +216,9 @@ function createWxNetwork(options = {}) {
       finish(fail, { errMsg: 'uploadFile:fail parameter error: url, filePath and name are required' });
       return task;
     }
-    if (domainRejected('uploadFile', url, fail, complete)) {
-      settled = true;
+    const refused = domainError('uploadFile', url);
+    if (refused) {
+      finish(fail, refused);
       return task;
     }
     let content;
@@ -270,7 +290,41 @@ function createWxNetwork(options = {}) {
     return task;
   }
 
-  return { request, uploadFile, stats, drop, restore: () => void (dropped = false) };
+  let downloadDir = options.downloadDir || null;
+  function tempDownloadPath() {
+    if (!downloadDir) {
+      // Without a folder from the test, one of our own, gone when the process exits.
+      downloadDir = fs.mkdtempSync(path.join(os.tmpdir(), 'wx-download-'));
+      const dir = downloadDir;
+      process.once('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+    }
+    return path.join(downloadDir, 'tmp_' + crypto.randomBytes(6).toString('hex'));
+  }
+
+  /** wx.downloadFile: `success` for any HTTP status with {tempFilePath, statusCode}, as WeChat does. */
+  function downloadFile(opts) {
+    const { url, header = {}, timeout = defaultTimeout, success, fail, complete } = opts;
+    stats.downloads += 1;
+    stats.downloadUrls.push(url);
+    const { task, finish, watch } = networkCall('downloadFile', { fail, complete }, { onProgressUpdate() {}, offProgressUpdate() {} });
+    const refused = domainError('downloadFile', url);
+    if (refused) {
+      finish(fail, refused);
+      return task;
+    }
+    watch(http.get(url, { headers: header, timeout }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => {
+        const tempFilePath = tempDownloadPath();
+        fs.writeFileSync(tempFilePath, Buffer.concat(chunks));
+        finish(success, { tempFilePath, filePath: '', statusCode: res.statusCode, errMsg: 'downloadFile:ok' });
+      });
+    }));
+    return task;
+  }
+
+  return { request, uploadFile, downloadFile, stats, drop, restore: () => void (dropped = false) };
 }
 
 /**
