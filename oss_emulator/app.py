@@ -38,12 +38,14 @@ def default_storage_dir(bucket: str, instance_path: Optional[str] = None) -> str
 
 
 class Emulator:
+    callback_timeout = callback.DEFAULT_TIMEOUT  # seconds per callback URL; tests shorten it
+
     def __init__(self, settings, clock: Callable[[], datetime], storage_dir: str):
         self.settings = settings
         self.clock = clock
         self.storage = Storage(storage_dir)
-        self.storage.sweep()
-        self.post_object = PostObject(settings, clock, self.storage)
+        self.storage.sweep()  # what a killed emulator left behind (storage.py)
+        self.post_object = PostObject(settings, clock, self.storage, lambda: self.callback_timeout)
         self.read_object = ObjectReader(self.storage)
 
     @property

@@ -148,12 +148,12 @@ def parse_callback(value: str) -> CallbackConfig:
     if len(value.encode("utf-8")) > MAX_CALLBACK:
         raise _invalid("The length of callback exceed max value.", "0007-00000001")
     try:
-        text = base64.b64decode(value.encode("ascii"), validate=True).decode("utf-8")
+        raw = base64.b64decode(value.encode("ascii"), validate=True)
     except (binascii.Error, UnicodeError, ValueError):
         raise _invalid("The callback configuration is not base64 encoded.", "0007-00000002") from None
     try:
-        document = json.loads(text)
-    except ValueError:
+        document = json.loads(raw.decode("utf-8"))
+    except ValueError:  # UnicodeDecodeError included
         document = None
     if not isinstance(document, dict):
         raise _invalid("The callback configuration is not json format.", "0007-00000003")
