@@ -394,7 +394,7 @@ def run_callback(callback_b64: str, variables: Mapping[str, str], object_info: O
     values.update(system_variables(object_info, config.body))
     body = render_body(config, values)
     failure = _Failed("Error Status : -1.OSS can not connect to your callbackUrl, please check it.")
-    for url in config.urls:
+    for number, url in enumerate(config.urls, 1):
         headers = {
             "Authorization": sign(string_to_sign(url, body), storage_dir),
             "x-oss-pub-key-url": base64.b64encode(public_key_url(settings).encode("utf-8")).decode("ascii"),
@@ -411,5 +411,5 @@ def run_callback(callback_b64: str, variables: Mapping[str, str], object_info: O
             return _send(url, config, body, headers, timeout)
         except _Failed as failed:
             failure = failed  # the URL itself is never logged: its query carries a token
-            log.info("本地 OSS 回调失败 (第 %d 个地址): %s", config.urls.index(url) + 1, failed.message)
+            log.info("本地 OSS 回调失败 (第 %d 个地址): %s", number, failed.message)
     return CallbackOutcome(False, message=failure.message, ec=failure.ec)

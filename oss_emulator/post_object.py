@@ -121,6 +121,8 @@ class PostObject:
         now = self.clock()
         authenticate(fields, settings, now)
         policy = decode_policy(fields["policy"])
+        # Only the fields the policy names are judged against it: "conditions不涉及的表单域将不会进行
+        # 合法性检查" (OSS's older zh PostObject doc); the others are validated as values below.
         judge(policy, form_lookup(fields, settings.bucket), now)
         key = _object_key(fields["key"], filename)
         headers = stored_headers(fields, file_type, key)
