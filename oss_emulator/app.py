@@ -4,6 +4,8 @@ POST /        PostObject (V4 forms only)                     post_object.py
 GET  /<key>   the object, with its stored headers             objects.py
 HEAD /<key>   the same headers                                objects.py
 GET  /        an HTML list of stored objects, newest first    listing.py
+GET  /oss-emulator/callback_pub_key.pem
+              the public key of the callback signatures       callback.py
 """
 from __future__ import annotations
 
@@ -16,11 +18,11 @@ from werkzeug.wrappers import Request, Response
 
 from server.clock import utc_now
 
-from . import errors, listing
+from . import callback, errors, listing
 from .errors import OssError
 from .objects import ObjectReader
 from .form_parser import drain
-from .post_object import PostObject
+from .post_object import REQUEST_ID, PostObject
 from .storage import Storage
 
 log = logging.getLogger("oss_emulator")
@@ -36,12 +38,14 @@ def default_storage_dir(bucket: str, instance_path: Optional[str] = None) -> str
 
 
 class Emulator:
+    callback_timeout = callback.DEFAULT_TIMEOUT  # seconds per callback URL; tests shorten it
+
     def __init__(self, settings, clock: Callable[[], datetime], storage_dir: str):
         self.settings = settings
         self.clock = clock
         self.storage = Storage(storage_dir)
-        self.storage.clear_temp()
-        self.post_object = PostObject(settings, clock, self.storage)
+        self.storage.sweep()  # what a killed emulator left behind (storage.py)
+        self.post_object = PostObject(settings, clock, self.storage, lambda: self.callback_timeout)
         self.read_object = ObjectReader(self.storage)
 
     @property
@@ -51,6 +55,7 @@ class Emulator:
     def __call__(self, environ, start_response):
         request = Request(environ)
         request_id = errors.new_request_id()
+        environ[REQUEST_ID] = request_id
         try:
             response = self._dispatch(request)
         except OssError as error:
@@ -69,9 +74,15 @@ class Emulator:
         if request.method == "POST" and key == "":
             return self.post_object(request)
         if request.method in ("GET", "HEAD"):
+            if request.path == callback.PUBLIC_KEY_PATH:
+                return self._callback_public_key()
             return self._listing() if key == "" else self.read_object(request, key)
         drain(request.stream)
         raise errors.method_not_allowed()
+
+    def _callback_public_key(self) -> Response:
+        pem = callback.callback_public_key_pem(self.directory)
+        return Response(pem, content_type="application/x-pem-file")
 
     def _listing(self) -> Response:
         page = listing.render(self.settings.bucket, self.settings.region, self.directory, self.storage.list())

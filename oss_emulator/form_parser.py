@@ -1,13 +1,15 @@
 """Streaming multipart/form-data for PostObject: fields in memory (bounded), the file on disk.
 
-The file part is written to a temporary file as it arrives, so memory never grows with its size.
-On any refusal the temporary file is removed before the error leaves this module.
+OSS requires `file` to be the last field, so every other field is known when the file part starts:
+`on_file_start` judges them there, before a byte of the file is written, and returns the largest
+file it allows; the stream stops as soon as the file grows past it. The file part is written to a
+temporary file as it arrives, so memory never grows with its size. On any refusal the temporary
+file is removed before the error leaves this module.
 """
 from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 from dataclasses import dataclass, field
 from typing import Callable, List, Optional, Tuple
 
@@ -17,6 +19,7 @@ from werkzeug.sansio.multipart import NEED_DATA, Data, Epilogue, Field, File, Mu
 from server.config import OSS_MAX_OBJECT_SIZE
 from . import errors
 from .errors import OssError
+from .storage import new_temp_file
 
 CHUNK = 256 * 1024
 MAX_FIELD_NAMES = 8 * 1024  # all field names together (OSS limit)
@@ -30,6 +33,12 @@ class UploadedFile:
     size: int
     md5_hex: str
     filename: str
+    content_type: Optional[str] = None  # the file part's own Content-Type header, if it has one
+
+
+# (fields so far, in order; the file part's filename; its Content-Type header or None) -> the
+# largest file size allowed. Raises OssError to refuse the form before the file is read.
+FileStartJudge = Callable[[List[Tuple[str, str]], str, Optional[str]], int]
 
 
 @dataclass
@@ -41,10 +50,11 @@ class ParsedForm:
 class _Parts:
     """The state of one parse: which part is open, what has been seen, the limits so far."""
 
-    def __init__(self, temp_dir: str, max_file_size: int):
+    def __init__(self, temp_dir: str, max_file_size: int, on_file_start: Optional[FileStartJudge]):
         self.form = ParsedForm()
         self.temp_dir = temp_dir
         self.max_file_size = max_file_size
+        self.on_file_start = on_file_start
         self.names_total = 0
         self.values_total = 0
         self.current = None  # "field" | "file" | None
@@ -56,6 +66,7 @@ class _Parts:
         self.size = 0
         self.md5 = hashlib.md5()
         self.filename = ""
+        self.content_type = None
 
     def start(self, event) -> None:
         if self.file_done:
@@ -66,9 +77,13 @@ class _Parts:
         if name.lower() == "file":
             if not any(n.lower() == "key" for n, _ in self.form.fields):
                 raise errors.key_order()
-            fd, self.path = tempfile.mkstemp(dir=self.temp_dir, prefix="upload-", suffix=".part")
-            self.handle = os.fdopen(fd, "wb")
             self.filename = getattr(event, "filename", "") or ""
+            self.content_type = event.headers.get("Content-Type")
+            if self.on_file_start is not None:
+                self.max_file_size = min(self.max_file_size,
+                                         self.on_file_start(self.form.fields, self.filename, self.content_type))
+            fd, self.path = new_temp_file(self.temp_dir)
+            self.handle = os.fdopen(fd, "wb")
             self.current = "file"
             return
         self.names_total += len(name.encode("utf-8"))
@@ -96,7 +111,8 @@ class _Parts:
             self.handle.close()
             self.handle = None
             self.file_done = True
-            self.form.file = UploadedFile(self.path, self.size, self.md5.hexdigest().upper(), self.filename)
+            self.form.file = UploadedFile(self.path, self.size, self.md5.hexdigest().upper(), self.filename,
+                                          self.content_type)
         elif self.current == "field":
             try:
                 value = bytes(self.value).decode("utf-8")
@@ -132,13 +148,13 @@ def drain(stream) -> None:
 
 
 def parse_form(read: Callable[[int], bytes], boundary: bytes, temp_dir: str,
-               max_file_size: int = OSS_MAX_OBJECT_SIZE) -> ParsedForm:
+               max_file_size: int = OSS_MAX_OBJECT_SIZE, on_file_start: Optional[FileStartJudge] = None) -> ParsedForm:
     """Read the body through `read(n)` until the closing boundary; OssError on any refusal.
 
-    The caller drains whatever is left of the body after the closing boundary or an error.
+    Nothing past a refusal is read: what the client still sends is the HTTP server's to discard.
     """
     decoder = MultipartDecoder(boundary)
-    parts = _Parts(temp_dir, max_file_size)
+    parts = _Parts(temp_dir, max_file_size, on_file_start)
     try:
         while decoder.state != State.EPILOGUE:
             try:

@@ -1,9 +1,10 @@
 """Objects on disk: an immutable blob per upload plus one metadata file per key.
 
 Layout under the bucket directory:
-  .tmp/             uploads in flight (removed on refusal; stale leftovers cleared at start)
+  .tmp/             uploads in flight (removed on refusal; leftovers of dead writers cleared at start)
   blobs/<id>        object bytes, written once
   meta/<sha256>.json  key -> blob id, size, ETag, headers, time; replacing it publishes a new version
+  keys/             the emulator's own callback signing key (callback.py)
 
 Keys never become paths, so `..`, odd characters or a key that is a prefix of another are harmless.
 """
@@ -13,11 +14,13 @@ import errno
 import hashlib
 import json
 import os
+import re
+import tempfile
 import threading
 import time
 import uuid
 from dataclasses import asdict, dataclass, field
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 
 class ObjectExists(Exception):
@@ -28,6 +31,13 @@ class ObjectExists(Exception):
 # signer's policy lives at most an hour (OSS_EXPIRE_SECONDS <= 3600), judged once the body is in.
 # Anything younger may be an upload in flight in another emulator sharing the directory.
 STALE_TEMP_SECONDS = 3600
+
+# A blob no metadata names is an orphan (a kill between moving it into place and publishing its
+# metadata) once it is older than this: far beyond the milliseconds between those two steps.
+ORPHAN_BLOB_SECONDS = 600
+
+# Temp files a writer names with its owner tag, `<pid>.<process start time>`: "upload-1234.5678-xyz.part".
+_OWNER_TAG = re.compile(r"^[a-z]+-(\d+)\.(\d*)-")
 
 # link() errors that mean "no hard links here" (FAT, exFAT, some network and FUSE mounts).
 _NO_HARD_LINKS = {getattr(errno, name) for name in ("EPERM", "EACCES", "EXDEV", "ENOTSUP", "EOPNOTSUPP",
@@ -60,16 +70,48 @@ class Storage:
         self._lock = threading.Lock()
         self._hard_links = True
 
-    def clear_temp(self) -> None:
-        """Uploads a previous run left half-written (a crash, a kill) are never objects."""
-        cutoff = time.time() - STALE_TEMP_SECONDS
+    def sweep(self, now: Optional[float] = None) -> None:
+        """At start: what a dead writer left behind is never an object and never will be."""
+        self.clear_temp(now)
+        self.sweep_orphan_blobs(now)
+
+    def clear_temp(self, now: Optional[float] = None) -> None:
+        """Uploads a previous run left half-written (a crash, a kill) are never objects.
+
+        A temp file tagged with its writer goes as soon as that writer is dead; another emulator
+        sharing the directory keeps its uploads in flight. Untagged or not, nothing outlives an hour.
+        """
+        cutoff = (time.time() if now is None else now) - STALE_TEMP_SECONDS
         for name in os.listdir(self.temp_dir):
             path = os.path.join(self.temp_dir, name)
+            owner = _OWNER_TAG.match(name)
             try:
-                if os.stat(path).st_mtime < cutoff:
+                if (owner and not _writer_alive(int(owner.group(1)), owner.group(2))) or os.stat(path).st_mtime < cutoff:
                     os.unlink(path)
             except OSError:
                 pass
+
+    def sweep_orphan_blobs(self, now: Optional[float] = None) -> None:
+        """Remove blobs that no metadata file names and that are older than ORPHAN_BLOB_SECONDS.
+
+        Metadata is read before blobs are listed, so a blob published meanwhile is young and kept.
+        The age is the later of mtime and ctime: moving a blob into place updates its ctime.
+        """
+        cutoff = (time.time() if now is None else now) - ORPHAN_BLOB_SECONDS
+        referenced = {obj.blob for obj in self.list()}
+        for name in os.listdir(self.blob_dir):
+            if name in referenced:
+                continue
+            path = os.path.join(self.blob_dir, name)
+            try:
+                stat = os.stat(path)
+                if max(stat.st_mtime, stat.st_ctime) < cutoff:
+                    os.unlink(path)
+            except OSError:
+                pass
+
+    def new_temp_file(self, prefix: str = "upload-", suffix: str = ".part") -> Tuple[int, str]:
+        return new_temp_file(self.temp_dir, prefix, suffix)
 
     def _meta_path(self, key: str) -> str:
         return os.path.join(self.meta_dir, hashlib.sha256(key.encode("utf-8")).hexdigest() + ".json")
@@ -166,6 +208,52 @@ class Storage:
                     objects.append(obj)
         objects.sort(key=lambda o: (o.last_modified, o.sequence), reverse=True)
         return objects
+
+
+def _start_time(pid: int) -> Optional[str]:
+    """The process's start time in clock ticks since boot (Linux /proc), "" where unknown, None if
+    there is no such process."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            stat = handle.read()
+    except FileNotFoundError:
+        return None if os.path.isdir("/proc/self") else ""
+    except OSError:
+        return ""
+    # Field 22; the command name (field 2) is in parentheses and may hold spaces or ')'.
+    fields = stat[stat.rfind(b")") + 2:].split()
+    return fields[19].decode("ascii") if len(fields) > 19 else ""
+
+
+def new_temp_file(temp_dir: str, prefix: str = "upload-", suffix: str = ".part") -> Tuple[int, str]:
+    """(fd, path) of a new temp file named with this process as its writer (see Storage.clear_temp);
+    `prefix` is lower-case letters and a dash."""
+    return tempfile.mkstemp(dir=temp_dir, prefix=f"{prefix}{owner_tag()}-", suffix=suffix)
+
+
+def owner_tag() -> str:
+    """`<pid>.<start time>`: a pid reused by another process later does not look like the writer."""
+    pid = os.getpid()
+    return f"{pid}.{_start_time(pid) or ''}"
+
+
+def _writer_alive(pid: int, started: str) -> bool:
+    if pid == os.getpid():
+        return owner_tag() == f"{pid}.{started}"  # ours: another emulator in this process writes it
+    if os.path.isdir("/proc/self"):
+        now_started = _start_time(pid)
+        if now_started is None:
+            return False
+        return not (started and now_started) or now_started == started  # unknown: assume alive
+    if os.name == "nt":
+        return True  # no cheap, safe check (os.kill would end the process): the hour rule applies
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # exists, owned by someone else
+    return True
 
 
 def _unlink(path: str) -> None:

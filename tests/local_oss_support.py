@@ -24,6 +24,7 @@ class Emu:
     clock: object
     settings: object
     http: requests.Session
+    app: object = None  # the Emulator itself (tests tune e.g. its callback_timeout)
 
     def post(self, fields, file_bytes: Optional[bytes] = b"hello", filename="a.bin", **kwargs):
         body, content_type = multipart(fields, file_bytes, filename, **kwargs)
@@ -62,7 +63,7 @@ def running_emulator(tmp_path, clock):
     directory = str(tmp_path / "oss")
     app = create_emulator_app(settings, clock=clock, storage_dir=directory)
     with serve(app) as url, requests.Session() as http:
-        yield Emu(url, directory, clock, settings, http)
+        yield Emu(url, directory, clock, settings, http, app)
 
 
 def assert_refused(emu: Emu, response, status: int, code: str, message: Optional[str] = None) -> None:

@@ -78,27 +78,33 @@ def signed_fields(
     return fields + list(extra)
 
 
-def multipart_parts(parts: Iterable[Tuple[str, bytes, Optional[str]]], boundary: str) -> bytes:
-    """Parts as (name, value bytes, filename or None), in the given order, then the closing boundary."""
+def multipart_parts(parts: Iterable[Tuple[str, bytes, Optional[str]]], boundary: str,
+                    file_type: Optional[str] = None) -> bytes:
+    """Parts as (name, value bytes, filename or None), in the given order, then the closing boundary.
+
+    A part with a filename carries `Content-Type: <file_type>` when file_type is given. OSS stores
+    that type over the Content-Type field (only x-oss-content-type outranks it); what wx.uploadFile
+    puts there is not documented, so by default the part has none and the fields decide.
+    """
     out = bytearray()
     for name, value, filename in parts:
         disposition = f'form-data; name="{name}"' + (f'; filename="{filename}"' if filename is not None else "")
         out += f"--{boundary}\r\nContent-Disposition: {disposition}\r\n".encode()
-        if filename is not None:
-            out += b"Content-Type: application/octet-stream\r\n"
+        if filename is not None and file_type is not None:
+            out += f"Content-Type: {file_type}\r\n".encode()
         out += b"\r\n" + value + b"\r\n"
     out += f"--{boundary}--\r\n".encode()
     return bytes(out)
 
 
 def multipart(fields: Iterable[Tuple[str, str]], file_bytes: Optional[bytes] = b"data", filename: str = "a.bin",
-              boundary: Optional[str] = None) -> Tuple[bytes, str]:
+              boundary: Optional[str] = None, file_type: Optional[str] = None) -> Tuple[bytes, str]:
     """(body, Content-Type header). The file part, when given, comes last (as wx.uploadFile sends it)."""
     boundary = boundary or "----wxFormBoundary" + secrets.token_hex(8)
     parts = [(name, value.encode(), None) for name, value in fields]
     if file_bytes is not None:
         parts.append(("file", file_bytes, filename))
-    return multipart_parts(parts, boundary), f"multipart/form-data; boundary={boundary}"
+    return multipart_parts(parts, boundary, file_type), f"multipart/form-data; boundary={boundary}"
 
 
 def error_code(response) -> Optional[str]:
