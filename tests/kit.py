@@ -65,14 +65,17 @@ class Kit:
 
 
 @contextlib.contextmanager
-def running_kit(tmp_path, clock, login: bool = False, **settings):
-    """Both servers on free ports; the signer's PUBLIC_BASE_URL is its real address."""
+def running_kit(tmp_path, clock, login: bool = False, emulator_calls_back: bool = True, **settings):
+    """Both servers on free ports; the signer's PUBLIC_BASE_URL is its real address, so the
+    emulator's upload callbacks reach it. With emulator_calls_back=False the forms name a dead
+    callback host instead (uploads answer 203), for tests that play OSS's callback themselves."""
     signer_port, oss_port = free_port(), free_port()
+    callback_port = signer_port if emulator_calls_back else free_port()
     with contextlib.ExitStack() as stack:
         config = {
             "TESTING": True, "CREDENTIALS_TYPE": "local", "CLOCK": clock,
             "LOCAL_OSS_DIR": str(tmp_path / "oss"), "LOCAL_OSS_PORT": str(oss_port),
-            "PUBLIC_BASE_URL": f"http://127.0.0.1:{signer_port}",
+            "PUBLIC_BASE_URL": f"http://127.0.0.1:{callback_port}",
             "DATABASE_URL": f"sqlite:///{tmp_path / 'records.sqlite3'}",
             "SIGN_RATE_LIMIT": "1000000/second", "LOGIN_RATE_LIMIT": "1000000/second",
         }

@@ -23,13 +23,15 @@ OSS_KEY_URL = "https://gosspublic.alicdn.com/callback_pub_key_v1.pem"
 
 @pytest.fixture
 def kit(tmp_path, clock):
-    with running_kit(tmp_path, clock, OSS_CALLBACK_PUBLIC_KEY=FAKE_OSS_KEY.publickey().export_key().decode()) as kit:
+    """The emulator's own callbacks go nowhere (203); these tests play OSS's callback themselves."""
+    with running_kit(tmp_path, clock, emulator_calls_back=False,
+                     OSS_CALLBACK_PUBLIC_KEY=FAKE_OSS_KEY.publickey().export_key().decode()) as kit:
         yield kit
 
 
 @pytest.fixture
 def login_kit(tmp_path, clock):
-    with running_kit(tmp_path, clock, login=True,
+    with running_kit(tmp_path, clock, login=True, emulator_calls_back=False,
                      OSS_CALLBACK_PUBLIC_KEY=FAKE_OSS_KEY.publickey().export_key().decode()) as kit:
         yield kit
 
@@ -40,9 +42,14 @@ def callback_document(signed: dict) -> dict:
 
 def oss_calls_back(kit, signed: dict, body: str = None, key_url: str = OSS_KEY_URL, url: str = None,
                    signing_key=FAKE_OSS_KEY, tamper=None):
-    """What OSS does after storing the object: POST the callback body, signed, to the callbackUrl."""
+    """What OSS does after storing the object: POST the callback body, signed, to the callbackUrl.
+
+    The form names a dead callback host (the kit's emulator_calls_back=False): the request goes to
+    the signer's real address with the same path and query, which is all OSS signs."""
     document = callback_document(signed)
-    url = url or document["callbackUrl"]
+    if url is None:
+        callback = urlsplit(document["callbackUrl"])
+        url = f"{kit.signer_url}{callback.path}?{callback.query}"
     if body is None:
         body = (f"bucket={kit.app.config['SETTINGS'].bucket}&object={quote(signed['key'], safe='')}"
                 "&etag=X&size=5&mimeType=image%2Fjpeg")
@@ -61,7 +68,7 @@ def oss_calls_back(kit, signed: dict, body: str = None, key_url: str = OSS_KEY_U
 def test_the_form_carries_a_pinned_callback_to_our_public_url(kit):
     signed = kit.sign()
     document = callback_document(signed)
-    assert document["callbackUrl"].startswith(kit.signer_url + "/api/oss-callback?")
+    assert document["callbackUrl"].startswith(kit.config["PUBLIC_BASE_URL"] + "/api/oss-callback?")
     assert document["callbackBodyType"] == "application/x-www-form-urlencoded"
     assert "${object}" in document["callbackBody"] and "${etag}" in document["callbackBody"]
     policy = json.loads(base64.b64decode(signed["policy"]))
@@ -88,7 +95,7 @@ def _source(clock):
 
 def test_a_genuine_callback_records_the_upload_from_what_the_bucket_holds(kit):
     signed, stored = kit.upload("年度 报告.pdf", b"%PDF-1.4 tiny")
-    assert stored.status_code == 200
+    assert stored.status_code == 203  # the emulator's own callback went nowhere; the object is stored
     # The body's claims (etag X, size 5, image/jpeg) are not what gets recorded: the HEAD is.
     answer = oss_calls_back(kit, signed)
     assert answer.status_code == 200, answer.text
@@ -193,7 +200,7 @@ def test_a_genuine_callback_for_an_object_that_is_not_there_records_nothing(kit)
 
 def test_unpinned_fields_an_uploader_added_get_the_object_deleted_not_recorded(kit):
     signed, stored = kit.upload(extra=[("x-oss-meta-evil", "1")])
-    assert stored.status_code == 200  # OSS does not check fields the policy leaves out
+    assert stored.status_code == 203  # stored: OSS does not check fields the policy leaves out
     answer = oss_calls_back(kit, signed)
     assert answer.status_code == 409 and answer.json()["error"]["code"] == "ObjectRejected"
     assert kit.db.list_uploads("", 100) == []
@@ -269,3 +276,42 @@ def test_with_login_a_user_cannot_confirm_another_users_upload(login_kit):
     assert response.status_code == 404
     assert login_kit.confirm(signed["key"], user="alice").status_code == 200
     assert login_kit.call("POST", "/api/files/confirm", json={"key": signed["key"]}).status_code == 401
+
+
+# ---------- end to end: the emulator calls back like OSS ----------
+
+@pytest.fixture
+def live_kit(tmp_path, clock):
+    with running_kit(tmp_path, clock, login=True) as kit:
+        yield kit
+
+
+def test_upload_then_the_emulators_callback_records_and_answers_the_record(live_kit):
+    data = b"\xff\xd8 jpeg bytes"
+    signed, stored = live_kit.upload("照片.jpg", data, user="alice")
+    assert stored.status_code == 200, stored.text
+    record = stored.json()  # OSS hands the callback's JSON to wx.uploadFile
+    assert record["key"] == signed["key"] and record["name"] == "照片.jpg" and record["size"] == len(data)
+    assert stored.headers["ETag"]
+    listing = live_kit.call("GET", "/api/files", "alice").json()["files"]
+    assert [item["id"] for item in listing] == [record["id"]]
+    assert live_kit.call("GET", "/api/files", "bob").json()["files"] == []
+    # Confirming afterwards (say, after a lost answer) finds the same record.
+    assert live_kit.confirm(signed["key"], user="alice").json() == record
+
+
+def test_with_login_off_the_callback_records_in_the_shared_list(tmp_path, clock):
+    with running_kit(tmp_path, clock) as kit:
+        signed, stored = kit.upload("a.pdf", b"%PDF-1.4")
+        assert stored.status_code == 200 and stored.json()["key"] == signed["key"]
+        assert [f["key"] for f in kit.call("GET", "/api/files").json()["files"]] == [signed["key"]]
+
+
+def test_signer_down_during_the_callback_gives_203_then_confirm_records(tmp_path, clock):
+    with running_kit(tmp_path, clock, emulator_calls_back=False) as kit:
+        signed, stored = kit.upload("a.txt", b"hello")
+        assert stored.status_code == 203 and b"CallbackFailed" in stored.content
+        assert kit.app.extensions["bucket"].head(signed["key"]) is not None  # the object is kept
+        assert kit.db.list_uploads("", 10) == []
+        confirmed = kit.confirm(signed["key"])
+        assert confirmed.status_code == 200 and confirmed.json()["key"] == signed["key"]
