@@ -69,6 +69,8 @@ def clean_filename(raw: Optional[str]) -> Optional[str]:
     """The base name a client reported, or None when it sent none. Rejects what no file is called."""
     if raw is None:
         return None
+    if not isinstance(raw, str):
+        raise UploadRejected(400, "InvalidFilename", "filename 必须是字符串")
     if raw.strip() == "":
         raise UploadRejected(400, "InvalidFilename", "filename 不能为空; 不知道文件名时请不要传这个参数")
     if len(raw) > MAX_FILENAME_LENGTH:

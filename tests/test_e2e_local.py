@@ -2,77 +2,63 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 import os
 import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 import requests
 
-from server import create_app
 from server.config import load_settings
-from oss_emulator import create_emulator_app, default_storage_dir
+from oss_emulator import default_storage_dir
 from oss_emulator.serve import start_emulator
-from tests.net import free_port, serve
+from tests.kit import running_kit
+from tests.net import free_port
 from tests.ossform import multipart
 
 REPO = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
-def local_kit(local_config, tmp_path):
-    """The signer and the emulator as local mode runs them, each on a free loopback port."""
-    port = free_port()  # chosen first, so the signer can name it as the upload `host`
-    config = dict(local_config, LOCAL_OSS_PORT=str(port))
-    signer = create_app(config)
-    emulator = create_emulator_app(signer.config["SETTINGS"], clock=config["CLOCK"])
-    with serve(emulator, port) as oss_url, serve(signer) as signer_url, requests.Session() as http:
-        yield signer_url, oss_url, http, config
+def kit(tmp_path, clock):
+    with running_kit(tmp_path, clock) as kit:
+        yield kit
 
 
-def upload(http, signer_url, filename, data):
-    signed = http.get(signer_url + "/generate_signature", params={"filename": filename, "size": len(data)})
-    assert signed.status_code == 200, signed.text
-    form = signed.json()
-    body, content_type = multipart(list(form["formData"].items()), data, filename)  # file last, like wx.uploadFile
-    response = http.post(form["host"], data=body, headers={"Content-Type": content_type}, timeout=10)
-    return form, response
-
-
-def test_signature_upload_read_back_and_listing(local_kit):
-    signer_url, emulator_url, http, config = local_kit
+def test_signature_upload_callback_read_back_and_listing(kit):
     data = bytes(range(256)) * 300
-    form, response = upload(http, signer_url, "照片 1.png", data)
-    assert form["host"] == emulator_url
-    assert response.status_code == 200 and response.content == b""
+    form, response = kit.upload("照片 1.png", data)
+    assert form["host"] == kit.oss_url
+    # OSS (here the emulator) called back; its answer is the server's record, as wx.uploadFile sees it.
+    assert response.status_code == 200 and response.json()["key"] == form["key"]
+    assert response.json()["name"] == "照片 1.png" and response.json()["size"] == len(data)
 
-    got = http.get(emulator_url + "/" + quote(form["key"]))
+    got = kit.http.get(kit.app.extensions["bucket"].presign_get(form["key"], kit.clock() + timedelta(minutes=5)))
     assert got.status_code == 200
     assert got.content == data
     assert got.headers["Content-Type"] == form["formData"]["Content-Type"] == "image/png"
     assert got.headers["Content-Disposition"] == form["formData"]["Content-Disposition"]
     assert got.headers["ETag"] == response.headers["ETag"]
 
-    config["CLOCK"].advance(5)
-    second, response = upload(http, signer_url, "notes.txt", b"later")
+    kit.clock.advance(5)
+    second, response = kit.upload("notes.txt", b"later")
     assert response.status_code == 200
-    page = http.get(emulator_url + "/")
+    page = kit.http.get(kit.oss_url + "/")
     assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/html")
     assert page.text.index(second["key"]) < page.text.index(form["key"])  # newest first
-    assert f'<img src="/{form["key"]}"' in page.text  # images get a thumbnail
+    assert "<img " in page.text  # images get a thumbnail
     assert "<td>照片 1.png</td>" in page.text  # the uploader's own name, from Content-Disposition
 
 
-def test_the_signed_form_cannot_be_reused_for_another_key(local_kit):
-    signer_url, emulator_url, http, _ = local_kit
-    signed = http.get(signer_url + "/generate_signature", params={"filename": "a.png", "size": 3}).json()
+def test_the_signed_form_cannot_be_reused_for_another_key(kit):
+    signed = kit.sign("a.png", 3)
     fields = dict(signed["formData"], key=signed["key"] + ".html")
     body, content_type = multipart(list(fields.items()), b"abc")
-    response = http.post(signed["host"], data=body, headers={"Content-Type": content_type}, timeout=10)
+    response = kit.http.post(signed["host"], data=body, headers={"Content-Type": content_type}, timeout=10)
     assert response.status_code == 403 and b"<Code>AccessDenied</Code>" in response.content
 
 
