@@ -1,6 +1,8 @@
 """Local mode end to end: signer and emulator over real HTTP, and `python -m server` from nothing."""
 from __future__ import annotations
 
+import html
+import io
 import logging
 import os
 import socket
@@ -12,11 +14,13 @@ from urllib.parse import quote
 
 import pytest
 import requests
+from PIL import Image
 
 from server import create_app
 from server.config import load_settings
 from oss_emulator import create_emulator_app, default_storage_dir
 from oss_emulator.serve import start_emulator
+from tests.local_oss_support import SdkSigned
 from tests.net import free_port, serve
 from tests.ossform import multipart
 
@@ -45,12 +49,19 @@ def upload(http, signer_url, filename, data):
 
 def test_signature_upload_read_back_and_listing(local_kit):
     signer_url, emulator_url, http, config = local_kit
-    data = bytes(range(256)) * 300
+    picture = io.BytesIO()
+    Image.new("RGB", (400, 300), (200, 30, 30)).save(picture, "PNG")
+    data = picture.getvalue()
     form, response = upload(http, signer_url, "照片 1.png", data)
     assert form["host"] == emulator_url
     assert response.status_code == 200 and response.content == b""
 
-    got = http.get(emulator_url + "/" + quote(form["key"]))
+    object_url = emulator_url + "/" + quote(form["key"])
+    assert http.get(object_url).status_code == 403  # a private bucket
+    settings = load_settings(config)
+    reader = SdkSigned(settings.bucket, config["CLOCK"], settings.local_access_key_id,
+                       settings.local_access_key_secret)
+    got = http.get(object_url, auth=reader)
     assert got.status_code == 200
     assert got.content == data
     assert got.headers["Content-Type"] == form["formData"]["Content-Type"] == "image/png"
@@ -63,8 +74,12 @@ def test_signature_upload_read_back_and_listing(local_kit):
     page = http.get(emulator_url + "/")
     assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/html")
     assert page.text.index(second["key"]) < page.text.index(form["key"])  # newest first
-    assert f'<img src="/{form["key"]}"' in page.text  # images get a thumbnail
+    thumbnail = html.unescape(page.text.split('<img src="', 1)[1].split('"', 1)[0])
+    assert thumbnail.startswith(f"/{form['key']}?x-oss-process=image%2Fresize%2C")  # images get a thumbnail
     assert "<td>照片 1.png</td>" in page.text  # the uploader's own name, from Content-Disposition
+    shown = requests.get(emulator_url + thumbnail, timeout=5)  # presigned by the page itself
+    assert shown.status_code == 200 and shown.headers["Content-Type"] == "image/png"
+    assert Image.open(io.BytesIO(shown.content)).size == (128, 96)
 
 
 def test_the_signed_form_cannot_be_reused_for_another_key(local_kit):

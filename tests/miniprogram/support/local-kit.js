@@ -1,6 +1,7 @@
 // The real signer and OSS emulator (`python -m server` in local mode) on free loopback ports, and
 // the WeChat login stand-in (tests/fake_wechat.py) it can be pointed at to turn login on.
 
+const crypto = require('node:crypto');
 const fs = require('node:fs');
 const net = require('node:net');
 const path = require('node:path');
@@ -171,10 +172,19 @@ async function startLocalKit(options = {}) {
     workDir.remove();
   }
 
-  /** The stored object, read back through the emulator. */
+  /**
+   * The stored object, read from the emulator's folder (the bucket is private, so an unsigned
+   * GET is refused): `meta/<sha256(key)>.json` names the blob under `blobs/`.
+   */
   async function readObject(key) {
-    const res = await get(`${ossBase}/${key.split('/').map(encodeURIComponent).join('/')}`);
-    return res.status === 200 ? res.body : null;
+    const name = crypto.createHash('sha256').update(key, 'utf8').digest('hex');
+    let meta;
+    try {
+      meta = JSON.parse(fs.readFileSync(path.join(storage.dir, 'meta', `${name}.json`), 'utf8'));
+    } catch {
+      return null;
+    }
+    return fs.readFileSync(path.join(storage.dir, 'blobs', meta.blob));
   }
 
   return { base, ossBase, storageDir: storage.dir, secretKey, stop, readObject, output: () => output, pid: child.pid };
