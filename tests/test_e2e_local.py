@@ -166,3 +166,28 @@ def test_emulator_port_taken_is_one_line_and_exit_2(tmp_path):
         _, log = process.communicate(timeout=20)
     assert process.returncode == 2
     assert "LOCAL_OSS_PORT" in log and "Traceback" not in log
+
+
+def test_the_emulator_access_log_leaves_out_query_strings(tmp_path):
+    """A presigned URL's query holds its signature (and an STS token): not for the log."""
+    settings = load_settings({"CREDENTIALS_TYPE": "local", "HOST": "127.0.0.1", "LOCAL_OSS_PORT": str(free_port()),
+                              "LOCAL_OSS_DIR": str(tmp_path / "oss")})
+    lines = []
+    handler = logging.Handler()
+    handler.emit = lambda record: lines.append(record.getMessage())
+    logger = logging.getLogger("werkzeug")
+    logger.addHandler(handler)
+    level = logger.level
+    logger.setLevel(logging.INFO)
+    server = start_emulator(settings, str(tmp_path))
+    try:
+        base = f"http://127.0.0.1:{settings.local_oss_port}"
+        requests.get(f"{base}/uploads/a.png?x-oss-signature=feedface0123&x-oss-security-token=tok3n", timeout=5)
+    finally:
+        server.shutdown()
+        server.server_close()
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+    logged = "\n".join(lines)
+    assert "/uploads/a.png" in logged
+    assert "feedface0123" not in logged and "tok3n" not in logged
