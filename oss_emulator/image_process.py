@@ -13,9 +13,8 @@ import io
 import threading
 import warnings
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import BinaryIO, Dict, Optional, Tuple
-
-from PIL import Image, ImageOps, ImageSequence
 
 from .errors import OssError
 
@@ -28,10 +27,18 @@ MODES = ("lfit", "mfit", "fill", "pad", "fixed")
 FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "GIF": "image/gif", "WEBP": "image/webp",
            "BMP": "image/bmp", "TIFF": "image/tiff"}
 
-# Pillow's decompression-bomb guard at OSS's limit: a warning above it, an error at twice it.
-# Both are refusals here (the warning is raised as an error while an image is opened).
-Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 _ONE_AT_A_TIME = threading.BoundedSemaphore(1)
+
+
+@lru_cache(maxsize=None)
+def _pillow():
+    """Pillow, imported on first use (the emulator starts without it)."""
+    from PIL import Image, ImageOps, ImageSequence
+
+    # Pillow's decompression-bomb guard at OSS's limit: a warning above it, an error at twice it.
+    # Both are refusals here (the warning is raised as an error while an image is opened).
+    Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+    return Image, ImageOps, ImageSequence
 
 
 @dataclass(frozen=True)
@@ -117,7 +124,8 @@ def target_size(spec: Resize, width: int, height: int) -> Tuple[int, int, Tuple[
     return scaled[0], scaled[1], scaled
 
 
-def _open(handle: BinaryIO) -> Image.Image:
+def _open(handle: BinaryIO):
+    Image = _pillow()[0]
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
@@ -136,7 +144,8 @@ def _open(handle: BinaryIO) -> Image.Image:
     return image
 
 
-def _resize_frame(frame: Image.Image, spec: Resize, size: Tuple[int, int, Tuple[int, int]]) -> Image.Image:
+def _resize_frame(frame, spec: Resize, size: Tuple[int, int, Tuple[int, int]]):
+    Image, ImageOps, _ = _pillow()
     scaled_w, scaled_h, canvas = size
     if frame.mode not in ("RGB", "RGBA", "L", "LA", "CMYK", "I", "F"):
         frame = frame.convert("RGBA" if "transparency" in frame.info or frame.mode == "PA" else "RGB")
@@ -156,6 +165,7 @@ def render(handle: BinaryIO, size: int, spec: Resize) -> Tuple[bytes, str]:
     enlarge it. OssError 400 for a source that is not an image OSS reads or is over its limits."""
     if size > MAX_SOURCE_BYTES:
         raise _too_large("The image is larger than 20 MB.")
+    ImageSequence = _pillow()[2]
     with _ONE_AT_A_TIME:
         image = _open(handle)
         content_type = FORMATS[image.format]

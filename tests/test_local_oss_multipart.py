@@ -373,3 +373,15 @@ def test_start_up_sweeps_what_a_crash_left(tmp_path, clock):
     os.utime(stale, (1, 1))
     create_emulator_app(settings, clock=clock, storage_dir=str(tmp_path / "oss"))
     assert sorted(os.listdir(root)) == ["A" * 32] and os.listdir(upload) == []
+
+
+def test_assembly_without_kernel_copies(emu, monkeypatch):
+    def unsupported(*args):
+        raise OSError(18, "Invalid cross-device link")
+
+    monkeypatch.setattr(os, "copy_file_range", unsupported, raising=False)
+    uid = upload_id(emu)
+    chunks = [BIG, b"rest"]
+    etags = [put_part(emu, uid, n, c).headers["ETag"] for n, c in enumerate(chunks, 1)]
+    assert complete(emu, uid, list(enumerate(etags, 1))).status_code == 200
+    assert emu.http.get(f"{emu.url}/{KEY}").content == b"".join(chunks)
