@@ -26,6 +26,7 @@ from . import errors
 from .errors import OssError, xml_text
 from .http_headers import is_field_value
 from .multipart_store import Part, PartTooLarge, Upload, UploadNotFound, Uploads
+from .object_keys import check_key
 from .object_meta import OBJECT_ACLS, STORAGE_CLASSES
 from .storage import ObjectExists, Storage, StoredObject
 
@@ -216,6 +217,7 @@ class MultipartApi:
 
     # -- InitiateMultipartUpload: POST /<key>?uploads ------------------------------------------
     def initiate(self, request: Request, key: str, query: Mapping[str, str]) -> Response:
+        check_key(key)
         headers = _object_headers(request, key)
         forbid = bool(_forbid_overwrite(request))
         if forbid and self.storage.get(key) is not None:

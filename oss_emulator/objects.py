@@ -142,21 +142,26 @@ class ObjectReader:
         handle.seek(first)
         headers["Content-Range"] = f"bytes {first}-{last}/{obj.size}"
         headers["Content-Length"] = str(last - first + 1)
-        body = _limited(handle, last - first + 1)
-        return Response(body, status=206, headers=headers, direct_passthrough=True)
+        return Response(_Slice(handle, last - first + 1), status=206, headers=headers, direct_passthrough=True)
 
 
-def _limited(handle: BinaryIO, length: int, chunk: int = 256 * 1024):
-    """`length` bytes from `handle`'s position, in chunks; closes it at the end."""
-    try:
-        while length > 0:
-            data = handle.read(min(chunk, length))
+class _Slice:
+    """A WSGI body: `length` bytes from `handle`'s position, in chunks; the server's close()
+    closes the file even if the body was never read."""
+
+    def __init__(self, handle: BinaryIO, length: int, chunk: int = 256 * 1024):
+        self.handle, self.length, self.chunk = handle, length, chunk
+
+    def __iter__(self):
+        while self.length > 0:
+            data = self.handle.read(min(self.chunk, self.length))
             if not data:
                 return
-            length -= len(data)
+            self.length -= len(data)
             yield data
-    finally:
-        handle.close()
+
+    def close(self) -> None:
+        self.handle.close()
 
 
 def delete(storage: Storage, key: str) -> Response:

@@ -385,3 +385,11 @@ def test_assembly_without_kernel_copies(emu, monkeypatch):
     etags = [put_part(emu, uid, n, c).headers["ETag"] for n, c in enumerate(chunks, 1)]
     assert complete(emu, uid, list(enumerate(etags, 1))).status_code == 200
     assert emu.http.get(f"{emu.url}/{KEY}").content == b"".join(chunks)
+
+
+@pytest.mark.parametrize("path", ["uploads/%2E%2E/a.mp4", "uploads/%2E/a.mp4", "uploads/a%01.mp4", "x" * 1024])
+def test_initiate_refuses_keys_postobject_refuses(emu, path):
+    # Dots percent-encoded: HTTP clients remove literal dot segments before sending.
+    response = emu.http.post(f"{emu.url}/{path}?uploads")
+    assert response.status_code == 400 and error_code(response) == "InvalidObjectName"
+    assert upload_dirs(emu) == []
