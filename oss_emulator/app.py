@@ -92,26 +92,25 @@ class Emulator:
             raise errors.method_not_allowed()
         signed = request_auth.SignedRequest(method, key, pairs, list(request.headers.items()))
         principal = request_auth.authenticate(signed, self.settings.bucket, self.settings, self.clock())
-        if method in ("GET", "HEAD") and handler is self.read_object:
-            return self.read_object(request, key, query, principal)  # public-read objects allow anonymous reads
-        if principal is None:
-            raise objects.access_denied()
-        return handler(request, key, query)
+        return handler(request, key, query, principal)
 
     def _route(self, method: str, query) -> Optional[Callable]:
+        """The handler of `method /<key>?query`: (request, key, query, principal) -> Response."""
         if "uploadId" in query:
-            return {"PUT": self.multipart.upload_part, "GET": self.multipart.list_parts,
-                    "POST": self.multipart.complete, "DELETE": self.multipart.abort}.get(method)
-        if method == "POST" and "uploads" in query:
-            return self.multipart.initiate
-        if method in ("GET", "HEAD"):
-            return self.read_object
-        if method == "DELETE":
-            return self._delete
-        return None
+            operation = {"PUT": self.multipart.upload_part, "GET": self.multipart.list_parts,
+                         "POST": self.multipart.complete, "DELETE": self.multipart.abort}.get(method)
+        elif method == "POST" and "uploads" in query:
+            operation = self.multipart.initiate
+        elif method in ("GET", "HEAD"):
+            return self.read_object  # anonymous too, for public-read objects
+        elif method == "DELETE":
+            return self._delete  # anonymous too, for public-read-write objects
+        else:
+            return None
+        return operation and _signed_only(operation)
 
-    def _delete(self, request: Request, key: str, query) -> Response:
-        return objects.delete(self.storage, key)
+    def _delete(self, request: Request, key: str, query, principal) -> Response:
+        return objects.delete(self.storage, key, principal)
 
     def _link(self, key: str, params) -> str:
         """A presigned GET of `key` for the listing page, with the local long-term key."""
@@ -132,6 +131,14 @@ class Emulator:
         # The page holds presigned links: never sent on to another site.
         response.headers["Referrer-Policy"] = "no-referrer"
         return response
+
+
+def _signed_only(operation: Callable) -> Callable:
+    def run(request: Request, key: str, query, principal) -> Response:
+        if principal is None:
+            raise objects.access_denied()
+        return operation(request, key, query)
+    return run
 
 
 def create_emulator_app(settings, clock: Optional[Callable[[], datetime]] = None,

@@ -136,7 +136,7 @@ def file_exists() -> OssError:
 
 
 def no_such_key() -> OssError:
-    return OssError(404, "NoSuchKey", "The specified key does not exist.")
+    return OssError(404, "NoSuchKey", "The specified key does not exist.", ec="0026-00000001")
 
 
 def method_not_allowed() -> OssError:

@@ -17,7 +17,7 @@ from werkzeug.wsgi import wrap_file
 from . import errors, image_process, ranges
 from .errors import OssError
 from .http_headers import is_field_value, is_safe
-from .object_meta import FROZEN_CLASSES, is_public, storage_class
+from .object_meta import FROZEN_CLASSES, is_public, storage_class, stored
 from .request_auth import Principal
 from .storage import Storage, StoredObject
 
@@ -35,7 +35,9 @@ NOT_SERVED = ("x-oss-object-acl", "x-oss-storage-class", "x-oss-forbid-overwrite
 
 
 def access_denied() -> OssError:
-    return OssError(403, "AccessDenied", "You have no right to access this object because of bucket acl.")
+    # OSS's generic EC for a request its ACLs do not allow (0003-00000001).
+    return OssError(403, "AccessDenied", "You have no right to access this object because of bucket acl.",
+                    ec="0003-00000001")
 
 
 def _object_headers(obj: StoredObject) -> Headers:
@@ -164,7 +166,12 @@ class _Slice:
         self.handle.close()
 
 
-def delete(storage: Storage, key: str) -> Response:
-    """DeleteObject: 204 whether or not the key exists (OSS)."""
+def delete(storage: Storage, key: str, principal: Optional[Principal]) -> Response:
+    """DeleteObject: 204 whether or not the key exists (OSS). Anonymous only for an object stored
+    public-read-write (OSS: anyone may read and write such an object)."""
+    if principal is None:
+        obj = storage.get(key)
+        if obj is None or stored(obj, "x-oss-object-acl") != "public-read-write":
+            raise access_denied()
     storage.delete(key)
     return Response(b"", status=204)

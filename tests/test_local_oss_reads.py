@@ -69,8 +69,16 @@ def test_public_read_objects_are_readable_anonymously(emu, acl):
     head = requests.head(url(emu, "uploads/pub.txt"), timeout=5)
     assert head.status_code == 200 and head.headers["Content-Length"] == "4"
     assert "x-oss-object-acl" not in head.headers
-    delete = requests.delete(url(emu, "uploads/pub.txt"), timeout=5)
-    assert delete.status_code == 403 and error_code(delete) == "AccessDenied"
+
+
+def test_only_public_read_write_objects_may_be_deleted_anonymously(emu):
+    put(emu, "uploads/read.txt", b"r", {"x-oss-object-acl": "public-read"})
+    put(emu, "uploads/write.txt", b"w", {"x-oss-object-acl": "public-read-write"})
+    denied = requests.delete(url(emu, "uploads/read.txt"), timeout=5)
+    assert denied.status_code == 403 and error_code(denied) == "AccessDenied"
+    assert requests.delete(url(emu, "uploads/write.txt"), timeout=5).status_code == 204
+    assert emu.http.get(url(emu, "uploads/write.txt")).status_code == 404
+    assert emu.http.get(url(emu, "uploads/read.txt")).status_code == 200
 
 
 @pytest.mark.parametrize("acl", ["private", "default"])
@@ -84,6 +92,7 @@ def test_signed_read_of_a_missing_key_is_no_such_key(emu):
     assert response.status_code == 404 and error_code(response) == "NoSuchKey"
     head = emu.http.head(url(emu, "uploads/none.txt"))
     assert head.status_code == 404 and head_error(head).findtext("Code") == "NoSuchKey"
+    assert head.headers["x-oss-ec"] == "0026-00000001"
 
 
 # -- response-* overrides ----------------------------------------------------------------------

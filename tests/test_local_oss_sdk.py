@@ -88,7 +88,7 @@ def test_head_get_and_delete(emu, sdk):
 
 def test_head_errors_carry_their_code_for_the_sdk(emu, sdk):
     error = service_error(lambda: sdk.head_object(oss.HeadObjectRequest(bucket=BUCKET, key="nope.txt")))
-    assert (error.status_code, error.code, error.ec) == (404, "NoSuchKey", "")
+    assert (error.status_code, error.code, error.ec) == (404, "NoSuchKey", "0026-00000001")
     assert len(error.request_id) == 24
     init = sdk.initiate_multipart_upload(oss.InitiateMultipartUploadRequest(bucket=BUCKET, key="uploads/cold.bin",
                                                                             storage_class="Archive"))
