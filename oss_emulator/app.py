@@ -28,6 +28,7 @@ from . import errors, listing, objects, request_auth
 from .errors import OssError
 from .form_parser import drain
 from .multipart import MultipartApi
+from .numbers import decimal
 from .objects import ObjectReader
 from .post_object import PostObject
 from .storage import Storage
@@ -121,8 +122,7 @@ class Emulator:
         return "/" + quote(key, safe="/") + "?" + signed
 
     def _listing(self, request: Request) -> Response:
-        raw = request.args.get("page", "1")
-        page = int(raw) if raw.isdigit() and 0 < len(raw) <= 6 and int(raw) > 0 else 1
+        page = decimal(request.args.get("page"), 6) or 1
         found, total = self.storage.page((page - 1) * listing.PAGE_SIZE, listing.PAGE_SIZE)
         body = listing.render(self.settings.bucket, self.settings.region, self.directory, found, total, page,
                               self._link)

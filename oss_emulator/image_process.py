@@ -17,6 +17,7 @@ from functools import lru_cache
 from typing import BinaryIO, Dict, Optional, Tuple
 
 from .errors import OssError
+from .numbers import decimal
 
 MAX_SOURCE_BYTES = 20 * 1024 * 1024
 MAX_SIDE = 30_000
@@ -78,10 +79,10 @@ def parse(process: str) -> Resize:
     spec = {}
     for key, field in (("w", "width"), ("h", "height"), ("l", "long_side"), ("s", "short_side")):
         if key in values:
-            raw = values.pop(key)
-            if not raw.isdigit() or not 1 <= int(raw) <= MAX_OUTPUT_SIDE:
+            side = decimal(values.pop(key), 5)
+            if side is None or not 1 <= side <= MAX_OUTPUT_SIDE:
                 raise _invalid(f"The resize parameter {key} must be an integer in [1, {MAX_OUTPUT_SIDE}].")
-            spec[field] = int(raw)
+            spec[field] = side
     mode = values.pop("m", "lfit")
     if mode not in MODES:
         raise _invalid("The resize mode m is invalid.", "0040-00000311")

@@ -25,7 +25,8 @@ from werkzeug.wrappers import Request, Response
 from . import errors
 from .errors import OssError, xml_text
 from .http_headers import is_field_value
-from .multipart_store import Part, PartTooLarge, Upload, UploadNotFound, Uploads
+from .multipart_store import DigestMismatch, Part, PartTooLarge, Upload, UploadNotFound, Uploads
+from .numbers import decimal
 from .object_keys import check_key
 from .object_meta import OBJECT_ACLS, STORAGE_CLASSES
 from .storage import ObjectExists, Storage, StoredObject
@@ -99,6 +100,10 @@ def _content_md5(request: Request) -> Optional[bytes]:
     return digest
 
 
+def _digest_mismatch() -> OssError:
+    return OssError(400, "InvalidDigest", "The Content-MD5 you specified did not match what we received.")
+
+
 def _forbid_overwrite(request: Request) -> Optional[bool]:
     raw = request.headers.get("x-oss-forbid-overwrite")
     if raw is None:
@@ -164,10 +169,10 @@ def _parse_complete(body: bytes) -> List[Tuple[int, str]]:
         raise malformed
     chosen = []
     for part in root:
-        number, etag = part.findtext("PartNumber"), part.findtext("ETag")
-        if part.tag != "Part" or number is None or etag is None or not number.strip().isdigit():
+        number, etag = decimal((part.findtext("PartNumber") or "").strip(), 5), part.findtext("ETag")
+        if part.tag != "Part" or number is None or etag is None:
             raise malformed
-        chosen.append((int(number.strip()), etag.strip().strip('"').upper()))
+        chosen.append((number, etag.strip().strip('"').upper()))
     if not chosen:
         raise malformed
     return chosen
@@ -231,7 +236,8 @@ class MultipartApi:
         raw = query.get("partNumber")
         if raw is None:
             raise _argument("Unexpected query string parameter", "ResourceType", "partNumber", "0017-00000219")
-        if not (raw.isdigit() and 1 <= int(raw) <= MAX_PART_NUMBER):
+        number = decimal(raw, 5)
+        if number is None or not 1 <= number <= MAX_PART_NUMBER:
             raise _argument("Part number must be an integer between 1 and 10000, inclusive.", "PartNumber", raw,
                             "0017-00000220")
         upload = self._upload(query, key, "0042-00000104")
@@ -242,29 +248,18 @@ class MultipartApi:
         if length is not None and length > MAX_PART_SIZE:
             raise errors.entity_too_large()
         try:
-            part = self.uploads.write_part(upload, int(raw), _read_body(request), MAX_PART_SIZE,
-                                           self.clock().timestamp())
+            part = self.uploads.write_part(upload, number, _read_body(request), MAX_PART_SIZE,
+                                           self.clock().timestamp(), expected_md5)
         except UploadNotFound:
             raise no_such_upload("0042-00000104") from None
         except PartTooLarge:
             raise errors.entity_too_large() from None
-        if expected_md5 is not None and expected_md5 != bytes.fromhex(part.etag):
-            # Strict: the mismatching part is not kept (OSS refuses it; the previous one is gone).
-            self._drop_part(upload, part)
-            raise OssError(400, "InvalidDigest", "The Content-MD5 you specified did not match what we received.")
+        except DigestMismatch:
+            raise _digest_mismatch() from None
         response = Response(b"", status=200)
         response.headers.pop("Content-Type", None)
         response.headers["ETag"] = f'"{part.etag}"'
         return response
-
-    def _drop_part(self, upload: Upload, part: Part) -> None:
-        directory = os.path.join(self.uploads.root, upload.upload_id)
-        with self.uploads.lock(upload.upload_id):
-            for name in (f"{part.number:05d}.json", part.blob):
-                try:
-                    os.unlink(os.path.join(directory, name))
-                except FileNotFoundError:
-                    pass
 
     # -- ListParts: GET /<key>?uploadId= ---------------------------------------------------------
     def list_parts(self, request: Request, key: str, query: Mapping[str, str]) -> Response:
@@ -295,9 +290,10 @@ class MultipartApi:
         raw = query.get(name)
         if raw is None:
             return default
-        if not raw.isdigit() or not low <= int(raw) <= high:
+        value = decimal(raw, 5)
+        if value is None or not low <= value <= high:
             raise _argument(f"Argument {name} must be an integer between {low} and {high}.", name, raw)
-        return int(raw)
+        return value
 
     # -- AbortMultipartUpload: DELETE /<key>?uploadId= -------------------------------------------
     def abort(self, request: Request, key: str, query: Mapping[str, str]) -> Response:
@@ -357,7 +353,7 @@ class MultipartApi:
         if len(body) > MAX_COMPLETE_BODY:
             raise OssError(400, "MalformedXML", "The XML you provided was too large.")
         if expected_md5 is not None and hashlib.md5(body).digest() != expected_md5:
-            raise OssError(400, "InvalidDigest", "The Content-MD5 you specified did not match what we received.")
+            raise _digest_mismatch()
         return body
 
     def _chosen_parts(self, upload: Upload, chosen: Optional[List[Tuple[int, str]]]) -> List[Part]:

@@ -37,6 +37,10 @@ class PartTooLarge(Exception):
     pass
 
 
+class DigestMismatch(Exception):
+    pass
+
+
 @dataclass
 class Upload:
     upload_id: str
@@ -136,9 +140,10 @@ class Uploads:
         return upload
 
     def write_part(self, upload: Upload, number: int, read: Callable[[int], bytes], max_size: int,
-                   when: float) -> Part:
+                   when: float, expected_md5: Optional[bytes] = None) -> Part:
         """Stream one part to disk and publish it (a part uploaded again replaces the old one).
-        UploadNotFound if the upload was aborted or completed meanwhile; PartTooLarge past max_size."""
+        UploadNotFound if the upload was aborted or completed meanwhile; PartTooLarge past
+        max_size; DigestMismatch (nothing published) when the bytes are not `expected_md5`'s."""
         directory = self._dir(upload.upload_id)
         blob = f"{number:05d}-{uuid.uuid4().hex}"
         temp = os.path.join(directory, f".{blob}.tmp")
@@ -155,6 +160,8 @@ class Uploads:
                         raise PartTooLarge()
                     md5.update(chunk)
                     handle.write(chunk)
+            if expected_md5 is not None and md5.digest() != expected_md5:
+                raise DigestMismatch()
             part = Part(number, blob + ".part", size, md5.hexdigest().upper(), when)
             with self.lock(upload.upload_id):
                 os.replace(temp, os.path.join(directory, part.blob))
@@ -178,7 +185,7 @@ class Uploads:
         except FileNotFoundError:
             raise UploadNotFound(upload.upload_id) from None
         for name in names:
-            if len(name) == 10 and name.endswith(".json") and name[:5].isdigit():
+            if len(name) == 10 and name.endswith(".json") and name[:5].isascii() and name[:5].isdigit():
                 record = _read_json(os.path.join(directory, name))
                 try:
                     found.append(Part(**record))

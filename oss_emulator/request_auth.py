@@ -21,6 +21,7 @@ from . import errors
 from .access_keys import (Scope, ScopeCodes, invalid_argument, parse_scope, parse_signing_date, request_expired,
                           secret_for, time_skewed)
 from .errors import OssError
+from .numbers import decimal
 
 UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
 MAX_SKEW = timedelta(minutes=15)
@@ -264,7 +265,7 @@ def _by_query(request: SignedRequest, bucket: str, settings, now: datetime) -> P
     raw_date = params["x-oss-date"]
     signed_at = _signing_date(raw_date, scope, QUERY_SCOPE, credential)
     raw_expires = params["x-oss-expires"]
-    expires = int(raw_expires) if raw_expires.isdigit() and len(raw_expires) <= 7 else 0
+    expires = decimal(raw_expires, 7) or 0
     if not 1 <= expires <= MAX_EXPIRES:
         raise invalid_argument(f"x-oss-expires must be an integer between 1 and {MAX_EXPIRES}.", "0002-00000232",
                                "x-oss-expires", raw_expires)

@@ -160,3 +160,10 @@ def test_processing_needs_the_same_rights_as_reading(emu):
     store(emu, "uploads/a.png", picture())
     anonymous = requests.get(f"{emu.url}/uploads/a.png?x-oss-process=image%2Fresize%2Cw_10", timeout=5)
     assert anonymous.status_code == 403 and error_code(anonymous) == "AccessDenied"
+
+
+@pytest.mark.parametrize("width", ["%C2%B2", "%D9%A3", "9" * 5000])
+def test_sizes_that_are_not_ascii_digits_are_invalid_not_500(emu, width):
+    store(emu, "uploads/a.png", picture())
+    got = emu.http.get(f"{emu.url}/uploads/a.png?x-oss-process=image%2Fresize%2Cw_{width}", timeout=10)
+    assert got.status_code == 400 and error_code(got) == "InvalidArgument"

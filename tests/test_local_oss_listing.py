@@ -75,7 +75,7 @@ def test_2000_objects_list_a_page_at_a_time_without_reading_them(many, reads):
     last = client.get("/?page=20").get_data(as_text=True)
     assert keys_on(last)[-1] == "uploads/key-0000.txt" and "下一页" not in last
     assert keys_on(client.get("/?page=21").get_data(as_text=True)) == []
-    for junk in ("0", "-1", "abc", "9" * 30):
+    for junk in ("0", "-1", "abc", "9" * 30, "%C2%B2", "%D9%A3"):
         assert keys_on(client.get(f"/?page={junk}").get_data(as_text=True)) == shown
 
 

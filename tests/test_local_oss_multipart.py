@@ -393,3 +393,19 @@ def test_initiate_refuses_keys_postobject_refuses(emu, path):
     response = emu.http.post(f"{emu.url}/{path}?uploads")
     assert response.status_code == 400 and error_code(response) == "InvalidObjectName"
     assert upload_dirs(emu) == []
+
+
+def test_a_part_that_fails_its_digest_keeps_the_one_before(emu):
+    uid = upload_id(emu)
+    assert put_part(emu, uid, 1, b"good").status_code == 200
+    bad = put_part(emu, uid, 1, b"evil", headers={"Content-MD5": base64.b64encode(hashlib.md5(b"x").digest()).decode()})
+    assert bad.status_code == 400 and error_code(bad) == "InvalidDigest"
+    part = ET.fromstring(list_parts(emu, uid).content).find("Part")
+    assert part.findtext("ETag") == md5_etag(b"good")
+
+
+@pytest.mark.parametrize("number", ["\u00b2", "\u0663", "9" * 5000])
+def test_part_numbers_that_are_not_ascii_digits_are_invalid_not_500(emu, number):
+    uid = upload_id(emu)
+    response = put_part(emu, uid, number, b"x")
+    assert response.status_code == 400 and error_code(response) == "InvalidArgument"
