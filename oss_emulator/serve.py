@@ -6,26 +6,13 @@ import sys
 import threading
 from typing import Optional
 
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler
+from werkzeug.serving import BaseWSGIServer
 
 from server.config import display_host
 from server.serving import bind_or_explain
 from .app import create_emulator_app, default_storage_dir
 
 log = logging.getLogger("oss_emulator")
-
-
-class PathOnlyLog(WSGIRequestHandler):
-    """Access-log lines without the query string: a presigned URL's query holds its signature
-    and, with STS keys, the security token."""
-
-    def log_request(self, code="-", size="-") -> None:
-        full = self.path
-        self.path = full.split("?", 1)[0]
-        try:
-            super().log_request(code, size)
-        finally:
-            self.path = full
 
 
 def start_emulator(settings, instance_path: str) -> Optional[BaseWSGIServer]:
@@ -39,7 +26,6 @@ def start_emulator(settings, instance_path: str) -> Optional[BaseWSGIServer]:
     server = bind_or_explain(settings.host, settings.local_oss_port, app, "本地 OSS 模拟器", "LOCAL_OSS_PORT")
     if server is None:
         return None
-    server.RequestHandlerClass = PathOnlyLog
     threading.Thread(target=server.serve_forever, name="local-oss", daemon=True).start()
     base = f"http://{display_host(settings.host)}:{settings.local_oss_port}"
     log.info("本地 OSS 模拟器已启动: 监听 %s:%s (Bucket %s, 地域 %s)", settings.host, settings.local_oss_port,
