@@ -180,6 +180,10 @@ class Storage:
                 continue
         return None
 
+    def list(self) -> List[StoredObject]:
+        """Every object, newest first (from the index: no metadata file is read)."""
+        return self.index.page(0, len(self.index))[0]
+
     def page(self, offset: int, limit: int) -> Tuple[List[StoredObject], int]:
         """Objects [offset, offset + limit) newest first, and how many there are in all."""
         return self.index.page(offset, limit)

@@ -136,3 +136,11 @@ def test_links_and_thumbnails_are_short_lived_presigned_urls(emu):
 def test_no_thumbnail_for_types_a_browser_cannot_show_resized(emu):
     assert emu.post(emu.sign("uploads/v.svg", extra=[("Content-Type", "image/svg+xml")]), b"<svg/>").status_code == 204
     assert "<img" not in emu.http.get(emu.url + "/").text
+
+
+def test_storage_list_is_every_object_newest_first_without_reading_files(many, reads):
+    storage = Storage(many)
+    before = reads["files"]
+    everything = storage.list()
+    assert len(everything) == 2000 and everything[0].key == "uploads/key-1999.txt"
+    assert reads["files"] == before
