@@ -1,11 +1,18 @@
-"""The emulator as a WSGI app: one bucket host, requests routed to the handler that owns them.
+"""The emulator as a WSGI app: one private bucket host, requests routed to the handler that owns them.
 
-POST /        PostObject (V4 forms only)                     post_object.py
-GET  /<key>   the object, with its stored headers             objects.py
-HEAD /<key>   the same headers                                objects.py
-GET  /        an HTML list of stored objects, newest first    listing.py
-GET  /oss-emulator/callback_pub_key.pem
-              the public key of the callback signatures       callback.py
+POST   /                              PostObject (V4 forms only)                  post_object.py
+GET    /                              the local console: stored objects, paged    listing.py
+GET    /<key>, HEAD /<key>            the object (signed, or public-read)         objects.py
+DELETE /<key>                         DeleteObject                                objects.py
+POST   /<key>?uploads                 InitiateMultipartUpload                     multipart.py
+PUT    /<key>?partNumber=&uploadId=   UploadPart                                  multipart.py
+GET    /<key>?uploadId=               ListParts                                   multipart.py
+POST   /<key>?uploadId=               CompleteMultipartUpload                     multipart.py
+DELETE /<key>?uploadId=               AbortMultipartUpload                        multipart.py
+
+GET    /oss-emulator/callback_pub_key.pem   the public key of upload callbacks          callback.py
+
+Every request on `/<key>` is authenticated first (request_auth.py: V4 header or presigned query).
 """
 from __future__ import annotations
 
@@ -13,16 +20,20 @@ import logging
 import os
 from datetime import datetime
 from typing import Callable, Optional
+from urllib.parse import quote
 
 from werkzeug.wrappers import Request, Response
 
 from server.clock import utc_now
 
-from . import callback, errors, listing
+from . import callback, errors, listing, objects, request_auth
 from .errors import OssError
-from .objects import ObjectReader
 from .form_parser import drain
-from .post_object import REQUEST_ID, PostObject
+from .multipart import MultipartApi
+from .numbers import decimal
+from .objects import ObjectReader
+from .errors import REQUEST_ID
+from .post_object import PostObject
 from .storage import Storage
 
 log = logging.getLogger("oss_emulator")
@@ -47,6 +58,8 @@ class Emulator:
         self.storage.sweep()  # what a killed emulator left behind (storage.py)
         self.post_object = PostObject(settings, clock, self.storage, lambda: self.callback_timeout)
         self.read_object = ObjectReader(self.storage)
+        self.multipart = MultipartApi(settings, clock, self.storage,
+                                      callback.multipart_hook(settings, self.directory, lambda: self.callback_timeout))
 
     @property
     def directory(self) -> str:
@@ -60,35 +73,85 @@ class Emulator:
             response = self._dispatch(request)
         except OssError as error:
             log.info("本地 OSS 拒绝 %s %s: %s %s", request.method, request.path, error.status, error.code)
-            response = errors.error_response(error, request_id, request.host)
+            drain(request.stream)
+            response = errors.error_response(error, request_id, request.host, head=request.method == "HEAD")
         except Exception:
             log.exception("本地 OSS 内部错误")
             drain(request.stream)
             error = OssError(500, "InternalError", "We encountered an internal error. Please try again.")
-            response = errors.error_response(error, request_id, request.host)
+            response = errors.error_response(error, request_id, request.host, head=request.method == "HEAD")
         response.headers["x-oss-request-id"] = request_id
         return response(environ, start_response)
 
     def _dispatch(self, request: Request) -> Response:
-        key = request.path[1:]
-        if request.method == "POST" and key == "":
-            return self.post_object(request)
-        if request.method in ("GET", "HEAD"):
-            if request.path == callback.PUBLIC_KEY_PATH:
-                return self._callback_public_key()
-            return self._listing() if key == "" else self.read_object(request, key)
-        drain(request.stream)
-        raise errors.method_not_allowed()
+        key, method = request.path[1:], request.method
+        if method in ("GET", "HEAD") and request.path == callback.PUBLIC_KEY_PATH:
+            return self._callback_public_key()
+        if key == "":
+            if method == "POST":
+                return self.post_object(request)
+            if method in ("GET", "HEAD"):
+                return self._listing(request)
+            raise errors.method_not_allowed()
+        pairs = request_auth.parse_query(request.query_string.decode("utf-8", "replace"))
+        query = {}
+        for name, value in pairs:
+            query.setdefault(name, value)
+        handler = self._route(method, query)
+        if handler is None:
+            raise errors.method_not_allowed()
+        signed = request_auth.SignedRequest(method, key, pairs, list(request.headers.items()))
+        principal = request_auth.authenticate(signed, self.settings.bucket, self.settings, self.clock())
+        return handler(request, key, query, principal)
+
+    def _route(self, method: str, query) -> Optional[Callable]:
+        """The handler of `method /<key>?query`: (request, key, query, principal) -> Response."""
+        if "uploadId" in query:
+            operation = {"PUT": self.multipart.upload_part, "GET": self.multipart.list_parts,
+                         "POST": self.multipart.complete, "DELETE": self.multipart.abort}.get(method)
+        elif method == "POST" and "uploads" in query:
+            operation = self.multipart.initiate
+        elif method in ("GET", "HEAD"):
+            return self.read_object  # anonymous too, for public-read objects
+        elif method == "DELETE":
+            return self._delete  # anonymous too, for public-read-write objects
+        else:
+            return None
+        return operation and _signed_only(operation)
+
+    def _delete(self, request: Request, key: str, query, principal) -> Response:
+        return objects.delete(self.storage, key, principal)
+
+    def _link(self, key: str, params) -> str:
+        """A presigned GET of `key` for the listing page, with the local long-term key."""
+        settings = self.settings
+        signed = request_auth.presign("GET", settings.bucket, key, list(params), settings.local_access_key_id,
+                                      settings.local_access_key_secret, settings.region, self.clock(),
+                                      listing.LINK_SECONDS)
+        return "/" + quote(key, safe="/") + "?" + signed
 
     def _callback_public_key(self) -> Response:
         pem = callback.callback_public_key_pem(self.directory)
         return Response(pem, content_type="application/x-pem-file")
 
-    def _listing(self) -> Response:
-        page = listing.render(self.settings.bucket, self.settings.region, self.directory, self.storage.list())
-        response = Response(page, content_type="text/html; charset=utf-8")
+    def _listing(self, request: Request) -> Response:
+        page = decimal(request.args.get("page"), 6) or 1
+        found, total = self.storage.page((page - 1) * listing.PAGE_SIZE, listing.PAGE_SIZE)
+        body = listing.render(self.settings.bucket, self.settings.region, self.directory, found, total, page,
+                              self._link)
+        response = Response(body, content_type="text/html; charset=utf-8")
         response.headers["Cache-Control"] = "no-store"
+        # The page holds presigned links: never sent on to another site.
+        response.headers["Referrer-Policy"] = "no-referrer"
         return response
+
+
+def _signed_only(operation: Callable) -> Callable:
+    def run(request: Request, key: str, query, principal) -> Response:
+        if principal is None:
+            raise objects.access_denied()
+        return operation(request, key, query)
+    return run
 
 
 def create_emulator_app(settings, clock: Optional[Callable[[], datetime]] = None,

@@ -25,14 +25,15 @@ import threading
 import time
 from dataclasses import dataclass
 from email.utils import formatdate
-from typing import Dict, Mapping, Optional, Tuple
+from typing import Callable, Dict, Mapping, Optional, Tuple
 from urllib.parse import quote, unquote_to_bytes, urlsplit
 
 from Crypto.Hash import MD5
 from Crypto.PublicKey import RSA
 from Crypto.Signature import pkcs1_15
+from werkzeug.wrappers import Response
 
-from .errors import OssError
+from .errors import REQUEST_ID, OssError, error_response
 
 log = logging.getLogger("oss_emulator")
 
@@ -413,3 +414,35 @@ def run_callback(callback_b64: str, variables: Mapping[str, str], object_info: O
             failure = failed  # the URL itself is never logged: its query carries a token
             log.info("本地 OSS 回调失败 (第 %d 个地址): %s", number, failed.message)
     return CallbackOutcome(False, message=failure.message, ec=failure.ec)
+
+
+def callback_response(outcome: CallbackOutcome, etag: str, request) -> Response:
+    """What the uploader gets: 200 with the callback server's body and type (whatever else the
+    upload asked for), or 203 CallbackFailed; the object's ETag either way."""
+    if outcome.ok:
+        response = Response(outcome.body, status=200, content_type=outcome.content_type)
+    else:
+        response = error_response(outcome.error(), request.environ.get(REQUEST_ID, ""), request.host)
+    response.headers["ETag"] = f'"{etag}"'
+    return response
+
+
+def multipart_hook(settings, storage_dir: str, timeout: Callable[[], float]):
+    """The upload callback of CompleteMultipartUpload (`x-oss-callback`, `x-oss-callback-var`
+    headers), for multipart.MultipartApi: checked before anything is assembled, run after."""
+
+    def check(request):
+        callback_b64 = request.headers["x-oss-callback"]
+        parse_callback(callback_b64)  # a bad parameter: 400, nothing assembled
+        raw_vars = request.headers.get("x-oss-callback-var")
+        variables = parse_callback_var(raw_vars) if raw_vars is not None else {}
+
+        def finish(obj):
+            info = ObjectInfo(settings.bucket, obj.key, obj.etag, obj.size, obj.content_type,
+                              os.path.join(storage_dir, "blobs", obj.blob))
+            outcome = run_callback(callback_b64, variables, info, settings, storage_dir, timeout())
+            return callback_response(outcome, obj.etag, request)
+
+        return finish
+
+    return check

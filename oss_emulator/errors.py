@@ -1,6 +1,7 @@
 """OSS-style XML errors: what a client of the real service would see, byte for byte where known."""
 from __future__ import annotations
 
+import base64
 import re
 import secrets
 from typing import Optional
@@ -19,6 +20,9 @@ class OssError(Exception):
         self.message = message
         self.ec = ec
         self.extra = extra or {}
+
+
+REQUEST_ID = "oss_emulator.request_id"  # the WSGI environ key app.py puts the request id under
 
 
 def new_request_id() -> str:
@@ -52,8 +56,13 @@ def error_body(error: OssError, request_id: str, host_id: str) -> bytes:
     return "".join(parts).encode("utf-8")
 
 
-def error_response(error: OssError, request_id: str, host_id: str) -> Response:
-    response = Response(error_body(error, request_id, host_id), status=error.status, content_type="application/xml")
+def error_response(error: OssError, request_id: str, host_id: str, head: bool = False) -> Response:
+    """The XML error; for HEAD no body, the XML base64-encoded in `x-oss-err` instead (as OSS
+    does, and where the SDK looks for it)."""
+    body = error_body(error, request_id, host_id)
+    response = Response(b"" if head else body, status=error.status, content_type="application/xml")
+    if head:
+        response.headers["x-oss-err"] = base64.b64encode(body).decode("ascii")
     response.headers["x-oss-request-id"] = request_id
     if error.ec:
         response.headers["x-oss-ec"] = error.ec
@@ -130,7 +139,7 @@ def file_exists() -> OssError:
 
 
 def no_such_key() -> OssError:
-    return OssError(404, "NoSuchKey", "The specified key does not exist.")
+    return OssError(404, "NoSuchKey", "The specified key does not exist.", ec="0026-00000001")
 
 
 def method_not_allowed() -> OssError:

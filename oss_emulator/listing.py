@@ -1,16 +1,26 @@
-"""`GET /`: the local counterpart of the OSS console's file list, newest first."""
+"""`GET /`: the local counterpart of the OSS console's file list, newest first, a page at a time.
+
+The bucket is private, so every link and thumbnail is a short-lived presigned URL the emulator
+makes for itself with the local long-term key (`link`, given by the app).
+"""
 from __future__ import annotations
 
 from datetime import datetime, timezone
 from html import escape
-from typing import List
-from urllib.parse import quote
+from typing import Callable, List, Sequence, Tuple
 
 from werkzeug.http import parse_options_header
 
 from .storage import StoredObject
 
-MAX_ROWS = 1000
+PAGE_SIZE = 100
+LINK_SECONDS = 300
+# Formats the resize action returns in a form browsers show (TIFF is resized as TIFF).
+THUMBNAIL_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp", "image/bmp")
+THUMBNAIL = "image/resize,m_lfit,w_128,h_128"
+
+# (key, extra query parameters) -> a presigned URL path for GET /<key>
+Link = Callable[[str, Sequence[Tuple[str, str]]], str]
 
 
 def _size(n: int) -> str:
@@ -30,13 +40,14 @@ def _original_name(obj: StoredObject) -> str:
     return options.get("filename", "")
 
 
-def _row(obj: StoredObject) -> str:
-    href = escape("/" + quote(obj.key, safe="/"), quote=True)
+def _row(obj: StoredObject, link: Link) -> str:
+    href = escape(link(obj.key, ()), quote=True)
     when = datetime.fromtimestamp(obj.last_modified, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
     content_type = obj.content_type
     thumb = ""
-    if content_type.startswith("image/") and content_type != "image/svg+xml":
-        thumb = f'<img src="{href}" alt="" loading="lazy">'
+    if content_type in THUMBNAIL_TYPES:
+        src = escape(link(obj.key, [("x-oss-process", THUMBNAIL)]), quote=True)
+        thumb = f'<img src="{src}" alt="" loading="lazy">'
     return (
         f"<tr><td class=t>{thumb}</td><td><a href=\"{href}\">{escape(obj.key)}</a></td>"
         f"<td>{escape(_original_name(obj))}</td>"
@@ -44,10 +55,23 @@ def _row(obj: StoredObject) -> str:
     )
 
 
-def render(bucket: str, region: str, directory: str, objects: List[StoredObject]) -> str:
-    shown = objects[:MAX_ROWS]
-    more = f"<p>仅显示最新的 {MAX_ROWS} 个, 共 {len(objects)} 个。</p>" if len(objects) > MAX_ROWS else ""
-    rows = "\n".join(_row(obj) for obj in shown) or '<tr><td colspan=6>还没有文件。用小程序上传一个试试。</td></tr>'
+def _pager(page: int, total: int) -> str:
+    links = []
+    if page > 1:
+        links.append(f'<a href="/?page={page - 1}">上一页</a>')
+    if page * PAGE_SIZE < total:
+        links.append(f'<a href="/?page={page + 1}" rel="next">下一页</a>')
+    return f"<p>{' '.join(links)}</p>" if links else ""
+
+
+def render(bucket: str, region: str, directory: str, objects: List[StoredObject], total: int, page: int,
+           link: Link) -> str:
+    rows = "\n".join(_row(obj, link) for obj in objects) or (
+        '<tr><td colspan=6>还没有文件。用小程序上传一个试试。</td></tr>' if total == 0 else
+        '<tr><td colspan=6>这一页没有文件。</td></tr>')
+    first = (page - 1) * PAGE_SIZE + 1
+    shown = f"第 {first}–{first + len(objects) - 1} 个" if objects else "本页为空"
+    pager = _pager(page, total)
     return f"""<!doctype html>
 <html lang="zh-CN"><head><meta charset="utf-8"><title>本地 OSS: {escape(bucket)}</title>
 <style>
@@ -58,11 +82,13 @@ code{{background:#f4f4f4;padding:1px 4px}}
 </style></head><body>
 <h1>本地 OSS 模拟器</h1>
 <p>Bucket <code>{escape(bucket)}</code>, 地域 <code>{escape(region)}</code>, 文件保存在 <code>{escape(directory)}</code>。
-共 {len(objects)} 个文件, 最新的在最前。</p>
-{more}
+共 {total} 个文件, 最新的在最前, 每页 {PAGE_SIZE} 个 ({shown})。Bucket 是私有的:
+下面的链接是带签名的临时链接, {LINK_SECONDS // 60} 分钟内有效, 过期后刷新本页即可。</p>
+{pager}
 <table><thead><tr><th>预览</th><th>Key</th><th>原文件名</th><th>大小</th><th>上传时间</th><th>类型</th></tr></thead>
 <tbody>
 {rows}
 </tbody></table>
+{pager}
 </body></html>
 """

@@ -21,7 +21,7 @@ from werkzeug.wrappers import Request, Response
 
 from server.config import OSS_MAX_OBJECT_SIZE
 from . import errors
-from .callback import DEFAULT_TIMEOUT, CallbackOutcome, ObjectInfo, custom_variables, parse_callback, run_callback
+from .callback import DEFAULT_TIMEOUT, ObjectInfo, callback_response, custom_variables, parse_callback, run_callback
 from .errors import OssError, xml_text
 from .form_parser import ParsedForm, drain, parse_form
 from .object_headers import stored_headers
@@ -33,7 +33,6 @@ log = logging.getLogger("oss_emulator")
 
 MAX_KEY_BYTES = 1023
 SUCCESS_STATUSES = {"200": 200, "201": 201, "204": 204}
-REQUEST_ID = "oss_emulator.request_id"  # the WSGI environ key app.py puts the request id under
 
 
 @dataclass
@@ -153,17 +152,7 @@ class PostObject:
                           self.storage.blob_path(obj))
         outcome = run_callback(judged.callback, judged.variables, info, self.settings, self.storage.root,
                                self.callback_timeout())
-        return self._callback_response(outcome, obj, request)
-
-    def _callback_response(self, outcome: CallbackOutcome, obj, request: Request) -> Response:
-        """200 with the callback server's body and type whatever success_action_status says, or
-        203 CallbackFailed; the object's ETag either way."""
-        if outcome.ok:
-            response = Response(outcome.body, status=200, content_type=outcome.content_type)
-        else:
-            response = errors.error_response(outcome.error(), request.environ.get(REQUEST_ID, ""), request.host)
-        response.headers["ETag"] = f'"{obj.etag}"'
-        return response
+        return callback_response(outcome, obj.etag, request)
 
     def _post_response(self, requested: Optional[str], obj, request: Request) -> Response:
         status = SUCCESS_STATUSES.get((requested or "").strip(), 204)

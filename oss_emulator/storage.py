@@ -7,6 +7,7 @@ Layout under the bucket directory:
   keys/             the emulator's own callback signing key (callback.py)
 
 Keys never become paths, so `..`, odd characters or a key that is a prefix of another are harmless.
+The listing pages through an in-memory index of `meta/` (object_index.py), not the files.
 """
 from __future__ import annotations
 
@@ -21,6 +22,8 @@ import time
 import uuid
 from dataclasses import asdict, dataclass, field
 from typing import Dict, List, Optional, Tuple
+
+from .object_index import ObjectIndex
 
 
 class ObjectExists(Exception):
@@ -69,6 +72,7 @@ class Storage:
             os.makedirs(path, exist_ok=True)
         self._lock = threading.Lock()
         self._hard_links = True
+        self.index = ObjectIndex(self.meta_dir, self._read)
 
     def sweep(self, now: Optional[float] = None) -> None:
         """At start: what a dead writer left behind is never an object and never will be."""
@@ -137,9 +141,11 @@ class Storage:
             with self._lock:
                 if forbid_overwrite:
                     self._publish_new(meta_tmp, final, record, key)
-                    return obj
-                previous = self._read(final)
-                os.replace(meta_tmp, final)
+                    previous = None
+                else:
+                    previous = self._read(final)
+                    os.replace(meta_tmp, final)
+                self._indexed(final, obj)
             if previous is not None:
                 _unlink(self.blob_path(previous))
             return obj
@@ -148,6 +154,23 @@ class Storage:
             raise
         finally:
             _unlink(meta_tmp)
+
+    def _indexed(self, final: str, obj: StoredObject) -> None:
+        try:
+            self.index.added(os.path.basename(final), os.stat(final).st_ino, obj)
+        except OSError:  # deleted by another process already: nothing to list
+            pass
+
+    def delete(self, key: str) -> None:
+        """Remove `key` if it exists: the metadata first (the object is gone the moment it is),
+        then its blob. A reader that already holds the blob open still reads it to the end."""
+        final = self._meta_path(key)
+        with self._lock:
+            previous = self._read(final)
+            _unlink(final)
+            self.index.removed(os.path.basename(final))
+        if previous is not None:
+            _unlink(self.blob_path(previous))
 
     def _publish_new(self, meta_tmp: str, final: str, record: bytes, key: str) -> None:
         """Create `final` only if no such name exists, atomically even against another process
@@ -200,14 +223,12 @@ class Storage:
         return None
 
     def list(self) -> List[StoredObject]:
-        objects = []
-        for name in os.listdir(self.meta_dir):
-            if name.endswith(".json"):
-                obj = self._read(os.path.join(self.meta_dir, name))
-                if obj is not None:
-                    objects.append(obj)
-        objects.sort(key=lambda o: (o.last_modified, o.sequence), reverse=True)
-        return objects
+        """Every object, newest first (from the index: no metadata file is read)."""
+        return self.index.page(0, len(self.index))[0]
+
+    def page(self, offset: int, limit: int) -> Tuple[List[StoredObject], int]:
+        """Objects [offset, offset + limit) newest first, and how many there are in all."""
+        return self.index.page(offset, limit)
 
 
 def _start_time(pid: int) -> Optional[str]:

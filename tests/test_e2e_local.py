@@ -1,6 +1,8 @@
 """Local mode end to end: signer and emulator over real HTTP, and `python -m server` from nothing."""
 from __future__ import annotations
 
+import html
+import io
 import logging
 from datetime import timedelta
 import os
@@ -9,9 +11,11 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 import requests
+from PIL import Image
 
 from server.config import load_settings
 from oss_emulator import default_storage_dir
@@ -30,13 +34,17 @@ def kit(tmp_path, clock):
 
 
 def test_signature_upload_callback_read_back_and_listing(kit):
-    data = bytes(range(256)) * 300
+    picture = io.BytesIO()
+    Image.new("RGB", (400, 300), (200, 30, 30)).save(picture, "PNG")
+    data = picture.getvalue()
     form, response = kit.upload("照片 1.png", data)
     assert form["host"] == kit.oss_url
     # OSS (here the emulator) called back; its answer is the server's record, as wx.uploadFile sees it.
     assert response.status_code == 200 and response.json()["key"] == form["key"]
     assert response.json()["name"] == "照片 1.png" and response.json()["size"] == len(data)
 
+    object_url = kit.oss_url + "/" + quote(form["key"])
+    assert kit.http.get(object_url).status_code == 403  # a private bucket
     got = kit.http.get(kit.app.extensions["bucket"].presign_get(form["key"], kit.clock() + timedelta(minutes=5)))
     assert got.status_code == 200
     assert got.content == data
@@ -50,8 +58,12 @@ def test_signature_upload_callback_read_back_and_listing(kit):
     page = kit.http.get(kit.oss_url + "/")
     assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/html")
     assert page.text.index(second["key"]) < page.text.index(form["key"])  # newest first
-    assert "<img " in page.text  # images get a thumbnail
+    thumbnail = html.unescape(page.text.split('<img src="', 1)[1].split('"', 1)[0])
+    assert thumbnail.startswith(f"/{form['key']}?x-oss-process=image%2Fresize%2C")  # images get a thumbnail
     assert "<td>照片 1.png</td>" in page.text  # the uploader's own name, from Content-Disposition
+    shown = requests.get(kit.oss_url + thumbnail, timeout=5)  # presigned by the page itself
+    assert shown.status_code == 200 and shown.headers["Content-Type"] == "image/png"
+    assert Image.open(io.BytesIO(shown.content)).size == (128, 96)
 
 
 def test_the_signed_form_cannot_be_reused_for_another_key(kit):

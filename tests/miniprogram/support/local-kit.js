@@ -1,9 +1,9 @@
 // The real signer and OSS emulator (`python -m server` in local mode) on free loopback ports, and
 // the WeChat login stand-in (tests/fake_wechat.py) it can be pointed at to turn login on.
 
+const crypto = require('node:crypto');
 const fs = require('node:fs');
 const net = require('node:net');
-const crypto = require('node:crypto');
 const path = require('node:path');
 const http = require('node:http');
 const { spawn } = require('node:child_process');

@@ -1,0 +1,401 @@
+"""The multipart upload API: Initiate, UploadPart, ListParts, Complete and Abort on `/<key>`.
+
+OSS's XML shapes and error codes (research: oss-facts.md E; notes section 2.1). Parts stream to
+disk (multipart_store.py), so memory stays flat for any size; Complete assembles the parts into
+a temporary file and publishes it through Storage.commit, like PostObject.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import logging
+import mimetypes
+import os
+import shutil
+import tempfile
+import xml.etree.ElementTree as ET
+from datetime import datetime, timezone
+from typing import Callable, Dict, List, Mapping, Optional, Tuple
+from urllib.parse import quote
+
+from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Request, Response
+
+from . import errors
+from .errors import OssError, xml_text
+from .http_headers import is_field_value
+from .multipart_store import DigestMismatch, Part, PartTooLarge, Upload, UploadNotFound, Uploads
+from .numbers import decimal
+from .object_keys import check_key
+from .object_meta import OBJECT_ACLS, STORAGE_CLASSES
+from .storage import ObjectExists, Storage, StoredObject
+
+log = logging.getLogger("oss_emulator")
+
+MAX_PART_NUMBER = 10_000
+MAX_PART_SIZE = 5 * 1024 ** 3  # 5 GB
+MIN_PART_SIZE = 100 * 1024  # every part but the last (checked at Complete only, as OSS does)
+MAX_LIST_PARTS = 1000
+MAX_COMPLETE_BODY = 4 * 1024 * 1024  # 10,000 <Part> entries fit in well under 2 MiB
+MAX_USER_METADATA = 8 * 1024  # OSS's limit for all x-oss-meta-* together
+# Request headers InitiateMultipartUpload keeps for the object, by lower-case name.
+OBJECT_HEADERS = {
+    "content-type": "Content-Type",
+    "content-disposition": "Content-Disposition",
+    "cache-control": "Cache-Control",
+    "content-encoding": "Content-Encoding",
+    "expires": "Expires",
+    "x-oss-storage-class": "x-oss-storage-class",
+    "x-oss-object-acl": "x-oss-object-acl",
+}
+XML_HEAD = '<?xml version="1.0" encoding="UTF-8"?>\n'
+
+# The upload callback of CompleteMultipartUpload (`x-oss-callback`, `x-oss-callback-var`). Called
+# with the request before anything is assembled: it refuses a bad callback parameter (OssError
+# 400, as OSS) and returns what runs once the object is stored: stored object -> the response to
+# send instead of the XML result (200 with the callback's body, or 203 CallbackFailed). None
+# until the callback module is connected; a request asking for a callback is then refused.
+CallbackHook = Callable[[Request], Callable[[StoredObject], Response]]
+
+
+def no_such_upload(ec: Optional[str] = None) -> OssError:
+    return OssError(404, "NoSuchUpload", "The specified upload does not exist. The upload ID may be invalid, or the "
+                    "upload may have been aborted or completed.", ec=ec)
+
+
+def _argument(message: str, name: str, value: str, ec: Optional[str] = None) -> OssError:
+    return OssError(400, "InvalidArgument", message, ec=ec, extra={"ArgumentName": name, "ArgumentValue": value})
+
+
+def _xml(root: str, fields: List[Tuple[str, str]]) -> Response:
+    body = XML_HEAD + f"<{root}>\n" + "".join(f"  <{n}>{xml_text(v)}</{n}>\n" for n, v in fields) + f"</{root}>\n"
+    return Response(body, content_type="application/xml")
+
+
+def _iso(seconds: float) -> str:
+    return datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+def _read_body(request: Request) -> Callable[[int], bytes]:
+    def read(size: int) -> bytes:
+        try:
+            return request.stream.read(size)
+        except (HTTPException, OSError, ValueError):  # the client went away mid-body
+            raise OssError(400, "IncompleteBody", "You did not provide the number of bytes specified by the "
+                                                   "Content-Length HTTP header.") from None
+    return read
+
+
+def _content_md5(request: Request) -> Optional[bytes]:
+    raw = request.headers.get("Content-MD5")
+    if raw is None:
+        return None
+    try:
+        digest = base64.b64decode(raw, validate=True)
+    except (binascii.Error, ValueError):
+        digest = b""
+    if len(digest) != 16:
+        raise OssError(400, "InvalidDigest", "The Content-MD5 you specified was invalid.")
+    return digest
+
+
+def _digest_mismatch() -> OssError:
+    return OssError(400, "InvalidDigest", "The Content-MD5 you specified did not match what we received.")
+
+
+def _forbid_overwrite(request: Request) -> Optional[bool]:
+    raw = request.headers.get("x-oss-forbid-overwrite")
+    if raw is None:
+        return None
+    if raw.strip().lower() not in ("true", "false"):
+        raise _argument("x-oss-forbid-overwrite must be true or false.", "x-oss-forbid-overwrite", raw)
+    return raw.strip().lower() == "true"
+
+
+def _object_headers(request: Request, key: str) -> Dict[str, str]:
+    """What Initiate keeps for the object; refuses values OSS refuses or no header can carry."""
+    headers: Dict[str, str] = {}
+    metadata = 0
+    for name, value in request.headers.items():
+        lower = name.lower()
+        if lower in OBJECT_HEADERS:
+            kept = OBJECT_HEADERS[lower]
+        elif lower.startswith("x-oss-meta-"):
+            kept = lower
+            metadata += len(lower) + len(value.encode("latin-1"))
+        else:
+            continue
+        if not is_field_value(value):
+            raise _argument(f"The header {name} holds a character a header cannot carry.", name, "")
+        headers[kept] = value
+    if metadata > MAX_USER_METADATA:
+        raise OssError(400, "InvalidArgument", "Your metadata headers exceed the maximum allowed metadata size.")
+    storage_class = headers.get("x-oss-storage-class")
+    if storage_class is not None and storage_class not in STORAGE_CLASSES:
+        raise _argument("Invalid storage class.", "x-oss-storage-class", storage_class)
+    acl = headers.get("x-oss-object-acl")
+    if acl is not None and acl not in OBJECT_ACLS:
+        raise _argument("Invalid object acl.", "x-oss-object-acl", acl)
+    if "Content-Type" not in headers:
+        # Strict reading (OSS documents no default): guessed from the key, as for PostObject here.
+        headers["Content-Type"] = mimetypes.guess_type(key)[0] or "application/octet-stream"
+    return headers
+
+
+def _encoded(query: Mapping[str, str]) -> Callable[[str], str]:
+    """How keys appear in results: URL-encoded when the client asked (`encoding-type=url`, which
+    the SDK always sends)."""
+    if query.get("encoding-type") == "url":
+        return lambda key: quote(key, safe="/")
+    return lambda key: key
+
+
+def _encoding(query: Mapping[str, str]) -> List[Tuple[str, str]]:
+    return [("EncodingType", "url")] if query.get("encoding-type") == "url" else []
+
+
+def _parse_complete(body: bytes) -> List[Tuple[int, str]]:
+    """(part number, ETag) pairs of a <CompleteMultipartUpload> body, in the order given."""
+    malformed = OssError(400, "MalformedXML", "The XML you provided was not well-formed or did not validate "
+                                               "against our published schema.")
+    if b"<!DOCTYPE" in body.upper() or b"<!ENTITY" in body.upper():
+        raise malformed  # no DTDs: nothing a part list needs, and entity expansion is a hazard
+    try:
+        root = ET.fromstring(body)
+    except ET.ParseError:
+        raise malformed from None
+    if root.tag != "CompleteMultipartUpload":
+        raise malformed
+    chosen = []
+    for part in root:
+        number, etag = decimal((part.findtext("PartNumber") or "").strip(), 5), part.findtext("ETag")
+        if part.tag != "Part" or number is None or etag is None:
+            raise malformed
+        chosen.append((number, etag.strip().strip('"').upper()))
+    if not chosen:
+        raise malformed
+    return chosen
+
+
+def _multipart_etag(parts: List[Part]) -> str:
+    """OSS's multipart ETag: MD5 of the parts' binary MD5s, upper hex, then `-<count>`."""
+    digest = hashlib.md5(b"".join(bytes.fromhex(p.etag) for p in parts)).hexdigest().upper()
+    return f"{digest}-{len(parts)}"
+
+
+def _append(source, out, size: int) -> None:
+    """Copy the `size` bytes of `source` to the end of `out` (an unbuffered file): in the kernel
+    where it can, with no user-space buffer, else in 1 MiB chunks."""
+    copied = 0
+    if hasattr(os, "copy_file_range"):
+        try:
+            while copied < size:
+                done = os.copy_file_range(source.fileno(), out.fileno(), size - copied)
+                if done == 0:
+                    break
+                copied += done
+        except OSError:
+            pass  # not on this file system: the rest in user space
+    if copied < size:
+        source.seek(copied)
+        out.seek(0, os.SEEK_END)
+        shutil.copyfileobj(source, out, 1024 * 1024)
+
+
+class MultipartApi:
+    """The five multipart operations; one per emulator, called per (authenticated) request."""
+
+    def __init__(self, settings, clock, storage: Storage, callback: Optional[CallbackHook] = None):
+        self.settings = settings
+        self.clock = clock
+        self.storage = storage
+        self.uploads = Uploads(os.path.join(storage.root, "multipart"))
+        self.uploads.sweep()
+        self.callback = callback
+
+    def _upload(self, query: Mapping[str, str], key: str, ec: Optional[str] = None) -> Upload:
+        try:
+            return self.uploads.get(query.get("uploadId", ""), key)
+        except UploadNotFound:
+            raise no_such_upload(ec) from None
+
+    # -- InitiateMultipartUpload: POST /<key>?uploads ------------------------------------------
+    def initiate(self, request: Request, key: str, query: Mapping[str, str]) -> Response:
+        check_key(key)
+        headers = _object_headers(request, key)
+        forbid = bool(_forbid_overwrite(request))
+        if forbid and self.storage.get(key) is not None:
+            raise errors.file_exists()
+        upload = self.uploads.create(key, headers, self.clock().timestamp(), forbid)
+        return _xml("InitiateMultipartUploadResult", _encoding(query) + [
+            ("Bucket", self.settings.bucket), ("Key", _encoded(query)(key)), ("UploadId", upload.upload_id)])
+
+    # -- UploadPart: PUT /<key>?partNumber=&uploadId= --------------------------------------------
+    def upload_part(self, request: Request, key: str, query: Mapping[str, str]) -> Response:
+        raw = query.get("partNumber")
+        if raw is None:
+            raise _argument("Unexpected query string parameter", "ResourceType", "partNumber", "0017-00000219")
+        number = decimal(raw, 5)
+        if number is None or not 1 <= number <= MAX_PART_NUMBER:
+            raise _argument("Part number must be an integer between 1 and 10000, inclusive.", "PartNumber", raw,
+                            "0017-00000220")
+        upload = self._upload(query, key, "0042-00000104")
+        expected_md5 = _content_md5(request)
+        length = request.content_length
+        if length is None and not request.environ.get("wsgi.input_terminated"):
+            raise OssError(411, "MissingContentLength", "You must provide the Content-Length HTTP header.")
+        if length is not None and length > MAX_PART_SIZE:
+            raise errors.entity_too_large()
+        try:
+            part = self.uploads.write_part(upload, number, _read_body(request), MAX_PART_SIZE,
+                                           self.clock().timestamp(), expected_md5)
+        except UploadNotFound:
+            raise no_such_upload("0042-00000104") from None
+        except PartTooLarge:
+            raise errors.entity_too_large() from None
+        except DigestMismatch:
+            raise _digest_mismatch() from None
+        response = Response(b"", status=200)
+        response.headers.pop("Content-Type", None)
+        response.headers["ETag"] = f'"{part.etag}"'
+        return response
+
+    # -- ListParts: GET /<key>?uploadId= ---------------------------------------------------------
+    def list_parts(self, request: Request, key: str, query: Mapping[str, str]) -> Response:
+        upload = self._upload(query, key, "0042-00000002")
+        limit = self._integer(query, "max-parts", MAX_LIST_PARTS, 1, MAX_LIST_PARTS)
+        marker = self._integer(query, "part-number-marker", 0, 0, MAX_PART_NUMBER)
+        try:
+            parts = [p for p in self.uploads.parts(upload) if p.number > marker]
+        except UploadNotFound:
+            raise no_such_upload("0042-00000002") from None
+        shown, truncated = parts[:limit], len(parts) > limit
+        fields = _encoding(query) + [
+            ("Bucket", self.settings.bucket), ("Key", _encoded(query)(key)), ("UploadId", upload.upload_id),
+            ("StorageClass", upload.headers.get("x-oss-storage-class", "Standard")),
+            ("PartNumberMarker", str(marker)),
+            ("NextPartNumberMarker", str(shown[-1].number if shown else marker)),
+            ("MaxParts", str(limit)), ("IsTruncated", "true" if truncated else "false"),
+        ]
+        body = XML_HEAD + "<ListPartsResult>\n" + "".join(f"  <{n}>{xml_text(v)}</{n}>\n" for n, v in fields)
+        for part in shown:
+            body += (f"  <Part>\n    <PartNumber>{part.number}</PartNumber>\n"
+                     f"    <LastModified>{_iso(part.last_modified)}</LastModified>\n"
+                     f"    <ETag>\"{part.etag}\"</ETag>\n    <Size>{part.size}</Size>\n  </Part>\n")
+        return Response(body + "</ListPartsResult>\n", content_type="application/xml")
+
+    @staticmethod
+    def _integer(query: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+        raw = query.get(name)
+        if raw is None:
+            return default
+        value = decimal(raw, 5)
+        if value is None or not low <= value <= high:
+            raise _argument(f"Argument {name} must be an integer between {low} and {high}.", name, raw)
+        return value
+
+    # -- AbortMultipartUpload: DELETE /<key>?uploadId= -------------------------------------------
+    def abort(self, request: Request, key: str, query: Mapping[str, str]) -> Response:
+        upload = self._upload(query, key, "0042-00000002")
+        with self.uploads.lock(upload.upload_id):
+            try:
+                self.uploads.remove(upload)
+            except UploadNotFound:
+                raise no_such_upload("0042-00000002") from None
+        return Response(b"", status=204)
+
+    # -- CompleteMultipartUpload: POST /<key>?uploadId= ------------------------------------------
+    def complete(self, request: Request, key: str, query: Mapping[str, str]) -> Response:
+        upload = self._upload(query, key)
+        complete_all = request.headers.get("x-oss-complete-all")
+        if complete_all is not None and complete_all.strip().lower() != "yes":
+            raise _argument("x-oss-complete-all must be yes.", "x-oss-complete-all", complete_all)
+        body = self._complete_body(request)
+        if complete_all is not None and body:
+            raise _argument("Should not speficy both complete all header and http body.", "x-oss-complete-all",
+                            "yes", "0042-00000216")
+        forbid = _forbid_overwrite(request)
+        forbid = upload.forbid_overwrite if forbid is None else forbid or upload.forbid_overwrite
+        chosen = None if complete_all is not None else _parse_complete(body)
+        run_callback = None
+        if request.headers.get("x-oss-callback") is not None:
+            if self.callback is None:
+                # Not connected: refuse before anything is assembled rather than skip the callback.
+                raise OssError(501, "NotImplemented", "Upload callbacks on CompleteMultipartUpload are not "
+                                                      "available in this emulator build.")
+            run_callback = self.callback(request)  # CALLBACK HOOK (1 of 2): check the parameter
+        with self.uploads.lock(upload.upload_id):
+            try:
+                parts = self._chosen_parts(upload, chosen)
+                obj = self._assemble(upload, parts, forbid)
+                self.uploads.remove(upload)
+            except UploadNotFound:
+                raise no_such_upload() from None
+        log.info("本地 OSS 已合并分片上传 %s (%d 个分片, %d 字节)", key, len(parts), obj.size)
+        if run_callback is not None:
+            return run_callback(obj)  # CALLBACK HOOK (2 of 2): call back, answer with its result
+        response = _xml("CompleteMultipartUploadResult", _encoding(query) + [
+            ("Location", request.host_url.rstrip("/") + "/" + quote(key, safe="/")),
+            ("Bucket", self.settings.bucket), ("Key", _encoded(query)(key)), ("ETag", f'"{obj.etag}"')])
+        response.headers["ETag"] = f'"{obj.etag}"'
+        return response
+
+    def _complete_body(self, request: Request) -> bytes:
+        expected_md5 = _content_md5(request)
+        read = _read_body(request)
+        body = read(MAX_COMPLETE_BODY + 1)
+        while len(body) <= MAX_COMPLETE_BODY:
+            more = read(MAX_COMPLETE_BODY + 1 - len(body))
+            if not more:
+                break
+            body += more
+        if len(body) > MAX_COMPLETE_BODY:
+            raise OssError(400, "MalformedXML", "The XML you provided was too large.")
+        if expected_md5 is not None and hashlib.md5(body).digest() != expected_md5:
+            raise _digest_mismatch()
+        return body
+
+    def _chosen_parts(self, upload: Upload, chosen: Optional[List[Tuple[int, str]]]) -> List[Part]:
+        uploaded = {p.number: p for p in self.uploads.parts(upload)}
+        invalid_part = OssError(400, "InvalidPart", "One or more of the specified parts could not be found or the "
+                                "specified entity tag might not have matched the part's entity tag.")
+        if chosen is None:  # x-oss-complete-all: every uploaded part, by number
+            parts = [uploaded[n] for n in sorted(uploaded)]
+            if not parts:
+                raise invalid_part
+        else:
+            numbers = [n for n, _ in chosen]
+            if any(b <= a for a, b in zip(numbers, numbers[1:])):
+                raise OssError(400, "InvalidPartOrder", "The list of parts was not in ascending order.",
+                               ec="0042-00000209")
+            parts = []
+            for number, etag in chosen:
+                part = uploaded.get(number)
+                if part is None or part.etag != etag:
+                    raise invalid_part
+                parts.append(part)
+        if any(p.size < MIN_PART_SIZE for p in parts[:-1]):
+            raise OssError(400, "EntityTooSmall", "Your proposed upload is smaller than the minimum allowed size.",
+                           ec="0042-00000213")
+        return parts
+
+    def _assemble(self, upload: Upload, parts: List[Part], forbid: bool) -> StoredObject:
+        """Stream the parts into one temporary file, then publish it like any upload."""
+        fd, temp = tempfile.mkstemp(dir=self.storage.temp_dir, prefix="complete-", suffix=".part")
+        try:
+            with os.fdopen(fd, "wb", buffering=0) as out:
+                for part in parts:
+                    with self.uploads.open_part(upload, part) as source:
+                        _append(source, out, part.size)
+            size = sum(p.size for p in parts)
+            try:
+                return self.storage.commit(temp, upload.key, size, _multipart_etag(parts), upload.headers,
+                                           self.clock().timestamp(), forbid)
+            except ObjectExists:
+                raise errors.file_exists() from None
+        except FileNotFoundError:
+            raise UploadNotFound(upload.upload_id) from None
+        finally:
+            if os.path.exists(temp):
+                os.unlink(temp)

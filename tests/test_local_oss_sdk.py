@@ -1,0 +1,234 @@
+"""What the official SDK (alibabacloud-oss-v2) signs, the emulator accepts; what it answers, the SDK parses.
+
+The client is built as the server builds it for local mode (CNAME address style, no retries, short
+timeouts, a session that ignores proxy settings); its signer reads the emulator's fake clock.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+from datetime import timedelta
+
+import alibabacloud_oss_v2 as oss
+import pytest
+import requests
+from alibabacloud_oss_v2._client import AddressStyle
+from alibabacloud_oss_v2.signer import SignerV4
+from PIL import Image
+
+from server.credentials.local import mint
+from tests.local_oss_support import KEY_ID, SECRET
+from tests.ossform import error_code
+
+BUCKET = "test-bucket"
+KIB = 1024
+
+
+class ClockSigner(SignerV4):
+    """The SDK's own V4 signer, signing at the emulator's (fake) time."""
+
+    def __init__(self, clock):
+        self._clock = clock
+
+    def sign(self, signing_ctx):
+        signing_ctx.signing_time = self._clock()
+        return super().sign(signing_ctx)
+
+
+def sdk_client(emu, key_id=KEY_ID, secret=SECRET, token=None) -> oss.Client:
+    session = requests.Session()
+    session.trust_env = False  # a proxy setting must not capture 127.0.0.1
+    config = oss.Config(
+        region="cn-hangzhou", endpoint=emu.url,
+        credentials_provider=oss.credentials.StaticCredentialsProvider(key_id, secret, token),
+        retryer=oss.retry.NopRetryer(),
+        http_client=oss.transport.RequestsHttpClient(session=session, connect_timeout=2, readwrite_timeout=10),
+    )
+    return oss.Client(config, address_style=AddressStyle.CName, signer=ClockSigner(emu.clock))
+
+
+@pytest.fixture
+def sdk(emu):
+    return sdk_client(emu)
+
+
+def service_error(call):
+    with pytest.raises(oss.exceptions.OperationError) as caught:
+        call()
+    inner = caught.value.unwrap()
+    assert isinstance(inner, oss.exceptions.ServiceError), inner
+    return inner
+
+
+def store(emu, key, data=b"hello", extra=()):
+    assert emu.post(emu.sign(key, extra=list(extra)), data).status_code == 204
+
+
+def png(width=400, height=200) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), (10, 120, 200)).save(out, "PNG")
+    return out.getvalue()
+
+
+# -- reads and deletes -------------------------------------------------------------------------
+
+def test_head_get_and_delete(emu, sdk):
+    store(emu, "uploads/a.txt", b"hello world", [("Content-Type", "text/plain"), ("x-oss-meta-owner", "me")])
+    head = sdk.head_object(oss.HeadObjectRequest(bucket=BUCKET, key="uploads/a.txt"))
+    assert head.status_code == 200 and head.content_length == 11 and head.content_type == "text/plain"
+    assert head.metadata == {"owner": "me"} and head.storage_class == "Standard" and head.object_type == "Normal"
+    got = sdk.get_object(oss.GetObjectRequest(bucket=BUCKET, key="uploads/a.txt"))
+    assert got.body.read() == b"hello world" and got.etag == head.etag
+    ranged = sdk.get_object(oss.GetObjectRequest(bucket=BUCKET, key="uploads/a.txt", range_header="bytes=6-"))
+    assert ranged.status_code == 206 and ranged.body.read() == b"world"
+    deleted = sdk.delete_object(oss.DeleteObjectRequest(bucket=BUCKET, key="uploads/a.txt"))
+    assert deleted.status_code == 204
+    assert sdk.delete_object(oss.DeleteObjectRequest(bucket=BUCKET, key="uploads/a.txt")).status_code == 204
+
+
+def test_head_errors_carry_their_code_for_the_sdk(emu, sdk):
+    error = service_error(lambda: sdk.head_object(oss.HeadObjectRequest(bucket=BUCKET, key="nope.txt")))
+    assert (error.status_code, error.code, error.ec) == (404, "NoSuchKey", "0026-00000001")
+    assert len(error.request_id) == 24
+    init = sdk.initiate_multipart_upload(oss.InitiateMultipartUploadRequest(bucket=BUCKET, key="uploads/cold.bin",
+                                                                            storage_class="Archive"))
+    sdk.upload_part(oss.UploadPartRequest(bucket=BUCKET, key="uploads/cold.bin", upload_id=init.upload_id,
+                                          part_number=1, body=b"x"))
+    sdk.complete_multipart_upload(oss.CompleteMultipartUploadRequest(bucket=BUCKET, key="uploads/cold.bin",
+                                                                     upload_id=init.upload_id, complete_all="yes"))
+    assert sdk.head_object(oss.HeadObjectRequest(bucket=BUCKET, key="uploads/cold.bin")).storage_class == "Archive"
+    cold = service_error(lambda: sdk.get_object(oss.GetObjectRequest(bucket=BUCKET, key="uploads/cold.bin")))
+    assert (cold.status_code, cold.code) == (403, "InvalidObjectState")
+
+
+def test_keys_with_spaces_plus_and_unicode(emu, sdk):
+    key = "uploads/a b+c/照片 (1).txt"
+    store(emu, key, b"odd")
+    assert sdk.get_object(oss.GetObjectRequest(bucket=BUCKET, key=key)).body.read() == b"odd"
+
+
+def test_wrong_secret_and_unknown_key(emu):
+    store(emu, "uploads/a.txt")
+    wrong = service_error(lambda: sdk_client(emu, secret="not-it").get_object(
+        oss.GetObjectRequest(bucket=BUCKET, key="uploads/a.txt")))
+    assert (wrong.status_code, wrong.code) == (403, "SignatureDoesNotMatch")
+    unknown = service_error(lambda: sdk_client(emu, key_id="LTAI-nobody").head_object(
+        oss.HeadObjectRequest(bucket=BUCKET, key="uploads/a.txt")))
+    assert (unknown.status_code, unknown.code) == (403, "InvalidAccessKeyId")
+
+
+def test_local_sts_credentials(emu):
+    store(emu, "uploads/a.txt")
+    creds = mint(KEY_ID, SECRET, emu.clock(), 900)
+    sts = sdk_client(emu, creds.access_key_id, creds.access_key_secret, creds.security_token)
+    assert sts.get_object(oss.GetObjectRequest(bucket=BUCKET, key="uploads/a.txt")).body.read() == b"hello"
+    emu.clock.advance(900)
+    expired = service_error(lambda: sts.head_object(oss.HeadObjectRequest(bucket=BUCKET, key="uploads/a.txt")))
+    assert (expired.status_code, expired.code) == (403, "SecurityTokenExpired")
+
+
+def test_presigned_get_with_a_download_name_and_a_thumbnail(emu, sdk):
+    store(emu, "uploads/p.png", png(), [("Content-Type", "image/png")])
+    disposition = "attachment; filename=\"x y.png\"; filename*=UTF-8''%E7%85%A7%E7%89%87.png"
+    expiration = emu.clock() + timedelta(seconds=600)
+    download = sdk.presign(oss.GetObjectRequest(bucket=BUCKET, key="uploads/p.png",
+                                                response_content_disposition=disposition), expiration=expiration)
+    got = requests.get(download.url, timeout=5)
+    assert got.status_code == 200 and got.headers["Content-Disposition"] == disposition
+    assert got.content == png()
+    thumb = sdk.presign(oss.GetObjectRequest(bucket=BUCKET, key="uploads/p.png", process="image/resize,w_100"),
+                        expiration=expiration)
+    small = requests.get(thumb.url, timeout=5)
+    assert small.status_code == 200 and small.headers["Content-Type"] == "image/png"
+    assert Image.open(io.BytesIO(small.content)).size == (100, 50)
+    emu.clock.advance(601)
+    late = requests.get(download.url, timeout=5)
+    assert late.status_code == 403 and error_code(late) == "AccessDenied"
+
+
+def test_presigned_head(emu, sdk):
+    store(emu, "uploads/a.txt")
+    head = sdk.presign(oss.HeadObjectRequest(bucket=BUCKET, key="uploads/a.txt"),
+                       expiration=emu.clock() + timedelta(seconds=60))
+    assert requests.head(head.url, timeout=5).headers["Content-Length"] == "5"
+
+
+# -- multipart -----------------------------------------------------------------------------------
+
+def test_multipart_initiate_upload_list_complete(emu, sdk):
+    key = "uploads/big video.mp4"
+    init = sdk.initiate_multipart_upload(oss.InitiateMultipartUploadRequest(
+        bucket=BUCKET, key=key, content_type="video/mp4", metadata={"owner": "me"}))
+    assert init.key == key and len(init.upload_id) == 32
+    chunks = [b"a" * (100 * KIB), b"b" * (150 * KIB), b"tail"]
+    etags = []
+    for number, chunk in enumerate(chunks, 1):
+        part = sdk.upload_part(oss.UploadPartRequest(bucket=BUCKET, key=key, upload_id=init.upload_id,
+                                                     part_number=number, body=chunk))
+        etags.append(part.etag)
+    listed = sdk.list_parts(oss.ListPartsRequest(bucket=BUCKET, key=key, upload_id=init.upload_id))
+    assert [(p.part_number, p.size, p.etag) for p in listed.parts] == [
+        (1, 100 * KIB, etags[0]), (2, 150 * KIB, etags[1]), (3, 4, etags[2])]
+    assert listed.is_truncated is False and listed.key == key
+    page = sdk.list_parts(oss.ListPartsRequest(bucket=BUCKET, key=key, upload_id=init.upload_id, max_parts=2))
+    assert [p.part_number for p in page.parts] == [1, 2] and page.is_truncated and page.next_part_number_marker == 2
+    rest = sdk.list_parts(oss.ListPartsRequest(bucket=BUCKET, key=key, upload_id=init.upload_id,
+                                               part_number_marker=2))
+    assert [p.part_number for p in rest.parts] == [3]
+    done = sdk.complete_multipart_upload(oss.CompleteMultipartUploadRequest(
+        bucket=BUCKET, key=key, upload_id=init.upload_id,
+        complete_multipart_upload=oss.CompleteMultipartUpload(
+            parts=[oss.UploadPart(part_number=n, etag=e) for n, e in enumerate(etags, 1)])))
+    assert done.key == key and done.etag.endswith('-3"')
+    head = sdk.head_object(oss.HeadObjectRequest(bucket=BUCKET, key=key))
+    assert head.content_type == "video/mp4" and head.metadata == {"owner": "me"} and head.etag == done.etag
+    assert head.object_type == "Multipart" and head.content_length == 250 * KIB + 4
+    assert sdk.get_object(oss.GetObjectRequest(bucket=BUCKET, key=key)).body.read() == b"".join(chunks)
+    gone = service_error(lambda: sdk.list_parts(oss.ListPartsRequest(bucket=BUCKET, key=key,
+                                                                      upload_id=init.upload_id)))
+    assert (gone.status_code, gone.code) == (404, "NoSuchUpload")
+
+
+def test_multipart_complete_all_and_abort(emu, sdk):
+    init = sdk.initiate_multipart_upload(oss.InitiateMultipartUploadRequest(bucket=BUCKET, key="uploads/x.bin"))
+    sdk.upload_part(oss.UploadPartRequest(bucket=BUCKET, key="uploads/x.bin", upload_id=init.upload_id,
+                                          part_number=1, body=b"only part"))
+    done = sdk.complete_multipart_upload(oss.CompleteMultipartUploadRequest(
+        bucket=BUCKET, key="uploads/x.bin", upload_id=init.upload_id, complete_all="yes"))
+    assert done.status_code == 200
+    assert sdk.get_object(oss.GetObjectRequest(bucket=BUCKET, key="uploads/x.bin")).body.read() == b"only part"
+
+    other = sdk.initiate_multipart_upload(oss.InitiateMultipartUploadRequest(bucket=BUCKET, key="uploads/y.bin"))
+    sdk.upload_part(oss.UploadPartRequest(bucket=BUCKET, key="uploads/y.bin", upload_id=other.upload_id,
+                                          part_number=1, body=b"dropped"))
+    aborted = sdk.abort_multipart_upload(oss.AbortMultipartUploadRequest(
+        bucket=BUCKET, key="uploads/y.bin", upload_id=other.upload_id))
+    assert aborted.status_code == 204
+    again = service_error(lambda: sdk.abort_multipart_upload(oss.AbortMultipartUploadRequest(
+        bucket=BUCKET, key="uploads/y.bin", upload_id=other.upload_id)))
+    assert (again.status_code, again.code) == (404, "NoSuchUpload")
+    missing = service_error(lambda: sdk.head_object(oss.HeadObjectRequest(bucket=BUCKET, key="uploads/y.bin")))
+    assert missing.status_code == 404
+
+
+def test_presigned_upload_part_with_a_signed_content_type(emu, sdk):
+    init = sdk.initiate_multipart_upload(oss.InitiateMultipartUploadRequest(bucket=BUCKET, key="uploads/v.mp4"))
+    expiration = emu.clock() + timedelta(seconds=900)
+    signed = sdk.presign(oss.UploadPartRequest(bucket=BUCKET, key="uploads/v.mp4", upload_id=init.upload_id,
+                                               part_number=1,
+                                               headers={"Content-Type": "application/octet-stream"}),
+                         expiration=expiration)
+    assert signed.method == "PUT" and signed.signed_headers == {"Content-Type": "application/octet-stream"}
+    # wx.request sends application/json unless told otherwise: the signature covers the type.
+    wrong = requests.put(signed.url, data=b"part", headers={"Content-Type": "application/json"}, timeout=5)
+    assert wrong.status_code == 403 and error_code(wrong) == "SignatureDoesNotMatch"
+    put = requests.put(signed.url, data=b"part bytes", headers=signed.signed_headers, timeout=5)
+    assert put.status_code == 200 and put.headers["ETag"] == '"%s"' % hashlib.md5(b"part bytes").hexdigest().upper()
+    listed = sdk.list_parts(oss.ListPartsRequest(bucket=BUCKET, key="uploads/v.mp4", upload_id=init.upload_id))
+    assert [(p.part_number, p.size, p.etag) for p in listed.parts] == [(1, 10, put.headers["ETag"])]
+    complete = sdk.presign(oss.CompleteMultipartUploadRequest(bucket=BUCKET, key="uploads/v.mp4",
+                                                              upload_id=init.upload_id, complete_all="yes"),
+                           expiration=expiration)
+    done = requests.post(complete.url, headers=complete.signed_headers, timeout=5)
+    assert done.status_code == 200, done.text
+    assert sdk.get_object(oss.GetObjectRequest(bucket=BUCKET, key="uploads/v.mp4")).body.read() == b"part bytes"
