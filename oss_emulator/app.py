@@ -73,7 +73,8 @@ class Emulator:
             response = self._dispatch(request)
         except OssError as error:
             log.info("本地 OSS 拒绝 %s %s: %s %s", request.method, request.path, error.status, error.code)
-            drain(request.stream)
+            # Not drained: a refused upload is answered at once (werkzeug discards what is left of
+            # the body after the answer), instead of reading up to 5 GiB first.
             response = errors.error_response(error, request_id, request.host, head=request.method == "HEAD")
         except Exception:
             log.exception("本地 OSS 内部错误")

@@ -63,6 +63,9 @@ def create_app(test_config: Optional[Mapping] = None) -> Flask:
 
     app.extensions["auth"] = _build_auth(settings, clock)
 
+    from .file_list import FileIdConverter
+
+    app.url_map.converters["file_id"] = FileIdConverter
     errors.register_error_handlers(app)
     for blueprint in (api.bp, auth.bp, files_api.bp, multipart_api.bp):
         app.register_blueprint(blueprint)

@@ -12,6 +12,8 @@ import re
 from datetime import datetime, timedelta
 from typing import Callable, Optional
 
+from werkzeug.routing import BaseConverter
+
 from .errors import ApiError
 from .records import user_of
 from .upload_rules import content_disposition
@@ -22,6 +24,13 @@ DEFAULT_LIMIT = 20
 THUMBNAIL_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp", "image/bmp"})
 THUMBNAIL_PROCESS = "image/resize,m_lfit,w_240,h_240"
 _CURSOR = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
+
+
+class FileIdConverter(BaseConverter):
+    """The `<id>` of /api/files/<id>: any one path segment but `confirm`, so POST /api/files/confirm
+    never advertises DELETE (a bad id is still the route's 400 InvalidId, not a 404)."""
+
+    regex = r"(?!confirm$)[^/]+"
 
 
 class FileNotFound(ApiError):

@@ -20,7 +20,7 @@ def list_files():
     return no_store(jsonify(page))
 
 
-@bp.delete("/api/files/<id>")
+@bp.delete("/api/files/<file_id:id>")
 def delete_file(id: str):  # noqa: A002 - the path parameter's public name
     folder = signed_in_folder()
     current_app.extensions["file_list"].delete(folder, parse_id(id))

@@ -361,3 +361,55 @@ def test_a_callback_url_is_never_logged(emu, receiver, caplog):
     receiver.plan = {"status": 500, "body": b"{}"}
     upload(emu, callback(receiver.url + "/cb?token=SECRET-TOKEN"))
     assert "SECRET-TOKEN" not in caplog.text
+
+
+# ---------- CompleteMultipartUpload with x-oss-callback ----------
+
+def _multipart_to_complete(emu, data: bytes):
+    from tests.test_local_oss_multipart import put_part, upload_id
+
+    uid = upload_id(emu, key=KEY)
+    etag = put_part(emu, uid, 1, data, key=KEY).headers["ETag"]
+    return uid, etag
+
+
+def _callback_b64(receiver, body=FORM_BODY, body_type=None) -> str:
+    document = {"callbackUrl": receiver.url + "/cb?t=1", "callbackBody": body}
+    if body_type:
+        document["callbackBodyType"] = body_type
+    return base64.b64encode(json.dumps(document).encode()).decode()
+
+
+def test_complete_multipart_calls_back_with_the_whole_object_and_relays_the_answer(emu, receiver):
+    from tests.test_local_oss_multipart import complete
+
+    uid, etag = _multipart_to_complete(emu, b"0123456789")
+    receiver.plan = {"body": b'{"id": 7}'}
+    variables = base64.b64encode(json.dumps({"x:name": "视频"}).encode()).decode()
+    response = complete(emu, uid, [(1, etag)], key=KEY,
+                        headers={"x-oss-callback": _callback_b64(receiver), "x-oss-callback-var": variables})
+    assert response.status_code == 200 and response.content == b'{"id": 7}'
+    (call,) = receiver.calls
+    assert call["verified"] and call["object_stored"]
+    fields = dict(pair.split("=", 1) for pair in call["body"].decode().split("&"))
+    assert fields["size"] == "10" and fields["name"] == quote("视频", safe="")
+    assert response.headers["ETag"].strip('"').endswith("-1")  # the multipart ETag
+
+
+def test_a_bad_multipart_callback_is_400_and_nothing_is_assembled(emu, receiver):
+    from tests.test_local_oss_multipart import complete
+
+    uid, etag = _multipart_to_complete(emu, b"abc")
+    response = complete(emu, uid, [(1, etag)], key=KEY, headers={"x-oss-callback": "not base64!"})
+    assert response.status_code == 400 and error_code(response) == "InvalidArgument"
+    assert Storage(emu.directory).get(KEY) is None and receiver.calls == []
+
+
+def test_a_failed_multipart_callback_is_203_and_the_object_is_kept(emu, receiver):
+    from tests.test_local_oss_multipart import complete
+
+    uid, etag = _multipart_to_complete(emu, b"abc")
+    receiver.plan = {"status": 500}
+    response = complete(emu, uid, [(1, etag)], key=KEY, headers={"x-oss-callback": _callback_b64(receiver)})
+    assert response.status_code == 203 and error_code(response) == "CallbackFailed"
+    assert Storage(emu.directory).get(KEY) is not None

@@ -290,14 +290,6 @@ def test_complete_twice_is_no_such_upload(emu):
     assert again.status_code == 404 and error_code(again) == "NoSuchUpload"
 
 
-def test_a_callback_request_without_the_callback_module_assembles_nothing(emu):
-    uid = upload_id(emu)
-    etag = put_part(emu, uid, 1, b"x").headers["ETag"]
-    callback = base64.b64encode(b'{"callbackUrl":"http://127.0.0.1:9/cb","callbackBody":"a=1"}').decode()
-    response = complete(emu, uid, [(1, etag)], headers={"x-oss-callback": callback})
-    assert response.status_code == 501 and emu.objects() == []
-
-
 def test_the_callback_hook_runs_after_the_object_is_stored(tmp_path, clock):
     from server.config import load_settings
     from oss_emulator import create_emulator_app
