@@ -6,9 +6,9 @@ from . import emulator_memory
 
 GOAL_GROWTH_MIB = 64.0
 # Upload sizes in MiB; tiny only proves the path works.
-PLAN = {"tiny": (8, 32), "small": (100,), "full": (100, 1024)}
-# Multipart uploads (8 MiB parts, then CompleteMultipartUpload): 1 GiB only at full size.
-MULTIPART_PLAN = {"tiny": (8,), "small": (100,), "full": (1024,)}
+PLAN = {"tiny": (8, 32), "small": (256,), "full": (256, 1024)}
+# Multipart uploads (8 MiB parts, then CompleteMultipartUpload), the same sizes for the comparison.
+MULTIPART_PLAN = {"tiny": (8,), "small": (256,), "full": (256, 1024)}
 
 
 def run(size) -> dict:

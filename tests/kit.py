@@ -14,7 +14,7 @@ import requests
 from oss_emulator import create_emulator_app
 from server import create_app
 from tests.fake_wechat import FakeWeChat
-from tests.net import free_port, serve
+from tests.net import free_port, reserve_port, serve
 from tests.ossform import multipart
 
 
@@ -69,7 +69,8 @@ def running_kit(tmp_path, clock, login: bool = False, emulator_calls_back: bool 
     """Both servers on free ports; the signer's PUBLIC_BASE_URL is its real address, so the
     emulator's upload callbacks reach it. With emulator_calls_back=False the forms name a dead
     callback host instead (uploads answer 203), for tests that play OSS's callback themselves."""
-    signer_port, oss_port = free_port(), free_port()
+    signer_sock, oss_sock = reserve_port(), reserve_port()
+    signer_port, oss_port = signer_sock.getsockname()[1], oss_sock.getsockname()[1]
     callback_port = signer_port if emulator_calls_back else free_port()
     with contextlib.ExitStack() as stack:
         config = {
@@ -86,8 +87,8 @@ def running_kit(tmp_path, clock, login: bool = False, emulator_calls_back: bool 
         config.update(settings)
         app = create_app(config)
         emulator = create_emulator_app(app.config["SETTINGS"], clock=clock)
-        oss_url = stack.enter_context(serve(emulator, oss_port))
-        signer_url = stack.enter_context(serve(app, signer_port))
+        oss_url = stack.enter_context(serve(emulator, sock=oss_sock))
+        signer_url = stack.enter_context(serve(app, sock=signer_sock))
         kit = Kit(app, signer_url, oss_url, clock, config, emulator)
         stack.callback(kit.http.close)
         yield kit

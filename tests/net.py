@@ -28,8 +28,26 @@ def running(server):
         thread.join(5)
 
 
+def reserve_port() -> socket.socket:
+    """A listening socket on a free loopback port, held until `serve(app, sock=...)` takes it over:
+    unlike free_port(), nobody else can take the port in between (tests run in parallel)."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(128)
+    return sock
+
+
 @contextlib.contextmanager
-def serve(app, port: int = 0):
-    """Run a WSGI app on 127.0.0.1 (a free port unless given); yields its base URL."""
-    with running(make_server("127.0.0.1", port, app, threaded=True)) as server:
-        yield f"http://127.0.0.1:{server.server_port}"
+def serve(app, port: int = 0, sock: socket.socket = None):
+    """Run a WSGI app on 127.0.0.1 (a free port unless given, or a reserve_port() socket); yields
+    its base URL."""
+    if sock is not None:
+        port = sock.getsockname()[1]
+        server = make_server("127.0.0.1", port, app, threaded=True, fd=sock.fileno())
+        sock.close()  # the server holds its own duplicate
+    else:
+        server = make_server("127.0.0.1", port, app, threaded=True)
+        port = server.server_port
+    with running(server):
+        yield f"http://127.0.0.1:{port}"
