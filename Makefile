@@ -29,7 +29,7 @@ test: test-python test-js
 NPM_STAMP := node_modules/.npm-ci-installed
 
 $(NPM_STAMP): package-lock.json
-	npm ci --no-audit --no-fund
+	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
 .PHONY: test-js
@@ -37,7 +37,7 @@ test-js: $(NPM_STAMP) $(TEST_STAMP)
 	npm test
 
 test-python: $(TEST_STAMP) redis-server nginx-binary mariadb-binary
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2
 
 # deploy/nginx.conf is checked with `nginx -t`. Without an installed nginx, unpack Debian's package
 # into the venv (about 0.5 MB; no root, no service started); elsewhere that check skips.

@@ -218,7 +218,9 @@ schema_version_table = Table(
 
 
 def _utc_text(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    # %-formatting, not strftime: a page of the file list formats one per item.
+    m = moment.astimezone(timezone.utc)
+    return "%04d-%02d-%02dT%02d:%02d:%02dZ" % (m.year, m.month, m.day, m.hour, m.minute, m.second)
 
 
 @dataclass(frozen=True)
@@ -315,7 +317,8 @@ def _new_engine(url: URL) -> Engine:
     if backend == "sqlite":
         directory = os.path.dirname(os.path.abspath(url.database))
         os.makedirs(directory, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS}, pool_pre_ping=True)
+        # No pre-ping: a file has no connection to lose, and a ping per checkout doubles a read's cost.
+        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS})
         _sqlite_transactions(engine)
         return engine
     if backend in ("mysql", "mariadb"):
@@ -353,8 +356,10 @@ def _sqlite_transactions(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _begin(connection):
-        immediate = connection.get_execution_options().get("write", False)
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        options = connection.get_execution_options()
+        if options.get("read_only"):
+            return  # one SELECT is its own transaction in SQLite: no BEGIN/COMMIT round trips
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if options.get("write", False) else "BEGIN")
 
 
 def _is_retryable(error: BaseException) -> bool:
@@ -382,6 +387,7 @@ class Database:
         self._last_purge: Optional[datetime] = None
         self._down_since: Optional[float] = None
         self._last_outage_log: Optional[float] = None
+        self._sqlite = self.url.get_backend_name() == "sqlite"
 
     def __repr__(self) -> str:
         return f"Database({self.shown_url!r})"
@@ -467,7 +473,7 @@ class Database:
     def get_upload(self, upload_id: int, user_folder: str) -> Optional[UploadRecord]:
         """The record with this id if it belongs to user_folder; None otherwise (unknown or not theirs)."""
         query = select(uploads).where(uploads.c.id == upload_id, uploads.c.user_folder == user_folder)
-        return _upload(self._run(lambda conn: conn.execute(query).first()))
+        return _upload(self._run(lambda conn: conn.execute(query).first(), single_read=True))
 
     def find_by_key(self, bucket: str, key: str) -> Optional[UploadRecord]:
         return self._run(lambda conn: self._find_by_key(conn, bucket, key))
@@ -481,7 +487,7 @@ class Database:
         if before_id is not None:
             query = query.where(uploads.c.id < before_id)
         query = query.order_by(uploads.c.id.desc()).limit(limit)
-        return [_upload(row) for row in self._run(lambda conn: conn.execute(query).all())]
+        return [_upload(row) for row in self._run(lambda conn: conn.execute(query).all(), single_read=True)]
 
     def delete_upload(self, upload_id: int, user_folder: str) -> bool:
         """Remove the record if it is user_folder's; False when there was none to remove."""
@@ -519,7 +525,7 @@ class Database:
         query = select(multipart_uploads).where(
             multipart_uploads.c.upload_id == upload_id, multipart_uploads.c.user_folder == user_folder
         )
-        return _multipart(self._run(lambda conn: conn.execute(query).first()))
+        return _multipart(self._run(lambda conn: conn.execute(query).first(), single_read=True))
 
     def delete_multipart(self, upload_id: str) -> bool:
         statement = delete(multipart_uploads).where(multipart_uploads.c.upload_id == upload_id)
@@ -571,7 +577,7 @@ class Database:
     def _now(self) -> datetime:
         return require_aware(self.clock(), "clock()").replace(microsecond=0)
 
-    def _run(self, work: Callable[[Connection], T], write: bool = False) -> T:
+    def _run(self, work: Callable[[Connection], T], write: bool = False, single_read: bool = False) -> T:
         """work(conn) in one transaction: committed when it returns, rolled back when it raises.
         Database trouble of any kind becomes DatabaseUnavailable; a deadlock is run again."""
         try:
@@ -579,8 +585,7 @@ class Database:
                 try:
                     self.ensure_tables()
                     with self.engine.connect() as conn:
-                        if write:
-                            conn.execution_options(write=True)
+                        conn.execution_options(write=write, read_only=single_read and self._sqlite)
                         with conn.begin():
                             result = work(conn)
                     break

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from datetime import datetime
+from functools import lru_cache
 from typing import Dict, Optional
 from urllib.parse import quote
 
@@ -20,8 +21,10 @@ UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
 MAX_EXPIRES = 604800  # OSS: x-oss-expires is 1..604800 s
 
 
+@lru_cache(maxsize=4096)
 def _encode(text: str) -> str:
     # RFC 3986 unreserved characters stay; everything else (including "/" and "+") is escaped.
+    # Cached: parameter names, the thumbnail's process and a page's download names repeat.
     return quote(text, safe="-_.~")
 
 
@@ -69,14 +72,15 @@ class QuerySigner:
         signed = sorted((name.lower(), value) for name, value in (headers or {}).items()
                         if _is_signed_header(name.lower()))
         canonical_headers = "".join(f"{name}:{value}\n" for name, value in signed)
+        path = quote(key, safe="/")
         # The canonical URI names the bucket even where the URL does not (a bound domain, the emulator).
-        canonical = "\n".join([method, quote(f"/{bucket}/{key}", safe="/"), canonical_query, canonical_headers, "",
+        canonical = "\n".join([method, f"/{_encode(bucket)}/{path}", canonical_query, canonical_headers, "",
                                UNSIGNED_PAYLOAD])
         string_to_sign = "\n".join([SIGNATURE_VERSION, self._date, self._scope,
                                     hashlib.sha256(canonical.encode("utf-8")).hexdigest()])
         signature = hmac.new(self._key, string_to_sign.encode("utf-8"), hashlib.sha256).hexdigest()
         url_query = "&".join(f"{k}={v}" if v else k for k, v in encoded)
-        return f"{base_url}/{quote(key, safe='/')}?{url_query}&x-oss-signature={signature}"
+        return f"{base_url}/{path}?{url_query}&x-oss-signature={signature}"
 
 
 def presign(method: str, base_url: str, bucket: str, key: str, access_key_id: str, access_key_secret: str,
