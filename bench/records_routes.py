@@ -32,7 +32,7 @@ from .http_routes import SIGN_PATH, Server
 GOAL_RATIO = 0.5
 LIST_ITEMS = 20
 # (callbacks to send, list/sign requests per round, rounds)
-PLAN = {"tiny": (20, 20, 1), "small": (300, 300, 3), "full": (1000, 1000, 3)}
+PLAN = {"tiny": (5, 20, 1), "small": (300, 300, 3), "full": (1000, 1000, 3)}
 
 
 def _free_port() -> int:
