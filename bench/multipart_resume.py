@@ -10,21 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import http.client
-import logging
 import os
-import tempfile
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import requests
 
-from oss_emulator import create_emulator_app
-from server import create_app
-
-from .http_routes import Server
-from .records_routes import _free_port
+from .local_kit import free_port, local_kit
 
 IN_FLIGHT = 3
 CHUNK = 64 * 1024
@@ -90,39 +83,23 @@ class Client:
 
 
 def measure(file_mib: int, part_mib: int) -> dict:
-    quiet = [logging.getLogger(name) for name in ("werkzeug", "server", "oss_emulator")]
-    levels = [logger.level for logger in quiet]
-    for logger in quiet:
-        logger.setLevel(logging.ERROR)
     data = os.urandom(file_mib * 1024 * 1024 + 12345)
     part = part_mib * 1024 * 1024
-    signer_port, oss_port = _free_port(), _free_port()
-    try:
-        with tempfile.TemporaryDirectory() as folder:
-            app = create_app({
-                "CREDENTIALS_TYPE": "local", "AUTH_REQUIRED": "false", "LOCAL_OSS_DIR": f"{folder}/oss",
-                "LOCAL_OSS_PORT": str(oss_port), "PUBLIC_BASE_URL": f"http://127.0.0.1:{signer_port}",
-                "DATABASE_URL": f"sqlite:///{Path(folder) / 'records.sqlite3'}", "SIGN_RATE_LIMIT": "1000000000/second",
-                "OSS_MAX_SIZE": str(len(data)), "MULTIPART_PART_SIZE": str(part),
-            })
-            emulator = create_emulator_app(app.config["SETTINGS"])
-            with Server(emulator, port=oss_port), Server(app, port=signer_port):
-                client = Client(f"http://127.0.0.1:{signer_port}", data)
-                upload = client.call("POST", "/api/multipart", json={"filename": "video.mp4", "size": len(data)})
-                client.drop_at = len(data) // 2
-                client.send_parts(upload, range(1, upload["partCount"] + 1))
-                sent_before_drop = client.sent
-                held = client.call("GET", f"/api/multipart/{upload['uploadId']}")["parts"]
-                missing = sorted(set(range(1, upload["partCount"] + 1)) - {p["partNumber"] for p in held})
-                client.drop_at = None
-                client.send_parts(upload, missing)
-                record = client.call("POST", f"/api/multipart/{upload['uploadId']}/complete")
-                stored = emulator.storage.get(record["key"])
-                with open(emulator.storage.blob_path(stored), "rb") as handle:
-                    identical = hashlib.md5(handle.read()).digest() == hashlib.md5(data).digest()
-    finally:
-        for logger, level in zip(quiet, levels):
-            logger.setLevel(level)
+    signer_port = free_port()
+    with local_kit(signer_port, OSS_MAX_SIZE=str(len(data)), MULTIPART_PART_SIZE=str(part)) as (_, emulator):
+        client = Client(f"http://127.0.0.1:{signer_port}", data)
+        upload = client.call("POST", "/api/multipart", json={"filename": "video.mp4", "size": len(data)})
+        client.drop_at = len(data) // 2
+        client.send_parts(upload, range(1, upload["partCount"] + 1))
+        sent_before_drop = client.sent
+        held = client.call("GET", f"/api/multipart/{upload['uploadId']}")["parts"]
+        missing = sorted(set(range(1, upload["partCount"] + 1)) - {p["partNumber"] for p in held})
+        client.drop_at = None
+        client.send_parts(upload, missing)
+        record = client.call("POST", f"/api/multipart/{upload['uploadId']}/complete")
+        stored = emulator.storage.get(record["key"])
+        with open(emulator.storage.blob_path(stored), "rb") as handle:
+            identical = hashlib.md5(handle.read()).digest() == hashlib.md5(data).digest()
     resent = client.sent - len(data)
     return {"file_bytes": len(data), "part_bytes": part, "parts": upload["partCount"],
             "sent_before_drop": sent_before_drop, "parts_held_after_drop": len(held), "resent_bytes": resent,

@@ -12,11 +12,8 @@ from __future__ import annotations
 import base64
 import http.client
 import json
-import logging
 import socket
-import tempfile
 import time
-from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 import requests
@@ -24,21 +21,13 @@ from Crypto.Hash import MD5
 from Crypto.PublicKey import RSA
 from Crypto.Signature import pkcs1_15
 
-from oss_emulator import create_emulator_app
-from server import create_app
-
-from .http_routes import SIGN_PATH, Server
+from .http_routes import SIGN_PATH
+from .local_kit import free_port, local_kit
 
 GOAL_RATIO = 0.5
 LIST_ITEMS = 20
 # (callbacks to send, list/sign requests per round, rounds)
 PLAN = {"tiny": (5, 20, 1), "small": (300, 300, 3), "full": (1000, 1000, 3)}
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _upload(http, signer: str, index: int) -> dict:
@@ -81,47 +70,32 @@ def measure(callbacks: int, per_round: int, rounds: int) -> dict:
     key = RSA.generate(1024)
     # The forms name a dead callback host, so the emulator's own callbacks fail at once (203, object
     # kept) and every token is still unused for ours: OSS signs path and query, never the host.
-    signer_port, oss_port, dead_port = _free_port(), _free_port(), _free_port()
-    quiet = [logging.getLogger(name) for name in ("werkzeug", "server", "oss_emulator")]
-    levels = [logger.level for logger in quiet]
-    for logger in quiet:
-        logger.setLevel(logging.ERROR)
-    try:
-        with tempfile.TemporaryDirectory() as folder:
-            app = create_app({
-                "CREDENTIALS_TYPE": "local", "AUTH_REQUIRED": "false", "LOCAL_OSS_DIR": f"{folder}/oss",
-                "LOCAL_OSS_PORT": str(oss_port), "PUBLIC_BASE_URL": f"http://127.0.0.1:{dead_port}",
-                "DATABASE_URL": f"sqlite:///{Path(folder) / 'records.sqlite3'}", "SIGN_RATE_LIMIT": "1000000000/second",
-                "OSS_CALLBACK_PUBLIC_KEY": key.publickey().export_key().decode(),
-            })
-            emulator = create_emulator_app(app.config["SETTINGS"])
-            with Server(emulator, port=oss_port), Server(app, port=signer_port), requests.Session() as session:
-                signer = f"http://127.0.0.1:{signer_port}"
-                forms = [_upload(session, signer, n) for n in range(max(callbacks, LIST_ITEMS))]
-                for form in forms[:LIST_ITEMS]:  # the list's 20 records (no thumbnails: 20 URLs exactly)
-                    session.post(f"{signer}/api/files/confirm", json={"key": form["key"]}, timeout=10)
-                connection = http.client.HTTPConnection("127.0.0.1", signer_port, timeout=10)
-                connection.connect()
-                connection.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-                sign = [("GET", SIGN_PATH, {}, None)] * per_round
-                listing = [("GET", f"/api/files?limit={LIST_ITEMS}", {}, None)] * per_round
-                _timed(connection, sign[:5] + listing[:5])  # warm up
-                # Callbacks are single use: each round gets its own share (the first 20 are already recorded).
-                pending = [("POST", *_signed_callback(form, key)) for form in forms[LIST_ITEMS:]]
-                pending = [(method, path, headers, body) for method, path, headers, body in pending]
-                share = max(1, len(pending) // rounds)
-                results = {"sign": [], "callback": [], "list": []}
-                for round_no in range(rounds):
-                    results["sign"].append(_timed(connection, sign))
-                    chunk = pending[round_no * share:(round_no + 1) * share]
-                    if chunk:
-                        results["callback"].append(_timed(connection, chunk))
-                    results["list"].append(_timed(connection, listing))
-                items = json.loads(_get(connection, f"/api/files?limit={LIST_ITEMS}"))["files"]
-                connection.close()
-    finally:
-        for logger, level in zip(quiet, levels):
-            logger.setLevel(level)
+    signer_port, dead_port = free_port(), free_port()
+    settings = {"PUBLIC_BASE_URL": f"http://127.0.0.1:{dead_port}",
+                "OSS_CALLBACK_PUBLIC_KEY": key.publickey().export_key().decode()}
+    with local_kit(signer_port, **settings), requests.Session() as session:
+        signer = f"http://127.0.0.1:{signer_port}"
+        forms = [_upload(session, signer, n) for n in range(max(callbacks, LIST_ITEMS))]
+        for form in forms[:LIST_ITEMS]:  # the list's 20 records (no thumbnails: 20 URLs exactly)
+            session.post(f"{signer}/api/files/confirm", json={"key": form["key"]}, timeout=10)
+        connection = http.client.HTTPConnection("127.0.0.1", signer_port, timeout=10)
+        connection.connect()
+        connection.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sign = [("GET", SIGN_PATH, {}, None)] * per_round
+        listing = [("GET", f"/api/files?limit={LIST_ITEMS}", {}, None)] * per_round
+        _timed(connection, sign[:5] + listing[:5])  # warm up
+        # Callbacks are single use: each round gets its own share (the first 20 are already recorded).
+        pending = [("POST", *_signed_callback(form, key)) for form in forms[LIST_ITEMS:]]
+        share = max(1, len(pending) // rounds)
+        results = {"sign": [], "callback": [], "list": []}
+        for round_no in range(rounds):
+            results["sign"].append(_timed(connection, sign))
+            chunk = pending[round_no * share:(round_no + 1) * share]
+            if chunk:
+                results["callback"].append(_timed(connection, chunk))
+            results["list"].append(_timed(connection, listing))
+        items = json.loads(_get(connection, f"/api/files?limit={LIST_ITEMS}"))["files"]
+        connection.close()
     return {"sign": max(results["sign"]), "callback": max(results["callback"]), "list": max(results["list"]),
             "list_urls": sum(1 for item in items for name in ("url", "thumbnailUrl") if name in item)}
 

@@ -50,19 +50,10 @@ control_socket_disable = True
 # The errors gunicorn answers itself (request line or headers too large, a malformed request) in
 # the API's JSON shape instead of gunicorn's HTML page. Workers are forked after this file is read,
 # so they inherit the replacement.
-_GUNICORN_ERRORS = {
-    400: ("BadRequest", "请求格式不正确"),
-    403: ("Forbidden", "请求被拒绝"),
-    414: ("RequestLineTooLong", "请求行太长"),
-    417: ("ExpectationFailed", "不支持的 Expect 头"),
-    431: ("RequestHeadersTooLarge", "请求头太大或太多"),
-    500: ("InternalError", "服务器内部错误"),
-    501: ("NotImplemented", "不支持的请求"),
-}
-
-
 def _json_error(sock, status_int, reason, mesg):
-    code, message = _GUNICORN_ERRORS.get(status_int, ("HttpError", f"请求无法处理 (HTTP {status_int})"))
+    from server.errors import HTTP_CODES  # imported in the worker, after the app (see on_starting)
+
+    code, message = HTTP_CODES.get(status_int, ("HttpError", f"请求无法处理 (HTTP {status_int})"))
     body = json.dumps({"error": {"code": code, "message": message}}, ensure_ascii=False).encode("utf-8")
     head = (f"HTTP/1.1 {status_int} {reason}\r\nConnection: close\r\n"
             f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n")

@@ -8,13 +8,20 @@ from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger("server")
 
+# HTTP errors without a code of their own (werkzeug's, and gunicorn's: deploy/gunicorn.conf.py).
 HTTP_CODES = {
     400: ("BadRequest", "请求格式不正确"),
     401: ("Unauthorized", "请先登录"),
+    403: ("Forbidden", "请求被拒绝"),
     404: ("NotFound", "没有这个接口"),
     405: ("MethodNotAllowed", "该接口不支持这个 HTTP 方法"),
     413: ("RequestTooLarge", "请求太大"),
+    414: ("RequestLineTooLong", "请求行太长"),
+    417: ("ExpectationFailed", "不支持的 Expect 头"),
     429: ("TooManyRequests", "请求太频繁, 请稍后再试"),
+    431: ("RequestHeadersTooLarge", "请求头太大或太多"),
+    500: ("InternalError", "服务器内部错误"),
+    501: ("NotImplemented", "不支持的请求"),
 }
 
 
