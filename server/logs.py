@@ -6,7 +6,10 @@ import sys
 
 # The Alibaba Cloud SDKs attach their own stream handlers (so each line prints three times) and
 # some force DEBUG; route them through ours at WARNING.
-SDK_LOGGERS = ("credentials", "darabonba", "alibabacloud_credentials", "alibabacloud_tea", "Tea", "apscheduler")
+# urllib3 (under requests, under the OSS SDK) logs request paths with their query strings at DEBUG,
+# which for a presigned URL would be its signature and security token: WARNING and up only.
+SDK_LOGGERS = ("credentials", "darabonba", "alibabacloud_credentials", "alibabacloud_tea", "Tea", "apscheduler",
+               "urllib3")
 
 
 class StderrHandler(logging.StreamHandler):

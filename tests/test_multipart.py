@@ -190,3 +190,22 @@ def test_part_size_grows_to_stay_within_ten_thousand_parts():
     assert len(expected_part_sizes(big, size)) <= 10_000 and size % (1024 * 1024) == 0
     assert expected_part_sizes(10, 4) == [4, 4, 2]
     assert expected_part_sizes(8, 4) == [4, 4]
+
+
+def test_completion_check_refuses_missing_extra_and_wrong_sized_parts():
+    from server.errors import ApiError
+    from server.multipart_uploads import check_parts
+    from server.oss_client import Part
+
+    def code(parts):
+        try:
+            check_parts([Part(n, size, "e") for n, size in parts], 10, 4)
+        except ApiError as error:
+            return error.code
+        return "ok"
+
+    assert code([(1, 4), (2, 4), (3, 2)]) == "ok"
+    assert code([(1, 4), (3, 2)]) == "IncompleteUpload"
+    assert code([(1, 4), (2, 4), (3, 2), (4, 1)]) == "SizeMismatch"  # an extra part
+    assert code([(1, 4), (2, 4), (3, 3)]) == "SizeMismatch"  # the last part too large
+    assert code([(1, 3), (2, 5), (3, 2)]) == "SizeMismatch"  # the sum is right, a part is not

@@ -126,3 +126,20 @@ def test_redaction_is_the_last_line_of_defence(clock, caplog, capfd):
     out, err = capfd.readouterr()
     assert "UnexpectedError" in err and "***" in err
     assert ACCESS_KEY_SECRET not in out + err
+
+
+def test_presigned_urls_never_reach_a_log(tmp_path, clock, caplog):
+    """urllib3 logs request paths with their query at DEBUG; a presigned URL's query is its
+    signature and security token. The app keeps that logger at WARNING, whatever the root says."""
+    import logging
+
+    from tests.kit import running_kit
+
+    caplog.set_level(logging.DEBUG)
+    with running_kit(tmp_path, clock) as kit:
+        signed, stored = kit.upload("a.txt", b"hello")
+        assert stored.status_code == 200
+        item = kit.call("GET", "/api/files").json()["files"][0]
+        assert kit.http.get(item["url"], timeout=10).status_code == 200
+    assert logging.getLogger("urllib3").getEffectiveLevel() >= logging.WARNING
+    assert "x-oss-signature" not in caplog.text and "x-oss-security-token" not in caplog.text
