@@ -133,7 +133,9 @@ def _default_database_url(app: Flask, test_config: Optional[Mapping]) -> str:
     from .db import default_url
 
     if test_config is None:
-        return default_url(app.instance_path)
+        # Under systemd (deploy/oss-signer.service: StateDirectory=) the file system is read-only but
+        # for the state directory systemd names here; elsewhere, the instance folder.
+        return default_url(os.environ.get("STATE_DIRECTORY", "").split(":")[0] or app.instance_path)
     import shutil
     import tempfile
     import weakref

@@ -383,3 +383,22 @@ def test_gunicorn_answers_its_own_errors_in_json(tmp_path):
             proc.wait(timeout=15)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+def test_under_systemd_the_records_live_in_the_state_directory(tmp_path, monkeypatch):
+    """ProtectSystem=strict makes everything read-only but StateDirectory=; the default SQLite file
+    follows $STATE_DIRECTORY there."""
+    from server import create_app
+
+    text = UNIT.read_text(encoding="utf-8")
+    assert "StateDirectory=oss-signer" in text and "ProtectSystem=strict" in text
+    state = tmp_path / "state"
+    state.mkdir()
+    monkeypatch.setenv("STATE_DIRECTORY", str(state))
+    monkeypatch.chdir(tmp_path)  # no developer .env
+    for name in ("DATABASE_URL", "CREDENTIALS_TYPE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("LOCAL_OSS_DIR", str(tmp_path / "oss"))
+    app = create_app()
+    assert str(app.extensions["db"].url.database) == str(state / "uploads.sqlite3")
+    assert app.extensions["db"].ping()
