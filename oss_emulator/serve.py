@@ -30,7 +30,7 @@ def start_emulator(settings, instance_path: str) -> Optional[BaseWSGIServer]:
     base = f"http://{display_host(settings.host)}:{settings.local_oss_port}"
     log.info("本地 OSS 模拟器已启动: 监听 %s:%s (Bucket %s, 地域 %s)", settings.host, settings.local_oss_port,
              settings.bucket, settings.region)
-    log.info("上传的文件保存在: %s", app.directory)
+    log.info("模拟器的数据保存在: %s (内部格式: blobs/ 存内容, meta/ 存元数据; 看文件请打开下面的列表页)", app.directory)
     log.info("查看已上传的文件: %s/", base)
     log.info("微信开发者工具: 详情 → 本地设置 → 勾选 \"不校验合法域名、web-view (业务域名)、TLS 版本以及 HTTPS 证书\", "
              "否则上传到 %s 会被拦截", settings.upload_host)
