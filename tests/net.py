@@ -7,6 +7,8 @@ import threading
 
 from werkzeug.serving import make_server
 
+from server.serving import PathOnlyLogHandler
+
 
 def free_port() -> int:
     """A port free on 127.0.0.1 right now (another process may still take it; tests accept that)."""
@@ -44,10 +46,11 @@ def serve(app, port: int = 0, sock: socket.socket = None):
     its base URL."""
     if sock is not None:
         port = sock.getsockname()[1]
-        server = make_server("127.0.0.1", port, app, threaded=True, fd=sock.fileno())
+        server = make_server("127.0.0.1", port, app, threaded=True, fd=sock.fileno(), request_handler=PathOnlyLogHandler)
         sock.close()  # the server holds its own duplicate
     else:
-        server = make_server("127.0.0.1", port, app, threaded=True)
+        # The access log of `python -m server`: paths without queries (they hold signatures and tokens).
+        server = make_server("127.0.0.1", port, app, threaded=True, request_handler=PathOnlyLogHandler)
         port = server.server_port
     with running(server):
         yield f"http://127.0.0.1:{port}"
