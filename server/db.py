@@ -34,6 +34,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import sqlite3
 import threading
 import time
 from dataclasses import dataclass
@@ -337,6 +338,21 @@ def _new_engine(url: URL) -> Engine:
     )
 
 
+def _set_wal(cursor) -> None:
+    """Switch the file to WAL. Switching takes an exclusive lock and SQLite may refuse it at once
+    ("database is locked", no busy wait) while another process is switching or creating tables:
+    try again for up to the busy timeout (the mode is kept in the file, so this happens once)."""
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_SECONDS
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
 def _sqlite_transactions(engine: Engine) -> None:
     """WAL and foreign keys on; transactions begun by us, not by the sqlite3 module, so that they
     cover DDL and savepoints work. Writes begin IMMEDIATE: they queue on the busy timeout instead
@@ -346,7 +362,7 @@ def _sqlite_transactions(engine: Engine) -> None:
     def _connect(dbapi_connection, _record):
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
+        _set_wal(cursor)
         # In WAL mode NORMAL never corrupts the database and survives an application crash; only a
         # power cut can lose the last commits. A full fsync per commit would cost every callback
         # milliseconds (SQLite's documentation recommends NORMAL with WAL).

@@ -248,7 +248,7 @@ test('a document link OSS refuses as expired is fetched again once, then opened'
 
 test('a thumbnail that fails to load refreshes the list once, not in a loop', { timeout: 15000 }, async () => {
   fake.addFile({ name: 'a.png', contentType: 'image/png' });
-  const { page } = open();
+  const { page, wx } = open();
   await waitFor(() => page.data.loaded, 'loaded');
   fake.urlGeneration += 1;
   page.querySelector('.thumb').dispatchEvent('error', { detail: { errMsg: 'GET 403' } });
@@ -260,6 +260,7 @@ test('a thumbnail that fails to load refreshes the list once, not in a loop', { 
 
   page.instance.onPullDownRefresh(); // the user's own refresh re-arms it
   await waitFor(() => fake.received.lists.length === 3, 'pulled');
+  await waitFor(() => wx.calls.stopPullDownRefresh === 1, 'pull finished'); // not while it is still loading
   page.querySelector('.thumb').dispatchEvent('error', { detail: { errMsg: 'GET 403' } });
   await waitFor(() => fake.received.lists.length === 4, 'refreshed again');
 });
