@@ -4,6 +4,8 @@
 const messages = require('./messages');
 const { UploadError, abortedError, failureError } = require('./errors');
 
+const SIGNER_TIMEOUT_MS = 15000;
+
 /**
  * @typedef {(options: {refresh: boolean}) => Promise<string | null | undefined>} TokenGetter
  * @typedef {{aborted: boolean, task: {abort: () => void} | null}} Control
@@ -58,6 +60,9 @@ function createApiClient(options) {
         method,
         header: data === undefined ? header : Object.assign({ 'Content-Type': 'application/json' }, header),
         dataType: 'json',
+        // The signer answers in milliseconds: a dead one should not hold the page for app.json's 60 s
+        // (that default is for part uploads, which set their own per-call timeout too).
+        timeout: SIGNER_TIMEOUT_MS,
         // `success` fires for every HTTP status: the caller reads statusCode.
         success: (res) => resolve({ statusCode: res.statusCode, data: res.data, header: res.header || {} }),
         fail: (err) => reject(failureError('request', url, err, control.aborted)),
