@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Callable, Dict, List, Optional, Tuple
@@ -27,11 +26,11 @@ from .form_parser import ParsedForm, drain, parse_form
 from .object_headers import stored_headers
 from .post_policy import Policy, decode_policy, form_lookup, judge, judge_size
 from .signature_check import authenticate
+from .object_keys import check_key
 from .storage import ObjectExists, Storage
 
 log = logging.getLogger("oss_emulator")
 
-MAX_KEY_BYTES = 1023
 SUCCESS_STATUSES = {"200": 200, "201": 201, "204": 204}
 
 
@@ -58,22 +57,9 @@ def _unique_fields(pairs: List[Tuple[str, str]]) -> Dict[str, str]:
     return fields
 
 
-# Strict reading (OSS documents only the length and the leading '/' or '\\'): a key holding a C0
-# control character, DEL or anything else XML 1.0 cannot carry is refused, since OSS would have to
-# echo it in PostResponse XML and listings.
-_BAD_KEY_CHARACTERS = re.compile("[\x00-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
-
-
 def _object_key(raw: str, filename: str) -> str:
-    key = raw.replace("${filename}", os.path.basename(filename.replace("\\", "/")))
-    encoded = key.encode("utf-8", "surrogatepass")
-    if (not encoded or len(encoded) > MAX_KEY_BYTES or key[0] in "/\\" or _BAD_KEY_CHARACTERS.search(key)
-            # Strict reading: a "." or ".." segment is refused, because every URL built from the key
-            # (Location, the listing's links) is normalised by clients to another object, and
-            # percent-encoding does not help: "%2e" counts as a dot segment too (WHATWG URL).
-            or any(segment in (".", "..") for segment in key.split("/"))):
-        raise OssError(400, "InvalidObjectName", "The specified object is not valid.")
-    return key
+    """The form's key with `${filename}` expanded (OSS does it after the policy check), if acceptable."""
+    return check_key(raw.replace("${filename}", os.path.basename(filename.replace("\\", "/"))))
 
 
 def _largest_size(policy: Policy) -> int:

@@ -51,16 +51,21 @@ class Check:
         self.out = out
         self.failed = False
 
-    def step(self, title: str, action):
+    def step(self, title: str, action) -> bool:
+        """Run one step and print its line; False (and later steps skipped) when it failed."""
         started = time.monotonic()
         try:
             detail = action()
         except StepFailed as error:
-            self.failed = True
-            self.out(f"  ✗ {title}: {error}")
-            return None
-        self.out(f"  ✓ {title} ({(time.monotonic() - started) * 1000:.0f} ms){': ' + detail if detail else ''}")
-        return True
+            reason = str(error)
+        except Exception as error:  # an ApiError from the OSS module (StorageUnavailable...), or a bug
+            reason = f"{getattr(error, 'message', None) or type(error).__name__} (详细原因见上面的日志)"
+        else:
+            self.out(f"  ✓ {title} ({(time.monotonic() - started) * 1000:.0f} ms){': ' + detail if detail else ''}")
+            return True
+        self.failed = True
+        self.out(f"  ✗ {title}: {reason}")
+        return False
 
 
 def run(out=print) -> int:
@@ -139,14 +144,7 @@ def run(out=print) -> int:
     steps = [("获取临时凭证", credentials), ("签发上传表单", sign), ("上传一个小文件 (PostObject)", upload),
              ("服务端 HEAD 对象", head), ("通过预签名链接读回", read_back), ("删除对象", delete)]
     for title, action in steps:
-        try:
-            ok = check.step(title, action)
-        except Exception as error:  # an ApiError from the OSS module (StorageUnavailable...), or a bug
-            check.failed = True
-            message = getattr(error, "message", None) or type(error).__name__
-            out(f"  ✗ {title}: {message} (详细原因见上面的日志)")
-            ok = None
-        if not ok:
+        if not check.step(title, action):
             break
     out("全部通过: 云端配置可以使用, 接下来在手机上试试。" if not check.failed else
         "自检没有通过: 按上面的提示修正后再运行 python -m server.check")

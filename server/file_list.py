@@ -84,7 +84,7 @@ class FileList:
         more = len(records) > limit
         records = records[:limit]
         expires_at = self.bucket.cap_expiry(self.clock() + timedelta(seconds=self.settings.download_expire_seconds))
-        signer = self.bucket.download_signer(expires_at)
+        signer = self.bucket.url_signer(expires_at)
         expires_text = expires_at.strftime("%Y-%m-%dT%H:%M:%SZ")
         return {
             "files": [self._item(record, signer, expires_text) for record in records],
@@ -93,9 +93,9 @@ class FileList:
 
     def _item(self, record, signer, expires_text: str) -> dict:
         item = record.to_json()
-        item["url"] = signer.url(record.key, content_disposition(record.name))
+        item["url"] = signer.get(record.key, content_disposition(record.name))
         if record.content_type in THUMBNAIL_TYPES:
-            item["thumbnailUrl"] = signer.url(record.key, process=THUMBNAIL_PROCESS)
+            item["thumbnailUrl"] = signer.get(record.key, process=THUMBNAIL_PROCESS)
         item["expiresAt"] = expires_text
         return item
 

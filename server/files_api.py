@@ -7,6 +7,7 @@ from .auth import signed_in_folder
 from .errors import ApiError
 from .file_list import parse_cursor, parse_id, parse_limit
 from .http_json import json_object, no_store
+from .records import ObjectNotFound
 from .upload_callback import CALLBACK_PATH
 
 bp = Blueprint("files", __name__)
@@ -36,8 +37,7 @@ def confirm_upload():
     if not isinstance(key, str) or not key:
         raise ApiError(400, "InvalidKey", "请求体须为 JSON {\"key\": \"上传时签名返回的 key\"}")
     if not records.owns(key, folder):
-        # Someone else's key, or no key of ours at all: the same answer as a missing object.
-        raise ApiError(404, "ObjectNotFound", "OSS 中没有这个文件: 上传没有完成, 或文件已被删除")
+        raise ObjectNotFound()  # someone else's key, or no key of ours at all: as if missing
     return no_store(jsonify(records.record(key, folder).to_json()))
 
 

@@ -81,15 +81,24 @@ class MultipartUploads:
                              self.new_id)
         declared = parse_size(size, settings.max_size)
         part_size = part_size_for(declared, settings.multipart_part_size)
+        part_count = len(expected_part_sizes(declared, part_size))
         upload_id = self.bucket.initiate_multipart(target.key, target.content_type, target.content_disposition)
-        name = clean_filename(filename)
-        self.db.add_multipart(upload_id, settings.bucket, target.key, user_of(folder), name, declared, part_size,
-                              len(expected_part_sizes(declared, part_size)), target.content_type)
+        try:
+            self.db.add_multipart(upload_id, settings.bucket, target.key, user_of(folder), clean_filename(filename),
+                                  declared, part_size, part_count, target.content_type)
+        except ApiError:
+            # Nobody could ever complete or find it: abort in OSS now rather than leave it to the lifecycle
+            # rule; the database's error (503) is the answer either way.
+            try:
+                self.bucket.abort_multipart(target.key, upload_id)
+            except ApiError:
+                pass
+            raise
         return {
             "uploadId": upload_id,
             "key": target.key,
             "partSize": part_size,
-            "partCount": len(expected_part_sizes(declared, part_size)),
+            "partCount": part_count,
             "expire": self._expiry().strftime("%Y-%m-%dT%H:%M:%SZ"),
         }
 
@@ -105,9 +114,10 @@ class MultipartUploads:
         upload = self._open(upload_id, folder)
         numbers = parse_part_numbers(numbers, upload.part_count)
         expires_at = self._expiry()
+        signer = self.bucket.url_signer(expires_at)
         parts = []
         for number in numbers:
-            url, headers = self.bucket.presign_upload_part(upload.key, upload_id, number, expires_at)
+            url, headers = signer.upload_part(upload.key, upload_id, number)
             parts.append({"partNumber": number, "url": url, "headers": headers})
         return {"parts": parts, "expire": expires_at.strftime("%Y-%m-%dT%H:%M:%SZ")}
 

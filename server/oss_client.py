@@ -69,20 +69,29 @@ class Part:
     etag: str  # as OSS lists it, quotes included
 
 
-class DownloadSigner:
-    """GET URLs for many objects with one expiry (one page of the file list)."""
+class UrlSigner:
+    """Presigned URLs with one expiry, as many as a request needs (a page of the file list, a batch
+    of parts): the credentials and the signing key are looked up once."""
 
     def __init__(self, bucket: "BucketClient", signer: QuerySigner):
-        self._bucket = bucket
+        self._host = bucket.settings.upload_host
+        self._bucket = bucket.bucket
         self._signer = signer
 
-    def url(self, key: str, disposition: Optional[str] = None, process: Optional[str] = None) -> str:
+    def get(self, key: str, disposition: Optional[str] = None, process: Optional[str] = None) -> str:
         params = {}
         if disposition:
             params["response-content-disposition"] = disposition
         if process:
             params["x-oss-process"] = process
-        return self._signer.url("GET", self._bucket.settings.upload_host, self._bucket.bucket, key, params)
+        return self._signer.url("GET", self._host, self._bucket, key, params)
+
+    def upload_part(self, key: str, upload_id: str, part_number: int):
+        """(url, headers): the client PUTs the part to `url` sending exactly `headers`."""
+        # wx.request always sends a Content-Type, and V4 signs it: sign the one the client will send.
+        headers = {"Content-Type": PART_CONTENT_TYPE}
+        params = {"partNumber": str(part_number), "uploadId": upload_id}
+        return self._signer.url("PUT", self._host, self._bucket, key, params, headers), headers
 
 
 class _CachedCredentials(oss.credentials.CredentialsProvider):
@@ -168,21 +177,19 @@ class BucketClient:
                 return
             raise self._unavailable("DeleteObject", error) from None
 
-    def download_signer(self, expires_at: datetime) -> "DownloadSigner":
-        """Presigns GET URLs valid until `expires_at` (capped by the credentials and OSS's 7 days)."""
-        return DownloadSigner(self, self._query_signer(expires_at))
+    def url_signer(self, expires_at: datetime) -> UrlSigner:
+        """Presigns URLs valid until `expires_at` (capped by the credentials and OSS's 7 days).
 
-    def presign_get(self, key: str, expires_at: datetime, disposition: Optional[str] = None,
-                    process: Optional[str] = None) -> str:
-        return self.download_signer(expires_at).url(key, disposition, process)
-
-    def _query_signer(self, expires_at: datetime) -> QuerySigner:
-        # Pure V4 (presign_v4.py), not the SDK's presign: a page of the file list signs dozens.
+        Pure V4 (presign_v4.py), not the SDK's presign: a page of the file list signs dozens."""
         creds = self._credentials.get()
         now = self._clock().replace(microsecond=0)
         seconds = max(1, int((self.cap_expiry(expires_at) - now).total_seconds()))
-        return QuerySigner(creds.access_key_id, creds.access_key_secret, creds.security_token, self.settings.region,
-                           now, seconds)
+        return UrlSigner(self, QuerySigner(creds.access_key_id, creds.access_key_secret, creds.security_token,
+                                           self.settings.region, now, seconds))
+
+    def presign_get(self, key: str, expires_at: datetime, disposition: Optional[str] = None,
+                    process: Optional[str] = None) -> str:
+        return self.url_signer(expires_at).get(key, disposition, process)
 
     def cap_expiry(self, wanted: datetime) -> datetime:
         """A URL never outlives the credentials that sign it, nor OSS's seven days."""
@@ -198,14 +205,6 @@ class BucketClient:
             return self._client.initiate_multipart_upload(request).upload_id
         except oss_errors.OperationError as error:
             raise self._unavailable("InitiateMultipartUpload", error) from None
-
-    def presign_upload_part(self, key: str, upload_id: str, part_number: int, expires_at: datetime):
-        """(url, headers): the client PUTs the part to `url` sending exactly `headers`."""
-        # wx.request always sends a Content-Type, and V4 signs it: sign the one the client will send.
-        headers = {"Content-Type": PART_CONTENT_TYPE}
-        params = {"partNumber": str(part_number), "uploadId": upload_id}
-        url = self._query_signer(expires_at).url("PUT", self.settings.upload_host, self.bucket, key, params, headers)
-        return url, headers
 
     def list_parts(self, key: str, upload_id: str) -> List[Part]:
         parts: List[Part] = []

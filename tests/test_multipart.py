@@ -209,3 +209,21 @@ def test_completion_check_refuses_missing_extra_and_wrong_sized_parts():
     assert code([(1, 4), (2, 4), (3, 2), (4, 1)]) == "SizeMismatch"  # an extra part
     assert code([(1, 4), (2, 4), (3, 3)]) == "SizeMismatch"  # the last part too large
     assert code([(1, 3), (2, 5), (3, 2)]) == "SizeMismatch"  # the sum is right, a part is not
+
+
+def test_database_down_at_start_aborts_the_upload_in_oss(kit, monkeypatch):
+    from server.db import DatabaseUnavailable
+
+    started = []
+    bucket = kit.app.extensions["bucket"]
+    initiate = bucket.initiate_multipart
+    monkeypatch.setattr(bucket, "initiate_multipart", lambda *a: started.append(initiate(*a)) or started[-1])
+
+    def down(*args, **kwargs):
+        raise DatabaseUnavailable("test: database stopped")
+
+    monkeypatch.setattr(kit.db, "add_multipart", down)
+    response = kit.call("POST", "/api/multipart", json={"filename": "a.mp4", "size": 2 * PART})
+    assert response.status_code == 503 and response.json()["error"]["code"] == "DatabaseUnavailable"
+    (upload_id,) = started
+    assert not any(upload_id in name for _, dirs, names in os.walk(kit.emulator.directory) for name in dirs + names)

@@ -182,7 +182,7 @@ def test_an_expired_token_is_refused(kit):
     assert answer.status_code == 403 and kit.db.list_uploads("", 100) == []
 
 
-def test_a_token_from_another_signer_is_refused(kit, tmp_path, clock):
+def test_a_token_from_another_signer_is_refused(kit):
     signed, _ = kit.upload()
     query = urlsplit(callback_document(signed)["callbackUrl"]).query
     forged = query[: query.index(".") + 1] + "A" * 43
