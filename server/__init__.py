@@ -59,7 +59,8 @@ def create_app(test_config: Optional[Mapping] = None) -> Flask:
     database = app.extensions["db"] = Database(database_url, clock)
     new_id = (test_config or {}).get("NEW_ID")
     callbacks = _build_uploads(app, settings, credentials, clock, new_id)
-    app.extensions["upload_signer"] = UploadSigner(settings, credentials, clock, new_id, callbacks)
+    app.extensions["upload_signer"] = UploadSigner(settings, credentials, clock, new_id, callbacks,
+                                                   app.extensions["quota"])
 
     app.extensions["auth"] = _build_auth(settings, clock)
 
@@ -88,17 +89,20 @@ def _build_uploads(app: Flask, settings, credentials, clock, new_id):
     from .multipart_uploads import MultipartUploads
     from .oss_callback import OSS_CALLBACK_PUBLIC_KEY, CallbackKeys
     from .oss_client import BucketClient
+    from .quota import Quota
     from .records import Records
     from .upload_callback import UploadCallbacks
 
     db = app.extensions["db"]
     bucket = BucketClient(settings, credentials, clock)
     records = Records(settings, db, bucket)
+    quota = Quota(settings, db)
     app.extensions.update(
         bucket=bucket,
         records=records,
+        quota=quota,
         file_list=FileList(settings, db, bucket, clock),
-        multipart_uploads=MultipartUploads(settings, db, bucket, records, clock, new_id or new_object_id),
+        multipart_uploads=MultipartUploads(settings, db, bucket, records, clock, new_id or new_object_id, quota),
     )
     callbacks = None
     if settings.callback_enabled:

@@ -1,4 +1,4 @@
-"""Routes of 我的文件 and of recording uploads: the list, delete, confirm, and OSS's callback."""
+"""Routes of 我的文件 and of recording uploads: the list, usage, delete, confirm, and OSS's callback."""
 from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify, request
@@ -19,6 +19,13 @@ def list_files():
     page = current_app.extensions["file_list"].page(
         folder, parse_limit(request.args.get("limit")), parse_cursor(request.args.get("cursor")))
     return no_store(jsonify(page))
+
+
+@bp.get("/api/usage")
+def usage():
+    """What the signed-in user stores, holds and may store (quota 0: no limit)."""
+    folder = signed_in_folder()
+    return no_store(jsonify(current_app.extensions["quota"].usage_json(folder)))
 
 
 @bp.delete("/api/files/<file_id:id>")
