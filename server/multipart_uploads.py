@@ -93,6 +93,7 @@ class MultipartUploads:
         self.clock = clock
         self.new_id = new_id
         self.quota = quota
+        self.claim_wait_seconds = CLAIM_WAIT_SECONDS
 
     def _expiry(self) -> datetime:
         return self.bucket.cap_expiry(self.clock() + timedelta(seconds=self.settings.expire_seconds))
@@ -218,9 +219,9 @@ class MultipartUploads:
 
     def _claim(self, upload, purpose: str):
         """(claim_id, upload) once this request holds the upload; (None, upload) when it is completed.
-        Waits while another request holds it (up to CLAIM_WAIT_SECONDS, then 409 CompleteInProgress);
+        Waits while another request holds it (up to claim_wait_seconds, then 409 CompleteInProgress);
         a claim older than CLAIM_STALE_SECONDS belongs to a request that died and is taken over."""
-        deadline = time.monotonic() + CLAIM_WAIT_SECONDS
+        deadline = time.monotonic() + self.claim_wait_seconds
         while True:
             if upload.state == COMPLETED:
                 return None, upload
