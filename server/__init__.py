@@ -21,7 +21,7 @@ def create_app(test_config: Optional[Mapping] = None) -> Flask:
     DATABASE_URL gets a private SQLite file in a temporary folder (tables made on first use), never
     the developer's instance/uploads.sqlite3.
     """
-    from . import api, auth, errors, files_api, logs, multipart_api
+    from . import api, auth, errors, files_api, logs, metrics_api, multipart_api
     from .credentials import build_cache
     from .db import Database, url_secrets
     from .upload_forms import UploadSigner
@@ -68,8 +68,9 @@ def create_app(test_config: Optional[Mapping] = None) -> Flask:
 
     app.url_map.converters["file_id"] = FileIdConverter
     errors.register_error_handlers(app)
-    for blueprint in (api.bp, auth.bp, files_api.bp, multipart_api.bp):
+    for blueprint in (api.bp, auth.bp, files_api.bp, multipart_api.bp, metrics_api.bp):
         app.register_blueprint(blueprint)
+    metrics_api.timing(app)
 
     hint = describe_missing_cloud(settings)
     if hint:

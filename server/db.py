@@ -471,7 +471,9 @@ def _is_retryable(error: BaseException) -> bool:
     """A deadlock the server broke by rolling us back: run the transaction again."""
     orig = getattr(error, "orig", None)
     code = orig.args[0] if orig is not None and getattr(orig, "args", None) else None
-    return code in (1213,) or getattr(orig, "sqlstate", None) in ("40001", "40P01")
+    # 1305: InnoDB rolled back the whole transaction for a deadlock met inside a savepoint, and the
+    # savepoint's own rollback then fails; the transaction is run again just the same.
+    return code in (1213, 1305) or getattr(orig, "sqlstate", None) in ("40001", "40P01")
 
 
 def _cause(error: BaseException) -> str:
@@ -734,10 +736,11 @@ class Database:
         expires_at = require_aware(expires_at, "expires_at")
 
         def work(conn):
-            now = self._now()
-            # Expired holds of this user go first: the table stays as small as the forms in flight.
+            # The user's row first: from here on this user's writers queue behind us (no deadlocks).
+            self._lock_usage(conn, user_folder)
+            # Expired holds of this user go: the table stays as small as the forms in flight.
             conn.execute(delete(upload_reservations).where(upload_reservations.c.user_folder == user_folder,
-                                                           upload_reservations.c.expires_at <= now))
+                                                           upload_reservations.c.expires_at <= self._now()))
             usage = self._usage(conn, user_folder, lock=True)
             check(usage, size)
             conn.execute(insert(upload_reservations).values(
@@ -924,12 +927,18 @@ class Database:
                 used, files = int(counted[0]), int(counted[1])
             else:
                 used, files = int(row.used_bytes), int(row.file_count)
-        forms = conn.execute(select(func.coalesce(func.sum(upload_reservations.c.size), 0), func.count()).where(
-            upload_reservations.c.user_folder == user_folder, upload_reservations.c.expires_at > self._now())).first()
+        forms = select(func.coalesce(func.sum(upload_reservations.c.size), 0), func.count()).where(
+            upload_reservations.c.user_folder == user_folder, upload_reservations.c.expires_at > self._now())
         # Open multipart uploads hold their declared size until completed or aborted. Few rows per user
         # and a small table (completed rows are purged by reconcile): no index needed.
-        parts = conn.execute(select(func.coalesce(func.sum(multipart_uploads.c.size), 0), func.count()).where(
-            multipart_uploads.c.user_folder == user_folder, _is_open() | (multipart_uploads.c.state != COMPLETED))).first()
+        parts = select(func.coalesce(func.sum(multipart_uploads.c.size), 0), func.count()).where(
+            multipart_uploads.c.user_folder == user_folder, _is_open() | (multipart_uploads.c.state != COMPLETED))
+        if lock and conn.dialect.name in ("mysql", "mariadb"):
+            # InnoDB's plain reads keep to the snapshot taken before we waited for the user's lock and
+            # would miss holds committed meanwhile; a locking read sees them. (PostgreSQL's default READ
+            # COMMITTED sees them anyway, and refuses FOR SHARE with an aggregate.)
+            forms, parts = forms.with_for_update(read=True), parts.with_for_update(read=True)
+        forms, parts = conn.execute(forms).first(), conn.execute(parts).first()
         return Usage(used, files, int(forms[0]) + int(parts[0]), int(forms[1]) + int(parts[1]))
 
     @staticmethod

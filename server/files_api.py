@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify, request
 
+from . import metrics
 from .auth import signed_in_folder
 from .errors import ApiError
 from .file_list import parse_cursor, parse_id, parse_limit
@@ -45,7 +46,7 @@ def confirm_upload():
         raise ApiError(400, "InvalidKey", "请求体须为 JSON {\"key\": \"上传时签名返回的 key\"}")
     if not records.owns(key, folder):
         raise ObjectNotFound()  # someone else's key, or no key of ours at all: as if missing
-    return no_store(jsonify(records.record(key, folder).to_json()))
+    return no_store(jsonify(metrics.recorded(records.record(key, folder), "confirm").to_json()))
 
 
 @bp.post(CALLBACK_PATH)
@@ -57,4 +58,4 @@ def oss_callback():
     body = request.get_data(cache=True)
     headers = {name.lower(): value for name, value in request.headers.items()}
     record = callbacks.receive(headers, request.script_root + request.path, request.query_string, body)
-    return jsonify(record.to_json())
+    return jsonify(metrics.recorded(record, "callback").to_json())

@@ -195,18 +195,42 @@ class MultipartUploads:
         """Cancel: wins only against an upload still open (409 UploadCompleting once a completion holds it)."""
         upload = self._open_any(upload_id, folder)
         claim_id, upload = self._claim(upload, ABORTING)
-        if claim_id is None:
+        if claim_id is None or self._abort_claimed(upload, claim_id) == "recorded":
             raise UploadCompleting()
+
+    def expire(self, upload) -> str:
+        """For reconcile: abort an old upload whoever owns it, without waiting for a request that holds it.
+        What happened: "aborted", "recorded" (OSS had completed it), "forgotten" (OSS had dropped it),
+        or "busy" (a request holds it, or it is completed)."""
+        stale_before = self.clock() - timedelta(seconds=CLAIM_STALE_SECONDS)
+        claim_id, upload = self.db.claim_multipart(upload.upload_id, upload.user_folder, ABORTING, stale_before)
+        if claim_id is None:
+            return "busy"
+        return self._abort_claimed(upload, claim_id)
+
+    def settle(self, upload) -> str:
+        """For reconcile: OSS no longer lists this upload. "recorded" or "forgotten", as _settle_vanished;
+        "busy" while a request holds it."""
+        stale_before = self.clock() - timedelta(seconds=CLAIM_STALE_SECONDS)
+        claim_id, upload = self.db.claim_multipart(upload.upload_id, upload.user_folder, COMPLETING, stale_before)
+        if claim_id is None:
+            return "busy"
         try:
-            if not self.bucket.abort_multipart(upload.key, upload_id):
-                # OSS no longer knows it: if the object is there, it was completed; record it, do not hide it.
-                if self._settle_vanished(upload, claim_id) is not None:
-                    raise UploadCompleting()
-                return
+            return "recorded" if self._settle_vanished(upload, claim_id) is not None else "forgotten"
         except BaseException:
-            self._release(upload_id, claim_id)
+            self._release(upload.upload_id, claim_id)
             raise
-        self.db.delete_multipart(upload_id, claim_id)
+
+    def _abort_claimed(self, upload, claim_id: str) -> str:
+        try:
+            if not self.bucket.abort_multipart(upload.key, upload.upload_id):
+                # OSS no longer knows it: if the object is there, it was completed; record it, do not hide it.
+                return "recorded" if self._settle_vanished(upload, claim_id) is not None else "forgotten"
+        except BaseException:
+            self._release(upload.upload_id, claim_id)
+            raise
+        self.db.delete_multipart(upload.upload_id, claim_id)
+        return "aborted"
 
     # -- claims --------------------------------------------------------------------------------
     def _open_any(self, upload_id: str, folder: str):

@@ -11,6 +11,7 @@ from datetime import datetime
 
 from .db import Usage
 from .errors import ApiError
+from .metrics import QUOTA_REFUSALS
 from .records import user_of
 from .upload_callback import TOKEN_MARGIN
 
@@ -57,7 +58,12 @@ class Quota:
         if not self.enabled:
             return
         # Held a little past the policy: an upload that started just before expiry still arrives.
-        self.db.reserve(user_of(folder), self.settings.bucket, key, size, policy_expires_at + TOKEN_MARGIN, self.check)
+        try:
+            self.db.reserve(user_of(folder), self.settings.bucket, key, size, policy_expires_at + TOKEN_MARGIN,
+                            self.check)
+        except QuotaExceeded:
+            QUOTA_REFUSALS.inc()
+            raise
 
     def usage_json(self, folder: str) -> dict:
         usage = self.db.usage(user_of(folder))
