@@ -8,7 +8,6 @@ The form is signed without the upload callback, so the check leaves no record be
 """
 from __future__ import annotations
 
-import os
 import sys
 import time
 import xml.etree.ElementTree as ET
@@ -16,7 +15,6 @@ from datetime import timedelta
 
 import requests
 
-from .config import ConfigError
 
 # What an operator most likely has to fix, by the OSS error code the bucket answered.
 HINTS = {
@@ -69,16 +67,11 @@ class Check:
 
 
 def run(out=print) -> int:
-    from dotenv import load_dotenv
-
-    from . import create_app
+    from .commands import app_from_environment
     from .upload_forms import UploadSigner
 
-    load_dotenv(os.path.join(os.getcwd(), ".env"), override=False)
-    try:
-        app = create_app()
-    except ConfigError as error:
-        out(str(error))
+    app = app_from_environment(out)
+    if app is None:
         return 2
     settings = app.config["SETTINGS"]
     signer = app.extensions["upload_signer"]

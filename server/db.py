@@ -213,8 +213,8 @@ multipart_uploads = Table(
 )
 
 # Version 2: what each user stores (the quota's "used"), kept with every insert and delete of
-# `uploads`; a missing row is computed from `uploads` on first use (so databases from version 1,
-# and rows an operator changed by hand after a `reconcile --recount`, are counted right). Its row is
+# `uploads`; a missing row is computed from `uploads` on first use (so databases from version 1, and
+# users whose rows an operator dropped with `recount_usage` after editing `uploads`, are counted right). Its row is
 # also the per-user lock that makes a quota check and the reservation after it one atomic step.
 user_usage = Table(
     "user_usage",

@@ -229,13 +229,10 @@ def main(argv: Optional[List[str]] = None, out: Callable[[str], None] = print, a
     if args.grace_seconds < 0 or args.multipart_days < 1:
         parser.error("--grace-seconds 不能为负, --multipart-days 至少为 1")
     if app is None:
-        from . import create_app
-        from .config import ConfigError
+        from .commands import app_from_environment
 
-        try:
-            app = create_app()
-        except ConfigError as error:
-            out(str(error))
+        app = app_from_environment(out)
+        if app is None:
             return 2
     settings = app.config["SETTINGS"]
     reconciler = Reconciler(app, args.grace_seconds, args.multipart_days, args.dry_run, out, listing_client(app))

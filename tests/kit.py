@@ -64,6 +64,14 @@ class Kit:
         return self.call("POST", "/api/files/confirm", user, json={"key": key})
 
 
+def database_on(request, backend: str) -> dict:
+    """The kit's settings for one backend: SQLite (the kit's default file) or a fresh database on the
+    session's throwaway MariaDB (skipped where there is none)."""
+    if backend == "mariadb":
+        return {"DATABASE_URL": request.getfixturevalue("mariadb").new_database()}
+    return {}
+
+
 @contextlib.contextmanager
 def running_kit(tmp_path, clock, login: bool = False, emulator_calls_back: bool = True, **settings):
     """Both servers on free ports; the signer's PUBLIC_BASE_URL is its real address, so the

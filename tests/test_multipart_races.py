@@ -12,7 +12,7 @@ import pytest
 
 from server.db import DatabaseUnavailable
 from server.multipart_uploads import CLAIM_STALE_SECONDS
-from tests.kit import running_kit
+from tests.kit import database_on, running_kit
 from tests.test_multipart import PART, complete, send_parts, start
 
 PARTS = 12
@@ -20,10 +20,7 @@ PARTS = 12
 
 @pytest.fixture(params=["sqlite", "mariadb"])
 def kit(request, tmp_path, clock):
-    settings = {"MULTIPART_PART_SIZE": str(PART)}
-    if request.param == "mariadb":
-        settings["DATABASE_URL"] = request.getfixturevalue("mariadb").new_database()
-    with running_kit(tmp_path, clock, **settings) as kit:
+    with running_kit(tmp_path, clock, MULTIPART_PART_SIZE=str(PART), **database_on(request, request.param)) as kit:
         yield kit
 
 

@@ -14,7 +14,7 @@ import requests
 
 from server.db import Usage
 from server.quota import Quota, QuotaExceeded, human_size
-from tests.kit import running_kit
+from tests.kit import database_on, running_kit
 from tests.net import free_port
 from tests.test_multipart import PART, send_parts, start
 
@@ -107,8 +107,7 @@ def test_no_limit_writes_no_hold(tmp_path, clock):
 
 @pytest.mark.parametrize("backend", ["sqlite", "mariadb"])
 def test_two_signer_processes_on_one_database_never_overshoot(request, tmp_path, backend):
-    database = (request.getfixturevalue("mariadb").new_database() if backend == "mariadb"
-                else f"sqlite:///{tmp_path / 'shared.sqlite3'}")
+    database = database_on(request, backend).get("DATABASE_URL", f"sqlite:///{tmp_path / 'shared.sqlite3'}")
     env = {key: value for key, value in os.environ.items() if not key.startswith(("OSS_", "ALIBABA_", "WECHAT_"))}
     env.update(CREDENTIALS_TYPE="local", LOCAL_OSS_DIR=str(tmp_path / "oss"), DATABASE_URL=database,
                USER_QUOTA_FILES="7", SIGN_RATE_LIMIT="1000/second", PYTHONPATH=str(ROOT))

@@ -9,7 +9,7 @@ import pytest
 
 from server.db import DatabaseUnavailable
 from server.reconcile import LEASE, Reconciler, main
-from tests.kit import running_kit
+from tests.kit import database_on, running_kit
 from tests.test_multipart import PART, complete, send_parts, start
 
 GRACE = 3600
@@ -18,10 +18,8 @@ GRACE = 3600
 @pytest.fixture(params=["sqlite", "mariadb"])
 def kit(request, tmp_path, clock):
     """Callbacks go nowhere (203) unless confirmed: the state a failed callback leaves."""
-    settings = {"MULTIPART_PART_SIZE": str(PART)}
-    if request.param == "mariadb":
-        settings["DATABASE_URL"] = request.getfixturevalue("mariadb").new_database()
-    with running_kit(tmp_path, clock, login=True, emulator_calls_back=False, **settings) as kit:
+    with running_kit(tmp_path, clock, login=True, emulator_calls_back=False, MULTIPART_PART_SIZE=str(PART),
+                     **database_on(request, request.param)) as kit:
         yield kit
 
 
