@@ -75,9 +75,11 @@ def test_the_signed_form_cannot_be_reused_for_another_key(kit):
 
 
 def start_server(tmp_path, port, oss_port):
-    # LOCAL_OSS_DIR: never the checkout's instance folder, where a `make run` may be uploading.
+    # LOCAL_OSS_DIR, DATABASE_URL: never the checkout's instance folder, where a `make run` may be uploading
+    # (signing now holds the declared size there for the quota).
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path), "PORT": str(port),
            "LOCAL_OSS_PORT": str(oss_port), "LOCAL_OSS_DIR": str(tmp_path / "oss"),
+           "DATABASE_URL": f"sqlite:///{tmp_path / 'uploads.sqlite3'}",
            "PYTHONPATH": str(REPO)}  # PYTHONPATH: the dev venv may lack `pip -e`
     return subprocess.Popen([sys.executable, "-m", "server"], cwd=tmp_path, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
