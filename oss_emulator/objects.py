@@ -6,15 +6,14 @@ image resizing (image_process.py); Archive-class objects are not readable until 
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from typing import BinaryIO, List, Mapping, Optional, Tuple
 
 from werkzeug.datastructures import Headers
-from werkzeug.http import http_date, is_resource_modified
+from werkzeug.http import http_date
 from werkzeug.wrappers import Request, Response
 from werkzeug.wsgi import wrap_file
 
-from . import errors, image_process, ranges
+from . import conditions, errors, image_process, ranges
 from .errors import OssError
 from .http_headers import is_field_value, is_safe
 from .object_meta import FROZEN_CLASSES, is_public, object_type, storage_class, stored
@@ -103,16 +102,15 @@ class ObjectReader:
                 raise OssError(403, "InvalidObjectState", "The operation is not valid for the object's state",
                                ec="0016-00000404")
             headers = _object_headers(obj)
+            if conditions.evaluate(request.headers, obj.etag, obj.last_modified) == conditions.NOT_MODIFIED:
+                handle.close()
+                response = Response(b"", status=304, headers=headers)
+                del response.headers["Content-Length"]
+                return response
             if not is_get:
                 handle.close()
                 response = Response(b"", headers=headers)
                 response.headers["Content-Length"] = str(obj.size)  # after the body, which would set 0
-                return response
-            modified = datetime.fromtimestamp(obj.last_modified, timezone.utc)
-            if not is_resource_modified(request.environ, etag=obj.etag, last_modified=modified):
-                handle.close()
-                response = Response(b"", status=304, headers=headers)
-                del response.headers["Content-Length"]
                 return response
             if spec is not None:
                 return self._processed(handle, obj, spec, headers, overrides)
