@@ -189,7 +189,11 @@ class Uploads:
             _unlink(temp)
 
     def parts(self, upload: Upload) -> List[Part]:
-        """Every published part, by part number."""
+        """Every published part, by part number: the whole list or UploadNotFound, never part of it.
+
+        Complete and Abort rename the folder away while this may be reading it; a part record
+        that vanished between the listing and its read means exactly that.
+        """
         directory = self._dir(upload.upload_id)
         found = []
         try:
@@ -198,11 +202,16 @@ class Uploads:
             raise UploadNotFound(upload.upload_id) from None
         for name in names:
             if len(name) == 10 and name.endswith(".json") and name[:5].isascii() and name[:5].isdigit():
-                record = _read_json(os.path.join(directory, name))
+                path = os.path.join(directory, name)
+                record = _read_json(path)
+                if record is None and not os.path.exists(path):
+                    raise UploadNotFound(upload.upload_id)
                 try:
                     found.append(Part(**record))
                 except TypeError:
-                    continue
+                    continue  # damaged: reads as absent
+        if not os.path.isdir(directory):
+            raise UploadNotFound(upload.upload_id)
         return found
 
     def open_part(self, upload: Upload, part: Part) -> BinaryIO:
