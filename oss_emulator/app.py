@@ -30,7 +30,7 @@ from werkzeug.wrappers import Request, Response
 
 from server.clock import utc_now
 
-from . import bucket_listing, callback, errors, listing, objects, request_auth
+from . import bucket_listing, callback, chunked, errors, listing, objects, request_auth
 from .access_keys import invalid_argument
 from .errors import OssError
 from .form_parser import drain
@@ -79,6 +79,7 @@ class Emulator:
         return self.storage.root
 
     def __call__(self, environ, start_response):
+        chunked.guard(environ)
         request = Request(environ)
         request_id = errors.new_request_id()
         environ[REQUEST_ID] = request_id
