@@ -167,3 +167,25 @@ def test_sizes_that_are_not_ascii_digits_are_invalid_not_500(emu, width):
     store(emu, "uploads/a.png", picture())
     got = emu.http.get(f"{emu.url}/uploads/a.png?x-oss-process=image%2Fresize%2Cw_{width}", timeout=10)
     assert got.status_code == 400 and error_code(got) == "InvalidArgument"
+
+
+def test_a_crafted_large_png_is_refused_from_its_header_within_oss_limits(emu):
+    """15800 x 15800 px is under OSS's 250 Mpx but over the emulator's own decoding budget."""
+    store(emu, "uploads/wide.png", _png_header_only(15_800, 15_800))
+    got = process(emu, "uploads/wide.png", "image/resize,w_10")
+    assert got.status_code == 400 and error_code(got) == "ImageTooLarge"
+    assert got.elapsed.total_seconds() < 2
+
+
+def test_animations_are_capped_in_frames_and_outputs_in_pixels(emu):
+    frames = [Image.new("L", (4, 4), n % 256) for n in range(image_process.LOCAL_FRAMES + 1)]
+    out = io.BytesIO()
+    frames[0].save(out, "GIF", save_all=True, append_images=frames[1:], duration=10)
+    store(emu, "uploads/long.gif", out.getvalue())
+    got = process(emu, "uploads/long.gif", "image/resize,w_2")
+    assert got.status_code == 400 and error_code(got) == "ImageTooLarge"
+    store(emu, "uploads/small.png", picture(40, 20))
+    huge = process(emu, "uploads/small.png", "image/resize,m_fixed,w_16384,h_16384,limit_0")
+    assert huge.status_code == 400 and error_code(huge) == "ImageTooLarge"
+    fine = process(emu, "uploads/small.png", "image/resize,m_fixed,w_400,h_400,limit_0")
+    assert fine.status_code == 200 and size_of(fine) == (400, 400)
