@@ -4,6 +4,10 @@ POST   /                              PostObject (V4 forms only)                
 GET    /                              ListObjects                                 bucket_listing.py
 GET    /?list-type=2                  ListObjectsV2                               bucket_listing.py
 GET    /?uploads                      ListMultipartUploads                        multipart.py
+POST   /?delete                       DeleteMultipleObjects                       delete_objects.py
+PUT    /<key>                         PutObject                                   put_object.py
+PUT    /<key> + x-oss-copy-source     CopyObject                                  copy_object.py
+GET    /<key>?acl, PUT /<key>?acl     GetObjectACL, PutObjectACL                  object_acl.py
 GET    /<key>, HEAD /<key>            the object (signed, or public-read)         objects.py
 DELETE /<key>                         DeleteObject                                objects.py
 POST   /<key>?uploads                 InitiateMultipartUpload                     multipart.py
@@ -24,13 +28,14 @@ import logging
 import os
 from datetime import datetime
 from typing import Callable, Optional
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from werkzeug.wrappers import Request, Response
 
 from server.clock import utc_now
 
-from . import bucket_listing, callback, chunked, errors, listing, objects, request_auth
+from . import (bucket_listing, callback, chunked, copy_object, delete_objects, errors, listing, object_acl, objects,
+               request_auth)
 from .access_keys import invalid_argument
 from .errors import OssError
 from .form_parser import drain
@@ -39,6 +44,7 @@ from .numbers import decimal
 from .objects import ObjectReader
 from .errors import REQUEST_ID
 from .post_object import PostObject
+from .put_object import PutObject
 from .storage import Storage
 
 log = logging.getLogger("oss_emulator")
@@ -71,8 +77,9 @@ class Emulator:
         self.storage.sweep()  # what a killed emulator left behind (storage.py)
         self.post_object = PostObject(settings, clock, self.storage, lambda: self.callback_timeout)
         self.read_object = ObjectReader(self.storage)
-        self.multipart = MultipartApi(settings, clock, self.storage,
-                                      callback.multipart_hook(settings, self.directory, lambda: self.callback_timeout))
+        header_callback = callback.header_hook(settings, self.directory, lambda: self.callback_timeout)
+        self.multipart = MultipartApi(settings, clock, self.storage, header_callback)
+        self.put_object = PutObject(clock, self.storage, header_callback)
 
     @property
     def directory(self) -> str:
@@ -102,7 +109,7 @@ class Emulator:
         key, method = request.path[1:], request.method
         if method in ("GET", "HEAD") and request.path == callback.PUBLIC_KEY_PATH:
             return self._callback_public_key()
-        if key == "" and method == "POST":
+        if key == "" and method == "POST" and "delete" not in _names(request.query_string):
             return self.post_object(request)
         pairs = request_auth.parse_query(request.query_string.decode("utf-8", "replace"))
         query = {}
@@ -120,6 +127,8 @@ class Emulator:
 
     def _bucket_route(self, method: str, query) -> Optional[Callable]:
         """The handler of a bucket operation, `method /?query` (signed only: the bucket is private)."""
+        if method == "POST" and "delete" in query:
+            return _signed_only(self._delete_objects)
         if method != "GET":
             return None
         unsupported = sorted(BUCKET_SUBRESOURCES & query.keys())
@@ -145,13 +154,20 @@ class Emulator:
     def _list_uploads(self, request: Request, key: str, query) -> Response:
         return self.multipart.list_uploads(request, query)
 
+    def _delete_objects(self, request: Request, key: str, query) -> Response:
+        return delete_objects.delete_objects(self.storage, request, query)
+
     def _route(self, method: str, query) -> Optional[Callable]:
         """The handler of `method /<key>?query`: (request, key, query, principal) -> Response."""
-        if "uploadId" in query:
+        if "acl" in query and method in ("GET", "PUT"):
+            operation = self._get_acl if method == "GET" else self._put_acl
+        elif "uploadId" in query:
             operation = {"PUT": self.multipart.upload_part, "GET": self.multipart.list_parts,
                          "POST": self.multipart.complete, "DELETE": self.multipart.abort}.get(method)
         elif method == "POST" and "uploads" in query:
             operation = self.multipart.initiate
+        elif method == "PUT":
+            operation = self._put
         elif method in ("GET", "HEAD"):
             return self.read_object  # anonymous too, for public-read objects
         elif method == "DELETE":
@@ -159,6 +175,17 @@ class Emulator:
         else:
             return None
         return operation and _signed_only(operation)
+
+    def _put(self, request: Request, key: str, query) -> Response:
+        if request.headers.get("x-oss-copy-source") is not None:
+            return copy_object.copy_object(self.storage, self.clock, self.settings.bucket, request, key, query)
+        return self.put_object(request, key, query)
+
+    def _get_acl(self, request: Request, key: str, query) -> Response:
+        return object_acl.get_acl(self.storage, key)
+
+    def _put_acl(self, request: Request, key: str, query) -> Response:
+        return object_acl.put_acl(self.storage, request, key, query)
 
     def _delete(self, request: Request, key: str, query, principal) -> Response:
         return objects.delete(self.storage, key, principal)
@@ -185,6 +212,11 @@ class Emulator:
         # The page holds presigned links: never sent on to another site.
         response.headers["Referrer-Policy"] = "no-referrer"
         return response
+
+
+def _names(raw_query: bytes) -> set:
+    """The parameter names of a raw query string."""
+    return {unquote(piece.partition("=")[0]) for piece in raw_query.decode("utf-8", "replace").split("&") if piece}
 
 
 def _signed_only(operation: Callable) -> Callable:

@@ -11,7 +11,6 @@ removed; a crash leaves at most a folder that start-up sweeps or a later Abort r
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -22,6 +21,7 @@ import uuid
 from dataclasses import asdict, dataclass, field
 from typing import BinaryIO, Callable, Dict, List, Optional
 
+from .crc64 import TooLarge, stream_body
 from .storage import STALE_TEMP_SECONDS
 
 CHUNK = 1024 * 1024
@@ -57,6 +57,7 @@ class Part:
     size: int
     etag: str  # upper-case MD5 hex, unquoted
     last_modified: float
+    crc64: str = ""
 
 
 def _write_json(path: str, record: dict) -> None:
@@ -159,22 +160,15 @@ class Uploads:
         directory = self._dir(upload.upload_id)
         blob = f"{number:05d}-{uuid.uuid4().hex}"
         temp = os.path.join(directory, f".{blob}.tmp")
-        md5 = hashlib.md5()
-        size = 0
         try:
             with open(temp, "wb") as handle:
-                while True:
-                    chunk = read(CHUNK)
-                    if not chunk:
-                        break
-                    size += len(chunk)
-                    if size > max_size:
-                        raise PartTooLarge()
-                    md5.update(chunk)
-                    handle.write(chunk)
-            if expected_md5 is not None and md5.digest() != expected_md5:
+                try:
+                    digests = stream_body(read, handle, max_size, CHUNK)
+                except TooLarge:
+                    raise PartTooLarge() from None
+            if expected_md5 is not None and digests.md5() != expected_md5:
                 raise DigestMismatch()
-            part = Part(number, blob + ".part", size, md5.hexdigest().upper(), when)
+            part = Part(number, blob + ".part", digests.size, digests.etag, when, digests.crc64)
             with self.lock(upload.upload_id):
                 os.replace(temp, os.path.join(directory, part.blob))
                 sidecar = os.path.join(directory, f"{number:05d}.json")

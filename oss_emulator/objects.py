@@ -16,7 +16,7 @@ from werkzeug.wsgi import wrap_file
 from . import conditions, errors, image_process, ranges
 from .errors import OssError
 from .http_headers import is_field_value, is_safe
-from .object_meta import FROZEN_CLASSES, is_public, object_type, storage_class, stored
+from .object_meta import CRC64_HEADER, FROZEN_CLASSES, is_public, object_type, storage_class, stored
 from .request_auth import Principal
 from .storage import Storage, StoredObject
 
@@ -48,6 +48,8 @@ def _object_headers(obj: StoredObject) -> Headers:
     headers.add("ETag", f'"{obj.etag}"')
     headers.add("x-oss-object-type", object_type(obj))
     headers.add("x-oss-storage-class", storage_class(obj))
+    if obj.crc64:
+        headers.add(CRC64_HEADER, obj.crc64)
     for name, value in obj.headers.items():
         # A stored value that cannot be written as a header is left out rather than written
         # broken (uploads refuse them; older or foreign metadata may still hold one).
@@ -123,7 +125,8 @@ class ObjectReader:
         body, content_type = image_process.render(handle, obj.size, spec)
         handle.close()
         headers["Content-Type"] = content_type
-        del headers["ETag"]  # the ETag names the stored bytes, not these
+        del headers["ETag"]  # the ETag and the CRC name the stored bytes, not these
+        del headers[CRC64_HEADER]
         del headers["Accept-Ranges"]
         for name, value in overrides:
             headers[name] = value
