@@ -24,10 +24,11 @@ query); the bucket is private, so bucket operations need a signature.
 """
 from __future__ import annotations
 
+import hmac
 import logging
 import os
 from datetime import datetime
-from typing import Callable, Optional
+from typing import Callable, Optional, Tuple
 from urllib.parse import quote, unquote
 
 from werkzeug.wrappers import Request, Response
@@ -69,6 +70,8 @@ def default_storage_dir(bucket: str, instance_path: Optional[str] = None) -> str
 
 class Emulator:
     callback_timeout = callback.DEFAULT_TIMEOUT  # seconds per callback URL; tests shorten it
+    # Set when listening beyond loopback: the console then needs `?token=` (listing.py).
+    console_token: Optional[str] = None
 
     def __init__(self, settings, clock: Callable[[], datetime], storage_dir: str):
         self.settings = settings
@@ -115,15 +118,44 @@ class Emulator:
         query = {}
         for name, value in pairs:
             query.setdefault(name, value)
-        signed = request_auth.SignedRequest(method, key, pairs, list(request.headers.items()))
+        headers = list(request.headers.items())
         if (method in ("GET", "HEAD") and request.path == listing.CONSOLE_PATH
-                and not request_auth.carries_signature(signed)):
+                and not request_auth.carries_signature(request_auth.SignedRequest(method, key, pairs, headers))):
             return self._listing(request)
+        key, principal = self._resolve(method, key, pairs, headers)
         handler = self._bucket_route(method, query) if key == "" else self._route(method, query)
         if handler is None:
             raise errors.method_not_allowed()
-        principal = request_auth.authenticate(signed, self.settings.bucket, self.settings, self.clock())
         return handler(request, key, query, principal)
+
+    def _resolve(self, method: str, path: str, pairs, headers) -> Tuple[str, Optional[request_auth.Principal]]:
+        """(object key, who signed) of a request for `/<path>`.
+
+        Clients address the bucket two ways: as its own host (CNAME style, `/<key>`, what the kit's
+        server sends) or path style (`/<bucket>/<key>`, what oss2, ali-oss and alibabacloud-oss-v2
+        send to an IP endpoint by default). Both sign `/<bucket>/<key>`, so the signature says which
+        was meant: CNAME style first, then path style. A path-style request naming another bucket
+        is NoSuchBucket. An unsigned request is path style only when its first segment is this
+        bucket's name (strict reading: the emulator serves one bucket).
+        """
+        bucket, now = self.settings.bucket, self.clock()
+        signed = request_auth.SignedRequest(method, path, pairs, headers)
+        first, _, rest = path.partition("/")
+        if not request_auth.carries_signature(signed):
+            return (rest if first == bucket else path), None
+        try:
+            return path, request_auth.authenticate(signed, bucket, self.settings, now)
+        except OssError as error:
+            if error.code != "SignatureDoesNotMatch" or not first:
+                raise
+            try:
+                principal = request_auth.authenticate(request_auth.SignedRequest(method, rest, pairs, headers), first,
+                                                      self.settings, now)
+            except OssError:
+                raise error from None
+        if first != bucket:
+            raise copy_object.no_such_bucket()
+        return rest, principal
 
     def _bucket_route(self, method: str, query) -> Optional[Callable]:
         """The handler of a bucket operation, `method /?query` (signed only: the bucket is private)."""
@@ -203,10 +235,13 @@ class Emulator:
         return Response(pem, content_type="application/x-pem-file")
 
     def _listing(self, request: Request) -> Response:
+        token = self.console_token
+        if token and not hmac.compare_digest(request.args.get("token", "").encode("utf-8"), token.encode("utf-8")):
+            return Response(listing.token_refused(), status=403, content_type="text/html; charset=utf-8")
         page = decimal(request.args.get("page"), 6) or 1
         found, total = self.storage.page((page - 1) * listing.PAGE_SIZE, listing.PAGE_SIZE)
         body = listing.render(self.settings.bucket, self.settings.region, self.directory, found, total, page,
-                              self._link)
+                              self._link, token)
         response = Response(body, content_type="text/html; charset=utf-8")
         response.headers["Cache-Control"] = "no-store"
         # The page holds presigned links: never sent on to another site.

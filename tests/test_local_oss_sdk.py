@@ -485,3 +485,24 @@ def test_delete_multiple_objects(shared, shared_sdk):
     wrong_md5 = shared.http.post(f"{shared.url}/?delete", data=body, timeout=5,
                                  headers={"Content-MD5": "XUFAKrxLKna5cZ2REBfFkg=="})
     assert wrong_md5.status_code == 400 and error_code(wrong_md5) == "InvalidDigest"
+
+
+def test_default_settings_send_path_style_requests_to_an_ip_endpoint(shared):
+    """Without AddressStyle.CName the SDK sends `/<bucket>/<key>` to an IP endpoint (signed the same)."""
+    session = requests.Session()
+    session.trust_env = False
+    config = oss.Config(region="cn-hangzhou", endpoint=shared.url, retryer=oss.retry.NopRetryer(),
+                        credentials_provider=oss.credentials.StaticCredentialsProvider(KEY_ID, SECRET),
+                        http_client=oss.transport.RequestsHttpClient(session=session))
+    client = oss.Client(config, signer=ClockSigner(shared.clock))
+    client.put_object(oss.PutObjectRequest(bucket=BUCKET, key="path/style.txt", body=b"path style"))
+    assert client.get_object(oss.GetObjectRequest(bucket=BUCKET, key="path/style.txt")).body.read() == b"path style"
+    assert [c.key for c in client.list_objects_v2(oss.ListObjectsV2Request(bucket=BUCKET, prefix="path/")).contents] \
+        == ["path/style.txt"]
+    other = service_error(lambda: client.get_object(oss.GetObjectRequest(bucket="another-bucket",
+                                                                         key="path/style.txt")))
+    assert (other.status_code, other.code) == (404, "NoSuchBucket")
+    wrong = service_error(lambda: oss.Client(config, signer=ClockSigner(shared.clock), credentials_provider=
+                                             oss.credentials.StaticCredentialsProvider(KEY_ID, "not-it")).get_object(
+        oss.GetObjectRequest(bucket=BUCKET, key="path/style.txt")))
+    assert wrong.code == "SignatureDoesNotMatch"
