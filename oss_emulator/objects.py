@@ -2,7 +2,7 @@
 
 Who may read: a signed request (request_auth.py), or anyone for an object stored public-read.
 GET adds OSS's extras: response-* header overrides (signed requests only), ranges (ranges.py),
-image resizing (image_process.py); Archive-class objects are not readable until restored.
+image processing (image_process.py); Archive-class objects are not readable until restored.
 """
 from __future__ import annotations
 
