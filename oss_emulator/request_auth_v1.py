@@ -113,7 +113,8 @@ def by_query(request, bucket: str, settings, now: datetime) -> str:
     expiry = datetime.fromtimestamp(expires, timezone.utc)
     if now > expiry:
         error = request_expired()
-        error.extra = {"Expires": expiry.strftime("%Y-%m-%dT%H:%M:%SZ"), "ServerTime": now.strftime("%Y-%m-%dT%H:%M:%SZ")}
+        stamp = "%Y-%m-%dT%H:%M:%SZ"
+        error.extra = {"Expires": expiry.strftime(stamp), "ServerTime": now.strftime(stamp)}
         raise error
     query = [(n, v) for n, v in request.query if n not in QUERY_AUTH]
     _verify(request, bucket, settings, now, params["OSSAccessKeyId"], params.get("security-token"),

@@ -399,6 +399,11 @@ def test_put_object_with_headers_and_crc64(shared, shared_sdk):
             bucket=BUCKET, key=missing))).status_code == 404
 
 
+def test_post_object_answers_with_its_crc64(shared):
+    response = shared.post(shared.sign("w/posted.txt"), b"posted")
+    assert response.status_code == 204 and response.headers["x-oss-hash-crc64ecma"] == crc64_of(b"posted")
+
+
 def test_presigned_put_and_multipart_crc64(shared, shared_sdk):
     signed = shared_sdk.presign(oss.PutObjectRequest(bucket=BUCKET, key="w/presigned.bin",
                                                      content_type="application/octet-stream"),
