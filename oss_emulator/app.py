@@ -4,6 +4,10 @@ POST   /                              PostObject (V4 forms only)                
 GET    /                              ListObjects                                 bucket_listing.py
 GET    /?list-type=2                  ListObjectsV2                               bucket_listing.py
 GET    /?uploads                      ListMultipartUploads                        multipart.py
+POST   /?delete                       DeleteMultipleObjects                       delete_objects.py
+PUT    /<key>                         PutObject                                   put_object.py
+PUT    /<key> + x-oss-copy-source     CopyObject                                  copy_object.py
+GET    /<key>?acl, PUT /<key>?acl     GetObjectACL, PutObjectACL                  object_acl.py
 GET    /<key>, HEAD /<key>            the object (signed, or public-read)         objects.py
 DELETE /<key>                         DeleteObject                                objects.py
 POST   /<key>?uploads                 InitiateMultipartUpload                     multipart.py
@@ -20,17 +24,19 @@ query); the bucket is private, so bucket operations need a signature.
 """
 from __future__ import annotations
 
+import hmac
 import logging
 import os
 from datetime import datetime
-from typing import Callable, Optional
-from urllib.parse import quote
+from typing import Callable, Optional, Tuple
+from urllib.parse import quote, unquote
 
 from werkzeug.wrappers import Request, Response
 
 from server.clock import utc_now
 
-from . import bucket_listing, callback, errors, listing, objects, request_auth
+from . import (bucket_listing, callback, chunked, copy_object, delete_objects, errors, listing, object_acl, objects,
+               request_auth)
 from .access_keys import invalid_argument
 from .errors import OssError
 from .form_parser import drain
@@ -39,6 +45,7 @@ from .numbers import decimal
 from .objects import ObjectReader
 from .errors import REQUEST_ID
 from .post_object import PostObject
+from .put_object import PutObject
 from .storage import Storage
 
 log = logging.getLogger("oss_emulator")
@@ -63,6 +70,8 @@ def default_storage_dir(bucket: str, instance_path: Optional[str] = None) -> str
 
 class Emulator:
     callback_timeout = callback.DEFAULT_TIMEOUT  # seconds per callback URL; tests shorten it
+    # Set when listening beyond loopback: the console then needs `?token=` (listing.py).
+    console_token: Optional[str] = None
 
     def __init__(self, settings, clock: Callable[[], datetime], storage_dir: str):
         self.settings = settings
@@ -71,14 +80,16 @@ class Emulator:
         self.storage.sweep()  # what a killed emulator left behind (storage.py)
         self.post_object = PostObject(settings, clock, self.storage, lambda: self.callback_timeout)
         self.read_object = ObjectReader(self.storage)
-        self.multipart = MultipartApi(settings, clock, self.storage,
-                                      callback.multipart_hook(settings, self.directory, lambda: self.callback_timeout))
+        header_callback = callback.header_hook(settings, self.directory, lambda: self.callback_timeout)
+        self.multipart = MultipartApi(settings, clock, self.storage, header_callback)
+        self.put_object = PutObject(clock, self.storage, header_callback)
 
     @property
     def directory(self) -> str:
         return self.storage.root
 
     def __call__(self, environ, start_response):
+        chunked.guard(environ)
         request = Request(environ)
         request_id = errors.new_request_id()
         environ[REQUEST_ID] = request_id
@@ -101,24 +112,55 @@ class Emulator:
         key, method = request.path[1:], request.method
         if method in ("GET", "HEAD") and request.path == callback.PUBLIC_KEY_PATH:
             return self._callback_public_key()
-        if key == "" and method == "POST":
+        if key == "" and method == "POST" and "delete" not in _names(request.query_string):
             return self.post_object(request)
         pairs = request_auth.parse_query(request.query_string.decode("utf-8", "replace"))
         query = {}
         for name, value in pairs:
             query.setdefault(name, value)
-        signed = request_auth.SignedRequest(method, key, pairs, list(request.headers.items()))
+        headers = list(request.headers.items())
         if (method in ("GET", "HEAD") and request.path == listing.CONSOLE_PATH
-                and not request_auth.carries_signature(signed)):
+                and not request_auth.carries_signature(request_auth.SignedRequest(method, key, pairs, headers))):
             return self._listing(request)
+        key, principal = self._resolve(method, key, pairs, headers)
         handler = self._bucket_route(method, query) if key == "" else self._route(method, query)
         if handler is None:
             raise errors.method_not_allowed()
-        principal = request_auth.authenticate(signed, self.settings.bucket, self.settings, self.clock())
         return handler(request, key, query, principal)
+
+    def _resolve(self, method: str, path: str, pairs, headers) -> Tuple[str, Optional[request_auth.Principal]]:
+        """(object key, who signed) of a request for `/<path>`.
+
+        Clients address the bucket two ways: as its own host (CNAME style, `/<key>`, what the kit's
+        server sends) or path style (`/<bucket>/<key>`, what oss2, ali-oss and alibabacloud-oss-v2
+        send to an IP endpoint by default). Both sign `/<bucket>/<key>`, so the signature says which
+        was meant: CNAME style first, then path style. A path-style request naming another bucket
+        is NoSuchBucket. An unsigned request is path style only when its first segment is this
+        bucket's name (strict reading: the emulator serves one bucket).
+        """
+        bucket, now = self.settings.bucket, self.clock()
+        signed = request_auth.SignedRequest(method, path, pairs, headers)
+        first, _, rest = path.partition("/")
+        if not request_auth.carries_signature(signed):
+            return (rest if first == bucket else path), None
+        try:
+            return path, request_auth.authenticate(signed, bucket, self.settings, now)
+        except OssError as error:
+            if error.code != "SignatureDoesNotMatch" or not first:
+                raise
+            try:
+                principal = request_auth.authenticate(request_auth.SignedRequest(method, rest, pairs, headers), first,
+                                                      self.settings, now)
+            except OssError:
+                raise error from None
+        if first != bucket:
+            raise copy_object.no_such_bucket()
+        return rest, principal
 
     def _bucket_route(self, method: str, query) -> Optional[Callable]:
         """The handler of a bucket operation, `method /?query` (signed only: the bucket is private)."""
+        if method == "POST" and "delete" in query:
+            return _signed_only(self._delete_objects)
         if method != "GET":
             return None
         unsupported = sorted(BUCKET_SUBRESOURCES & query.keys())
@@ -144,13 +186,20 @@ class Emulator:
     def _list_uploads(self, request: Request, key: str, query) -> Response:
         return self.multipart.list_uploads(request, query)
 
+    def _delete_objects(self, request: Request, key: str, query) -> Response:
+        return delete_objects.delete_objects(self.storage, request, query)
+
     def _route(self, method: str, query) -> Optional[Callable]:
         """The handler of `method /<key>?query`: (request, key, query, principal) -> Response."""
-        if "uploadId" in query:
+        if "acl" in query and method in ("GET", "PUT"):
+            operation = self._get_acl if method == "GET" else self._put_acl
+        elif "uploadId" in query:
             operation = {"PUT": self.multipart.upload_part, "GET": self.multipart.list_parts,
                          "POST": self.multipart.complete, "DELETE": self.multipart.abort}.get(method)
         elif method == "POST" and "uploads" in query:
             operation = self.multipart.initiate
+        elif method == "PUT":
+            operation = self._put
         elif method in ("GET", "HEAD"):
             return self.read_object  # anonymous too, for public-read objects
         elif method == "DELETE":
@@ -158,6 +207,17 @@ class Emulator:
         else:
             return None
         return operation and _signed_only(operation)
+
+    def _put(self, request: Request, key: str, query) -> Response:
+        if request.headers.get("x-oss-copy-source") is not None:
+            return copy_object.copy_object(self.storage, self.clock, self.settings.bucket, request, key, query)
+        return self.put_object(request, key, query)
+
+    def _get_acl(self, request: Request, key: str, query) -> Response:
+        return object_acl.get_acl(self.storage, key)
+
+    def _put_acl(self, request: Request, key: str, query) -> Response:
+        return object_acl.put_acl(self.storage, request, key, query)
 
     def _delete(self, request: Request, key: str, query, principal) -> Response:
         return objects.delete(self.storage, key, principal)
@@ -175,15 +235,23 @@ class Emulator:
         return Response(pem, content_type="application/x-pem-file")
 
     def _listing(self, request: Request) -> Response:
+        token = self.console_token
+        if token and not hmac.compare_digest(request.args.get("token", "").encode("utf-8"), token.encode("utf-8")):
+            return Response(listing.token_refused(), status=403, content_type="text/html; charset=utf-8")
         page = decimal(request.args.get("page"), 6) or 1
         found, total = self.storage.page((page - 1) * listing.PAGE_SIZE, listing.PAGE_SIZE)
         body = listing.render(self.settings.bucket, self.settings.region, self.directory, found, total, page,
-                              self._link)
+                              self._link, token)
         response = Response(body, content_type="text/html; charset=utf-8")
         response.headers["Cache-Control"] = "no-store"
         # The page holds presigned links: never sent on to another site.
         response.headers["Referrer-Policy"] = "no-referrer"
         return response
+
+
+def _names(raw_query: bytes) -> set:
+    """The parameter names of a raw query string."""
+    return {unquote(piece.partition("=")[0]) for piece in raw_query.decode("utf-8", "replace").split("&") if piece}
 
 
 def _signed_only(operation: Callable) -> Callable:

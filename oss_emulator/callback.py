@@ -427,9 +427,9 @@ def callback_response(outcome: CallbackOutcome, etag: str, request) -> Response:
     return response
 
 
-def multipart_hook(settings, storage_dir: str, timeout: Callable[[], float]):
-    """The upload callback of CompleteMultipartUpload (`x-oss-callback`, `x-oss-callback-var`
-    headers), for multipart.MultipartApi: checked before anything is assembled, run after."""
+def header_hook(settings, storage_dir: str, timeout: Callable[[], float]):
+    """The upload callback of PutObject and CompleteMultipartUpload (`x-oss-callback`, `x-oss-callback-var`
+    headers): checked before the body is read or anything is assembled, run after the object is stored."""
 
     def check(request):
         callback_b64 = request.headers["x-oss-callback"]

@@ -8,7 +8,6 @@ file is removed before the error leaves this module.
 """
 from __future__ import annotations
 
-import hashlib
 import os
 from dataclasses import dataclass, field
 from typing import Callable, List, Optional, Tuple
@@ -18,6 +17,7 @@ from werkzeug.sansio.multipart import NEED_DATA, Data, Epilogue, Field, File, Mu
 
 from server.config import OSS_MAX_OBJECT_SIZE
 from . import errors
+from .crc64 import Digests
 from .errors import OssError
 from .storage import new_temp_file
 
@@ -34,6 +34,7 @@ class UploadedFile:
     md5_hex: str
     filename: str
     content_type: Optional[str] = None  # the file part's own Content-Type header, if it has one
+    crc64: str = ""  # x-oss-hash-crc64ecma
 
 
 # (fields so far, in order; the file part's filename; its Content-Type header or None) -> the
@@ -64,7 +65,7 @@ class _Parts:
         self.handle = None
         self.path = None
         self.size = 0
-        self.md5 = hashlib.md5()
+        self.digests = Digests()
         self.filename = ""
         self.content_type = None
 
@@ -97,7 +98,7 @@ class _Parts:
             if self.size > self.max_file_size:
                 raise errors.entity_too_large()
             self.handle.write(event.data)
-            self.md5.update(event.data)
+            self.digests.update(event.data)
         elif self.current == "field":
             self.values_total += len(event.data)
             if self.values_total > MAX_FIELD_VALUES:
@@ -111,8 +112,8 @@ class _Parts:
             self.handle.close()
             self.handle = None
             self.file_done = True
-            self.form.file = UploadedFile(self.path, self.size, self.md5.hexdigest().upper(), self.filename,
-                                          self.content_type)
+            self.form.file = UploadedFile(self.path, self.size, self.digests.etag, self.filename,
+                                          self.content_type, self.digests.crc64)
         elif self.current == "field":
             try:
                 value = bytes(self.value).decode("utf-8")

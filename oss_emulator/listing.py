@@ -1,7 +1,9 @@
 """`GET /-/console`: the local counterpart of the OSS console's file list, newest first, a page at a time.
 
 `/` is the bucket (ListObjects), as in OSS. The console answers only unsigned requests, so a signed
-request for an object named `-/console` still reaches that object.
+request for an object named `-/console` still reaches that object. When the emulator listens beyond
+loopback (a phone on the LAN), the page lists every object with working links: it then asks for the
+console token printed at start-up (`?token=`).
 
 The bucket is private, so every link and thumbnail is a short-lived presigned URL the emulator
 makes for itself with the local long-term key (`link`, given by the app).
@@ -10,7 +12,8 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from html import escape
-from typing import Callable, List, Sequence, Tuple
+from typing import Callable, List, Optional, Sequence, Tuple
+from urllib.parse import quote
 
 from werkzeug.http import parse_options_header
 
@@ -59,23 +62,24 @@ def _row(obj: StoredObject, link: Link) -> str:
     )
 
 
-def _pager(page: int, total: int) -> str:
+def _pager(page: int, total: int, token: Optional[str]) -> str:
+    extra = f"&amp;token={quote(token, safe='')}" if token else ""
     links = []
     if page > 1:
-        links.append(f'<a href="{CONSOLE_PATH}?page={page - 1}">上一页</a>')
+        links.append(f'<a href="{CONSOLE_PATH}?page={page - 1}{extra}">上一页</a>')
     if page * PAGE_SIZE < total:
-        links.append(f'<a href="{CONSOLE_PATH}?page={page + 1}" rel="next">下一页</a>')
+        links.append(f'<a href="{CONSOLE_PATH}?page={page + 1}{extra}" rel="next">下一页</a>')
     return f"<p>{' '.join(links)}</p>" if links else ""
 
 
 def render(bucket: str, region: str, directory: str, objects: List[StoredObject], total: int, page: int,
-           link: Link) -> str:
+           link: Link, token: Optional[str] = None) -> str:
     rows = "\n".join(_row(obj, link) for obj in objects) or (
         '<tr><td colspan=6>还没有文件。用小程序上传一个试试。</td></tr>' if total == 0 else
         '<tr><td colspan=6>这一页没有文件。</td></tr>')
     first = (page - 1) * PAGE_SIZE + 1
     shown = f"第 {first}–{first + len(objects) - 1} 个" if objects else "本页为空"
-    pager = _pager(page, total)
+    pager = _pager(page, total, token)
     return f"""<!doctype html>
 <html lang="zh-CN"><head><meta charset="utf-8"><title>本地 OSS: {escape(bucket)}</title>
 <style>
@@ -96,3 +100,9 @@ code{{background:#f4f4f4;padding:1px 4px}}
 {pager}
 </body></html>
 """
+
+
+def token_refused() -> str:
+    return ("<!doctype html>\n<html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>需要控制台令牌</title></head>"
+            "<body><p>这个模拟器在局域网上监听, 文件列表页需要启动时打印的控制台令牌: "
+            "请打开启动日志中带 <code>?token=</code> 的完整地址。</p></body></html>\n")

@@ -6,32 +6,27 @@ a temporary file and publishes it through Storage.commit, like PostObject.
 """
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import logging
-import mimetypes
 import os
 import shutil
 import tempfile
-import xml.etree.ElementTree as ET
-from typing import Callable, Dict, List, Mapping, Optional, Tuple
+from typing import Callable, List, Mapping, Optional, Tuple
 from urllib.parse import quote
 
-from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Request, Response
 
 from . import errors
-from . import query_params
+from . import query_params, write_requests
 from .errors import OssError
-from .http_headers import is_field_value
 from .multipart_store import DigestMismatch, Part, PartTooLarge, Upload, UploadNotFound, Uploads
 from .numbers import decimal
 from .object_keys import check_key
-from .object_meta import OBJECT_ACLS, STORAGE_CLASSES
+from .crc64 import combined
 from .key_walk import AFTER_ALL, walk
+from .object_meta import CRC64_HEADER, with_crc64
 from .storage import ObjectExists, Storage, StoredObject
-from .xml_body import document, elements, group, iso_time
+from .xml_body import document, elements, group, iso_time, malformed_xml, parse_xml
 
 log = logging.getLogger("oss_emulator")
 
@@ -41,17 +36,6 @@ MIN_PART_SIZE = 100 * 1024  # every part but the last (checked at Complete only,
 MAX_LIST_PARTS = 1000
 MAX_LIST_UPLOADS = 1000  # also the default
 MAX_COMPLETE_BODY = 4 * 1024 * 1024  # 10,000 <Part> entries fit in well under 2 MiB
-MAX_USER_METADATA = 8 * 1024  # OSS's limit for all x-oss-meta-* together
-# Request headers InitiateMultipartUpload keeps for the object, by lower-case name.
-OBJECT_HEADERS = {
-    "content-type": "Content-Type",
-    "content-disposition": "Content-Disposition",
-    "cache-control": "Cache-Control",
-    "content-encoding": "Content-Encoding",
-    "expires": "Expires",
-    "x-oss-storage-class": "x-oss-storage-class",
-    "x-oss-object-acl": "x-oss-object-acl",
-}
 
 # The upload callback of CompleteMultipartUpload (`x-oss-callback`, `x-oss-callback-var`). Called
 # with the request before anything is assembled: it refuses a bad callback parameter (OssError
@@ -66,100 +50,21 @@ def no_such_upload(ec: Optional[str] = None) -> OssError:
                     "upload may have been aborted or completed.", ec=ec)
 
 
-def _argument(message: str, name: str, value: str, ec: Optional[str] = None) -> OssError:
-    return OssError(400, "InvalidArgument", message, ec=ec, extra={"ArgumentName": name, "ArgumentValue": value})
-
-
 def _xml(root: str, fields: List[Tuple[str, object]]) -> Response:
     return document(root, [elements(fields)])
 
 
-def _read_body(request: Request) -> Callable[[int], bytes]:
-    def read(size: int) -> bytes:
-        try:
-            return request.stream.read(size)
-        except (HTTPException, OSError, ValueError):  # the client went away mid-body
-            raise OssError(400, "IncompleteBody", "You did not provide the number of bytes specified by the "
-                                                   "Content-Length HTTP header.") from None
-    return read
-
-
-def _content_md5(request: Request) -> Optional[bytes]:
-    raw = request.headers.get("Content-MD5")
-    if raw is None:
-        return None
-    try:
-        digest = base64.b64decode(raw, validate=True)
-    except (binascii.Error, ValueError):
-        digest = b""
-    if len(digest) != 16:
-        raise OssError(400, "InvalidDigest", "The Content-MD5 you specified was invalid.")
-    return digest
-
-
-def _digest_mismatch() -> OssError:
-    return OssError(400, "InvalidDigest", "The Content-MD5 you specified did not match what we received.")
-
-
-def _forbid_overwrite(request: Request) -> Optional[bool]:
-    raw = request.headers.get("x-oss-forbid-overwrite")
-    if raw is None:
-        return None
-    if raw.strip().lower() not in ("true", "false"):
-        raise _argument("x-oss-forbid-overwrite must be true or false.", "x-oss-forbid-overwrite", raw)
-    return raw.strip().lower() == "true"
-
-
-def _object_headers(request: Request, key: str) -> Dict[str, str]:
-    """What Initiate keeps for the object; refuses values OSS refuses or no header can carry."""
-    headers: Dict[str, str] = {}
-    metadata = 0
-    for name, value in request.headers.items():
-        lower = name.lower()
-        if lower in OBJECT_HEADERS:
-            kept = OBJECT_HEADERS[lower]
-        elif lower.startswith("x-oss-meta-"):
-            kept = lower
-            metadata += len(lower) + len(value.encode("latin-1"))
-        else:
-            continue
-        if not is_field_value(value):
-            raise _argument(f"The header {name} holds a character a header cannot carry.", name, "")
-        headers[kept] = value
-    if metadata > MAX_USER_METADATA:
-        raise OssError(400, "InvalidArgument", "Your metadata headers exceed the maximum allowed metadata size.")
-    storage_class = headers.get("x-oss-storage-class")
-    if storage_class is not None and storage_class not in STORAGE_CLASSES:
-        raise _argument("Invalid storage class.", "x-oss-storage-class", storage_class)
-    acl = headers.get("x-oss-object-acl")
-    if acl is not None and acl not in OBJECT_ACLS:
-        raise _argument("Invalid object acl.", "x-oss-object-acl", acl)
-    if "Content-Type" not in headers:
-        # Strict reading (OSS documents no default): guessed from the key, as for PostObject here.
-        headers["Content-Type"] = mimetypes.guess_type(key)[0] or "application/octet-stream"
-    return headers
-
-
 def _parse_complete(body: bytes) -> List[Tuple[int, str]]:
     """(part number, ETag) pairs of a <CompleteMultipartUpload> body, in the order given."""
-    malformed = OssError(400, "MalformedXML", "The XML you provided was not well-formed or did not validate "
-                                               "against our published schema.")
-    if b"<!DOCTYPE" in body.upper() or b"<!ENTITY" in body.upper():
-        raise malformed  # no DTDs: nothing a part list needs, and entity expansion is a hazard
-    try:
-        root = ET.fromstring(body)
-    except ET.ParseError:
-        raise malformed from None
-    if root.tag != "CompleteMultipartUpload":
-        raise malformed
+    root = parse_xml(body, "CompleteMultipartUpload")
     chosen = []
     for part in root:
         number, etag = decimal((part.findtext("PartNumber") or "").strip(), 5), part.findtext("ETag")
         if part.tag != "Part" or number is None or etag is None:
-            raise malformed
+            raise malformed_xml()
         chosen.append((number, etag.strip().strip('"').upper()))
     if not chosen:
-        raise malformed
+        raise malformed_xml()
     return chosen
 
 
@@ -208,8 +113,8 @@ class MultipartApi:
     # -- InitiateMultipartUpload: POST /<key>?uploads ------------------------------------------
     def initiate(self, request: Request, key: str, query: Mapping[str, str]) -> Response:
         check_key(key)
-        headers = _object_headers(request, key)
-        forbid = bool(_forbid_overwrite(request))
+        headers = write_requests.object_headers(request, key)
+        forbid = bool(write_requests.forbid_overwrite(request))
         if forbid and self.storage.get(key) is not None:
             raise errors.file_exists()
         upload = self.uploads.create(key, headers, self.clock().timestamp(), forbid)
@@ -222,30 +127,28 @@ class MultipartApi:
     def upload_part(self, request: Request, key: str, query: Mapping[str, str]) -> Response:
         raw = query.get("partNumber")
         if raw is None:
-            raise _argument("Unexpected query string parameter", "ResourceType", "partNumber", "0017-00000219")
+            raise write_requests.argument("Unexpected query string parameter", "ResourceType", "partNumber",
+                                          "0017-00000219")
         number = decimal(raw, 5)
         if number is None or not 1 <= number <= MAX_PART_NUMBER:
-            raise _argument("Part number must be an integer between 1 and 10000, inclusive.", "PartNumber", raw,
-                            "0017-00000220")
+            raise write_requests.argument("Part number must be an integer between 1 and 10000, inclusive.",
+                                          "PartNumber", raw, "0017-00000220")
         upload = self._upload(query, key, "0042-00000104")
-        expected_md5 = _content_md5(request)
-        length = request.content_length
-        if length is None and not request.environ.get("wsgi.input_terminated"):
-            raise OssError(411, "MissingContentLength", "You must provide the Content-Length HTTP header.")
-        if length is not None and length > MAX_PART_SIZE:
-            raise errors.entity_too_large()
+        expected_md5 = write_requests.content_md5(request)
+        write_requests.check_length(request, MAX_PART_SIZE)
         try:
-            part = self.uploads.write_part(upload, number, _read_body(request), MAX_PART_SIZE,
+            part = self.uploads.write_part(upload, number, write_requests.read_body(request), MAX_PART_SIZE,
                                            self.clock().timestamp(), expected_md5)
         except UploadNotFound:
             raise no_such_upload("0042-00000104") from None
         except PartTooLarge:
             raise errors.entity_too_large() from None
         except DigestMismatch:
-            raise _digest_mismatch() from None
+            raise write_requests.digest_mismatch() from None
         response = Response(b"", status=200)
         response.headers.pop("Content-Type", None)
         response.headers["ETag"] = f'"{part.etag}"'
+        response.headers[CRC64_HEADER] = part.crc64
         return response
 
     # -- ListParts: GET /<key>?uploadId= ---------------------------------------------------------
@@ -312,12 +215,12 @@ class MultipartApi:
         upload = self._upload(query, key)
         complete_all = request.headers.get("x-oss-complete-all")
         if complete_all is not None and complete_all.strip().lower() != "yes":
-            raise _argument("x-oss-complete-all must be yes.", "x-oss-complete-all", complete_all)
-        body = self._complete_body(request)
+            raise write_requests.argument("x-oss-complete-all must be yes.", "x-oss-complete-all", complete_all)
+        body = write_requests.xml_body(request, MAX_COMPLETE_BODY)
         if complete_all is not None and body:
-            raise _argument("Should not speficy both complete all header and http body.", "x-oss-complete-all",
+            raise write_requests.argument("Should not speficy both complete all header and http body.", "x-oss-complete-all",
                             "yes", "0042-00000216")
-        forbid = _forbid_overwrite(request)
+        forbid = write_requests.forbid_overwrite(request)
         forbid = upload.forbid_overwrite if forbid is None else forbid or upload.forbid_overwrite
         chosen = None if complete_all is not None else _parse_complete(body)
         run_callback = None
@@ -336,28 +239,13 @@ class MultipartApi:
                 raise no_such_upload() from None
         log.info("本地 OSS 已合并分片上传 %s (%d 个分片, %d 字节)", key, len(parts), obj.size)
         if run_callback is not None:
-            return run_callback(obj)  # CALLBACK HOOK (2 of 2): call back, answer with its result
+            return with_crc64(run_callback(obj), obj)  # CALLBACK HOOK (2 of 2): call back, answer with its result
         encoded = query_params.url_encoded(query)
         response = _xml("CompleteMultipartUploadResult", query_params.encoding_field(encoded) + [
             ("Location", request.host_url.rstrip("/") + "/" + quote(key, safe="/")),
             ("Bucket", self.settings.bucket), ("Key", query_params.encoder(encoded)(key)), ("ETag", f'"{obj.etag}"')])
         response.headers["ETag"] = f'"{obj.etag}"'
-        return response
-
-    def _complete_body(self, request: Request) -> bytes:
-        expected_md5 = _content_md5(request)
-        read = _read_body(request)
-        body = read(MAX_COMPLETE_BODY + 1)
-        while len(body) <= MAX_COMPLETE_BODY:
-            more = read(MAX_COMPLETE_BODY + 1 - len(body))
-            if not more:
-                break
-            body += more
-        if len(body) > MAX_COMPLETE_BODY:
-            raise OssError(400, "MalformedXML", "The XML you provided was too large.")
-        if expected_md5 is not None and hashlib.md5(body).digest() != expected_md5:
-            raise _digest_mismatch()
-        return body
+        return with_crc64(response, obj)
 
     def _chosen_parts(self, upload: Upload, chosen: Optional[List[Tuple[int, str]]]) -> List[Part]:
         uploaded = {p.number: p for p in self.uploads.parts(upload)}
@@ -392,9 +280,11 @@ class MultipartApi:
                     with self.uploads.open_part(upload, part) as source:
                         _append(source, out, part.size)
             size = sum(p.size for p in parts)
+            # OSS gives the whole object a CRC only when every part has one.
+            crc = str(combined((int(p.crc64), p.size) for p in parts)) if all(p.crc64 for p in parts) else ""
             try:
                 return self.storage.commit(temp, upload.key, size, _multipart_etag(parts), upload.headers,
-                                           self.clock().timestamp(), forbid)
+                                           self.clock().timestamp(), forbid, crc)
             except ObjectExists:
                 raise errors.file_exists() from None
         except FileNotFoundError:

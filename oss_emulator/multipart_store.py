@@ -11,7 +11,6 @@ removed; a crash leaves at most a folder that start-up sweeps or a later Abort r
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -22,6 +21,7 @@ import uuid
 from dataclasses import asdict, dataclass, field
 from typing import BinaryIO, Callable, Dict, List, Optional
 
+from .crc64 import TooLarge, stream_body
 from .storage import STALE_TEMP_SECONDS
 
 CHUNK = 1024 * 1024
@@ -57,6 +57,7 @@ class Part:
     size: int
     etag: str  # upper-case MD5 hex, unquoted
     last_modified: float
+    crc64: str = ""
 
 
 def _write_json(path: str, record: dict) -> None:
@@ -159,22 +160,15 @@ class Uploads:
         directory = self._dir(upload.upload_id)
         blob = f"{number:05d}-{uuid.uuid4().hex}"
         temp = os.path.join(directory, f".{blob}.tmp")
-        md5 = hashlib.md5()
-        size = 0
         try:
             with open(temp, "wb") as handle:
-                while True:
-                    chunk = read(CHUNK)
-                    if not chunk:
-                        break
-                    size += len(chunk)
-                    if size > max_size:
-                        raise PartTooLarge()
-                    md5.update(chunk)
-                    handle.write(chunk)
-            if expected_md5 is not None and md5.digest() != expected_md5:
+                try:
+                    digests = stream_body(read, handle, max_size, CHUNK)
+                except TooLarge:
+                    raise PartTooLarge() from None
+            if expected_md5 is not None and digests.md5() != expected_md5:
                 raise DigestMismatch()
-            part = Part(number, blob + ".part", size, md5.hexdigest().upper(), when)
+            part = Part(number, blob + ".part", digests.size, digests.etag, when, digests.crc64)
             with self.lock(upload.upload_id):
                 os.replace(temp, os.path.join(directory, part.blob))
                 sidecar = os.path.join(directory, f"{number:05d}.json")
@@ -189,7 +183,11 @@ class Uploads:
             _unlink(temp)
 
     def parts(self, upload: Upload) -> List[Part]:
-        """Every published part, by part number."""
+        """Every published part, by part number: the whole list or UploadNotFound, never part of it.
+
+        Complete and Abort rename the folder away while this may be reading it; a part record
+        that vanished between the listing and its read means exactly that.
+        """
         directory = self._dir(upload.upload_id)
         found = []
         try:
@@ -198,11 +196,16 @@ class Uploads:
             raise UploadNotFound(upload.upload_id) from None
         for name in names:
             if len(name) == 10 and name.endswith(".json") and name[:5].isascii() and name[:5].isdigit():
-                record = _read_json(os.path.join(directory, name))
+                path = os.path.join(directory, name)
+                record = _read_json(path)
+                if record is None and not os.path.exists(path):
+                    raise UploadNotFound(upload.upload_id)
                 try:
                     found.append(Part(**record))
                 except TypeError:
-                    continue
+                    continue  # damaged: reads as absent
+        if not os.path.isdir(directory):
+            raise UploadNotFound(upload.upload_id)
         return found
 
     def open_part(self, upload: Upload, part: Part) -> BinaryIO:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Optional
 
+from werkzeug.wrappers import Response
+
 from .storage import StoredObject
 
 STORAGE_CLASSES = ("Standard", "IA", "Archive", "ColdArchive", "DeepColdArchive")
@@ -36,3 +38,13 @@ OWNER_NAME = OWNER_ID
 def object_type(obj: StoredObject) -> str:
     """`Multipart` for an object assembled from parts (its ETag ends in `-<count>`), else `Normal`."""
     return "Multipart" if "-" in obj.etag else "Normal"
+
+
+CRC64_HEADER = "x-oss-hash-crc64ecma"
+
+
+def with_crc64(response: Response, obj: StoredObject) -> Response:
+    """`response` with the object's CRC-64 (OSS sends it on every write and read; the SDKs check it)."""
+    if obj.crc64:
+        response.headers[CRC64_HEADER] = obj.crc64
+    return response

@@ -2,22 +2,21 @@
 
 Who may read: a signed request (request_auth.py), or anyone for an object stored public-read.
 GET adds OSS's extras: response-* header overrides (signed requests only), ranges (ranges.py),
-image resizing (image_process.py); Archive-class objects are not readable until restored.
+image processing (image_process.py); Archive-class objects are not readable until restored.
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from typing import BinaryIO, List, Mapping, Optional, Tuple
 
 from werkzeug.datastructures import Headers
-from werkzeug.http import http_date, is_resource_modified
+from werkzeug.http import http_date
 from werkzeug.wrappers import Request, Response
 from werkzeug.wsgi import wrap_file
 
-from . import errors, image_process, ranges
+from . import conditions, errors, image_process, ranges
 from .errors import OssError
 from .http_headers import is_field_value, is_safe
-from .object_meta import FROZEN_CLASSES, is_public, object_type, storage_class, stored
+from .object_meta import CRC64_HEADER, FROZEN_CLASSES, is_public, object_type, storage_class, stored
 from .request_auth import Principal
 from .storage import Storage, StoredObject
 
@@ -49,6 +48,8 @@ def _object_headers(obj: StoredObject) -> Headers:
     headers.add("ETag", f'"{obj.etag}"')
     headers.add("x-oss-object-type", object_type(obj))
     headers.add("x-oss-storage-class", storage_class(obj))
+    if obj.crc64:
+        headers.add(CRC64_HEADER, obj.crc64)
     for name, value in obj.headers.items():
         # A stored value that cannot be written as a header is left out rather than written
         # broken (uploads refuse them; older or foreign metadata may still hold one).
@@ -103,16 +104,15 @@ class ObjectReader:
                 raise OssError(403, "InvalidObjectState", "The operation is not valid for the object's state",
                                ec="0016-00000404")
             headers = _object_headers(obj)
+            if conditions.evaluate(request.headers, obj.etag, obj.last_modified) == conditions.NOT_MODIFIED:
+                handle.close()
+                response = Response(b"", status=304, headers=headers)
+                del response.headers["Content-Length"]
+                return response
             if not is_get:
                 handle.close()
                 response = Response(b"", headers=headers)
                 response.headers["Content-Length"] = str(obj.size)  # after the body, which would set 0
-                return response
-            modified = datetime.fromtimestamp(obj.last_modified, timezone.utc)
-            if not is_resource_modified(request.environ, etag=obj.etag, last_modified=modified):
-                handle.close()
-                response = Response(b"", status=304, headers=headers)
-                del response.headers["Content-Length"]
                 return response
             if spec is not None:
                 return self._processed(handle, obj, spec, headers, overrides)
@@ -125,7 +125,8 @@ class ObjectReader:
         body, content_type = image_process.render(handle, obj.size, spec)
         handle.close()
         headers["Content-Type"] = content_type
-        del headers["ETag"]  # the ETag names the stored bytes, not these
+        del headers["ETag"]  # the ETag and the CRC name the stored bytes, not these
+        del headers[CRC64_HEADER]
         del headers["Accept-Ranges"]
         for name, value in overrides:
             headers[name] = value

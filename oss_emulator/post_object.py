@@ -24,6 +24,7 @@ from .callback import DEFAULT_TIMEOUT, ObjectInfo, callback_response, custom_var
 from .errors import OssError, xml_text
 from .form_parser import ParsedForm, drain, parse_form
 from .object_headers import stored_headers
+from .object_meta import with_crc64
 from .post_policy import Policy, decode_policy, form_lookup, judge, judge_size
 from .signature_check import authenticate
 from .object_keys import check_key
@@ -128,7 +129,7 @@ class PostObject:
         judge_size(judged.policy, form.file.size)
         try:
             obj = self.storage.commit(form.file.path, judged.key, form.file.size, form.file.md5_hex,
-                                      judged.headers, now.timestamp(), judged.forbid_overwrite)
+                                      judged.headers, now.timestamp(), judged.forbid_overwrite, form.file.crc64)
         except ObjectExists:
             raise errors.file_exists() from None
         log.info("本地 OSS 已保存 %s (%d 字节)", judged.key, obj.size)
@@ -138,7 +139,7 @@ class PostObject:
                           self.storage.blob_path(obj))
         outcome = run_callback(judged.callback, judged.variables, info, self.settings, self.storage.root,
                                self.callback_timeout())
-        return callback_response(outcome, obj.etag, request)
+        return with_crc64(callback_response(outcome, obj.etag, request), obj)
 
     def _post_response(self, requested: Optional[str], obj, request: Request) -> Response:
         status = SUCCESS_STATUSES.get((requested or "").strip(), 204)
@@ -158,5 +159,5 @@ class PostObject:
             response = Response(b"", status=status)
             response.headers.pop("Content-Type", None)
         response.headers["ETag"] = etag
-        return response
+        return with_crc64(response, obj)
 

@@ -1,4 +1,5 @@
-"""V4 request signatures (OSS4-HMAC-SHA256): the `Authorization` header and presigned query URLs.
+"""V4 request signatures (OSS4-HMAC-SHA256): the `Authorization` header and presigned query URLs;
+`authenticate` hands V1 signatures to request_auth_v1.py.
 
 Pure: no I/O and no clock of its own. The same canonical request serves both sides, the
 emulator's check (`authenticate`) and the few places that sign for themselves (the listing
@@ -17,7 +18,7 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 from urllib.parse import quote, unquote
 
 from server.post_form import SIGNATURE_VERSION, credential_scope, signing_key, x_oss_date
-from . import errors
+from . import errors, request_auth_v1
 from .access_keys import (Scope, ScopeCodes, invalid_argument, parse_scope, parse_signing_date, request_expired,
                           secret_for, time_skewed)
 from .errors import OssError
@@ -210,7 +211,7 @@ def _parse_authorization(value: str) -> Tuple[str, List[str], str]:
     malformed = invalid_argument("Authorization header is invalid.", name="Authorization", value=value)
     scheme, _, rest = value.strip().partition(" ")
     if scheme != SIGNATURE_VERSION:
-        # Strict: V1 (`OSS ak:signature`) and other schemes are refused, like V1 forms.
+        # V1 (`OSS ak:signature`) is request_auth_v1.py's; other schemes are refused.
         raise invalid_argument("Invalid signature version, only OSS4-HMAC-SHA256 is supported.",
                                name="Authorization", value=scheme)
     items: Dict[str, str] = {}
@@ -285,9 +286,9 @@ def _by_query(request: SignedRequest, bucket: str, settings, now: datetime) -> P
 
 
 def carries_signature(request: SignedRequest) -> bool:
-    """Whether `request` is signed at all (well or not)."""
+    """Whether `request` is signed at all (well or not), V4 or V1."""
     return (_first(request.headers, "authorization", lower=True) is not None
-            or any(name in QUERY_AUTH for name, _ in request.query))
+            or any(name in QUERY_AUTH or name in request_auth_v1.QUERY_AUTH for name, _ in request.query))
 
 
 def authenticate(request: SignedRequest, bucket: str, settings, now: datetime) -> Optional[Principal]:
@@ -298,12 +299,17 @@ def authenticate(request: SignedRequest, bucket: str, settings, now: datetime) -
     """
     header = _first(request.headers, "authorization", lower=True)
     in_query = any(name in QUERY_AUTH for name, _ in request.query)
-    if header is not None and in_query:
+    v1_query = any(name in ("OSSAccessKeyId", "Signature") for name, _ in request.query)
+    if header is not None and (in_query or v1_query):
         # 400 InvalidArgument is OSS's ("Add signatures to a URL"); the wording is unverified.
         raise invalid_argument("A request may carry its signature in the Authorization header or in the query "
                                "string, not both.", name="Authorization", value="")
+    if header is not None and header.strip().startswith("OSS "):
+        return Principal(request_auth_v1.by_header(request, header, bucket, settings, now), presigned=False)
     if header is not None:
         return _by_header(request, header, bucket, settings, now)
     if in_query:
         return _by_query(request, bucket, settings, now)
+    if v1_query:
+        return Principal(request_auth_v1.by_query(request, bucket, settings, now), presigned=True)
     return None

@@ -56,6 +56,7 @@ class StoredObject:
     last_modified: float  # seconds since the epoch (the emulator's clock)
     headers: Dict[str, str] = field(default_factory=dict)  # Content-Type, Content-Disposition, x-oss-meta-*...
     sequence: int = 0  # tie-breaker for the listing order
+    crc64: str = ""  # x-oss-hash-crc64ecma ("" for objects stored before the emulator kept it)
 
     @property
     def content_type(self) -> str:
@@ -124,12 +125,12 @@ class Storage:
         return os.path.join(self.blob_dir, obj.blob)
 
     def commit(self, temp_path: str, key: str, size: int, etag: str, headers: Dict[str, str],
-               when: float, forbid_overwrite: bool) -> StoredObject:
+               when: float, forbid_overwrite: bool, crc64: str = "") -> StoredObject:
         """Publish the uploaded temp file as `key`; ObjectExists when forbidden and taken.
 
         The temp file is consumed in every case (moved into place or removed).
         """
-        obj = StoredObject(key, uuid.uuid4().hex, size, etag, when, dict(headers), time.time_ns())
+        obj = StoredObject(key, uuid.uuid4().hex, size, etag, when, dict(headers), time.time_ns(), crc64)
         blob_path = self.blob_path(obj)
         os.replace(temp_path, blob_path)
         meta_tmp = os.path.join(self.temp_dir, obj.blob + ".json")
@@ -160,6 +161,25 @@ class Storage:
             self.index.added(os.path.basename(final), os.stat(final).st_ino, obj)
         except OSError:  # deleted by another process already: nothing to list
             pass
+
+    def set_headers(self, key: str, changes: Dict[str, str]) -> Optional[StoredObject]:
+        """Change some stored headers of `key` (PutObjectACL), keeping its bytes and time; None if
+        there is no such object."""
+        final = self._meta_path(key)
+        with self._lock:
+            current = self._read(final)
+            if current is None:
+                return None
+            current.headers.update(changes)
+            meta_tmp = os.path.join(self.temp_dir, f"{uuid.uuid4().hex}.json")
+            try:
+                with open(meta_tmp, "wb") as handle:
+                    handle.write(json.dumps(asdict(current), ensure_ascii=False).encode("utf-8"))
+                os.replace(meta_tmp, final)
+            finally:
+                _unlink(meta_tmp)
+            self._indexed(final, current)
+        return current
 
     def delete(self, key: str) -> None:
         """Remove `key` if it exists: the metadata first (the object is gone the moment it is),

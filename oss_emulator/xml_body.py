@@ -1,12 +1,15 @@
-"""OSS's XML result bodies: elements with escaped text, and the response that carries them."""
+"""OSS's XML: result bodies (elements with escaped text, the response that carries them) and the
+small XML documents some requests send (CompleteMultipartUpload, DeleteMultipleObjects)."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
 from typing import Iterable, Sequence, Tuple
 
+import xml.etree.ElementTree as ET
+
 from werkzeug.wrappers import Response
 
-from .errors import xml_text
+from .errors import OssError, xml_text
 
 XML_HEAD = '<?xml version="1.0" encoding="UTF-8"?>\n'
 
@@ -32,3 +35,21 @@ def document(root: str, parts: Iterable[str]) -> Response:
 def iso_time(seconds: float) -> str:
     """OSS's timestamps in XML: `2012-02-24T08:42:32.000Z`."""
     return datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+def malformed_xml() -> OssError:
+    return OssError(400, "MalformedXML", "The XML you provided was not well-formed or did not validate against our "
+                                         "published schema.")
+
+
+def parse_xml(body: bytes, root: str) -> ET.Element:
+    """A request's XML document whose root element is `root`; MalformedXML otherwise."""
+    if b"<!DOCTYPE" in body.upper() or b"<!ENTITY" in body.upper():
+        raise malformed_xml()  # no DTDs: nothing a request needs, and entity expansion is a hazard
+    try:
+        element = ET.fromstring(body)
+    except ET.ParseError:
+        raise malformed_xml() from None
+    if element.tag != root:
+        raise malformed_xml()
+    return element

@@ -6,7 +6,7 @@ import sys
 
 from . import create_app
 from .config import ConfigError
-from .serving import bind_or_explain
+from .serving import bind_or_explain, serve_until_interrupted
 
 log = logging.getLogger("server")
 
@@ -28,11 +28,7 @@ def main() -> int:
             server.server_close()
             return 2
     log.info("签名服务已启动: http://%s:%s (模式 %s)", settings.host, settings.port, settings.credentials_type)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    return 0
+    return serve_until_interrupted(server)
 
 
 if __name__ == "__main__":

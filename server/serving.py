@@ -46,3 +46,12 @@ def bind_or_explain(host: str, port: int, app, what: str, port_setting: str) -> 
             fix = "检查 HOST: 本机开发用 127.0.0.1, 局域网访问用 0.0.0.0"
         print(f"无法监听 {host}:{port} ({what}): {error.strerror or error}。{fix}", file=sys.stderr)
         return None
+
+
+def serve_until_interrupted(server: BaseWSGIServer) -> int:
+    """Serve until Ctrl+C; the exit status of a clean stop."""
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    return 0

@@ -33,8 +33,8 @@ class SdkSigned(requests.auth.AuthBase):
 
     def __call__(self, prepared):
         path = urlsplit(prepared.url).path
-        if path in ("", "/") and prepared.method == "POST":
-            return prepared
+        if path in ("", "/") and prepared.method == "POST" and "delete" not in urlsplit(prepared.url).query:
+            return prepared  # PostObject: the form carries its own signature
         request = HttpRequest(prepared.method, prepared.url, headers=dict(prepared.headers))
         SignerV4().sign(SigningContext(product="oss", region="cn-hangzhou", bucket=self.bucket,
                                        key=unquote(path[1:]), request=request, credentials=self.credentials,

@@ -413,3 +413,27 @@ def test_a_failed_multipart_callback_is_203_and_the_object_is_kept(emu, receiver
     response = complete(emu, uid, [(1, etag)], key=KEY, headers={"x-oss-callback": _callback_b64(receiver)})
     assert response.status_code == 203 and error_code(response) == "CallbackFailed"
     assert Storage(emu.directory).get(KEY) is not None
+
+
+# ---------- PutObject with x-oss-callback ----------
+
+def test_put_object_calls_back_and_relays_the_answer(emu, receiver):
+    receiver.plan = {"body": b'{"id": 8}'}
+    variables = base64.b64encode(json.dumps({"x:name": "照片"}).encode()).decode()
+    response = emu.http.put(f"{emu.url}/{quote(KEY)}", data=b"0123456789", timeout=10,
+                            headers={"Content-Type": "image/png", "x-oss-callback": _callback_b64(receiver),
+                                     "x-oss-callback-var": variables})
+    assert response.status_code == 200 and response.content == b'{"id": 8}'
+    assert response.headers["x-oss-hash-crc64ecma"] and response.headers["ETag"]
+    (call,) = receiver.calls
+    assert call["verified"] and call["object_stored"]
+    fields = dict(pair.split("=", 1) for pair in call["body"].decode().split("&"))
+    assert fields["size"] == "10" and fields["mimeType"] == quote("image/png", safe="")
+    assert fields["name"] == quote("照片", safe="")
+
+
+def test_a_bad_put_object_callback_is_400_and_nothing_is_stored(emu, receiver):
+    response = emu.http.put(f"{emu.url}/{quote(KEY)}", data=b"abc", timeout=10,
+                            headers={"x-oss-callback": "not base64!"})
+    assert response.status_code == 400 and error_code(response) == "InvalidArgument"
+    assert Storage(emu.directory).get(KEY) is None and receiver.calls == []

@@ -94,7 +94,12 @@ def test_gifs_are_only_scaled_down(emu):
     ("image/", "InvalidArgument", "0040-00000212"),
     ("image", "InvalidArgument", "0040-00000212"),
     ("image/slim,1", "InvalidArgument", "0040-00000213"),
-    ("image/resize,w_10/quality,q_80", "InvalidArgument", "0040-00000213"),
+    ("image/resize,w_10/blur,r_3,s_2", "InvalidArgument", "0040-00000213"),
+    ("image/info/resize,w_10", "InvalidArgument", "0040-00000213"),
+    ("image/rotate,361", "InvalidArgument", None),
+    ("image/format,heic", "InvalidArgument", None),
+    ("image/quality,q_0", "InvalidArgument", None),
+    ("image/crop,g_middle", "InvalidArgument", None),
     ("image/resize,m_bogus,w_10", "InvalidArgument", "0040-00000311"),
     ("image/resize,w_10,limit_2", "InvalidArgument", "0040-00000319"),
     ("image/resize,w_0", "InvalidArgument", None),
@@ -167,3 +172,85 @@ def test_sizes_that_are_not_ascii_digits_are_invalid_not_500(emu, width):
     store(emu, "uploads/a.png", picture())
     got = emu.http.get(f"{emu.url}/uploads/a.png?x-oss-process=image%2Fresize%2Cw_{width}", timeout=10)
     assert got.status_code == 400 and error_code(got) == "InvalidArgument"
+
+
+def test_a_crafted_large_png_is_refused_from_its_header_within_oss_limits(emu):
+    """15800 x 15800 px is under OSS's 250 Mpx but over the emulator's own decoding budget."""
+    store(emu, "uploads/wide.png", _png_header_only(15_800, 15_800))
+    got = process(emu, "uploads/wide.png", "image/resize,w_10")
+    assert got.status_code == 400 and error_code(got) == "ImageTooLarge"
+    assert got.elapsed.total_seconds() < 2
+
+
+def test_animations_are_capped_in_frames_and_outputs_in_pixels(emu):
+    frames = [Image.new("L", (4, 4), n % 256) for n in range(image_process.LOCAL_FRAMES + 1)]
+    out = io.BytesIO()
+    frames[0].save(out, "GIF", save_all=True, append_images=frames[1:], duration=10)
+    store(emu, "uploads/long.gif", out.getvalue())
+    got = process(emu, "uploads/long.gif", "image/resize,w_2")
+    assert got.status_code == 400 and error_code(got) == "ImageTooLarge"
+    store(emu, "uploads/small.png", picture(40, 20))
+    huge = process(emu, "uploads/small.png", "image/resize,m_fixed,w_16384,h_16384,limit_0")
+    assert huge.status_code == 400 and error_code(huge) == "ImageTooLarge"
+    fine = process(emu, "uploads/small.png", "image/resize,m_fixed,w_400,h_400,limit_0")
+    assert fine.status_code == 200 and size_of(fine) == (400, 400)
+
+
+@pytest.mark.parametrize("spec,content_type,size", [
+    ("image/resize,w_100/quality,q_80/format,webp", "image/webp", (100, 50)),
+    ("image/crop,x_10,y_10,w_50,h_40", "image/png", (50, 40)),
+    ("image/crop,w_100,h_100,g_se", "image/png", (100, 100)),
+    ("image/crop,x_350,w_100", "image/png", (50, 200)),  # clipped at the edge
+    ("image/rotate,90", "image/png", (200, 400)),
+    ("image/rotate,90/resize,w_50/format,jpg", "image/jpeg", (50, 100)),
+    ("image/format,bmp", "image/bmp", (400, 200)),
+    ("image/quality,Q_30/format,jpg", "image/jpeg", (400, 200)),
+])
+def test_chains_of_actions_apply_left_to_right(emu, spec, content_type, size):
+    store(emu, "uploads/chain.png", picture())
+    got = process(emu, "uploads/chain.png", spec)
+    assert got.status_code == 200 and got.headers["Content-Type"] == content_type, got.text
+    assert size_of(got) == size and "ETag" not in got.headers and "x-oss-hash-crc64ecma" not in got.headers
+
+
+def test_quality_changes_the_encoding_and_crop_keeps_the_right_corner(emu):
+    image = Image.new("RGB", (40, 20), (0, 0, 255))
+    image.paste((255, 0, 0), (30, 10, 40, 20))  # the south-east corner is red
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    store(emu, "uploads/corner.png", out.getvalue())
+    corner = Image.open(io.BytesIO(process(emu, "uploads/corner.png", "image/crop,w_10,h_10,g_se").content))
+    assert corner.convert("RGB").getpixel((5, 5)) == (255, 0, 0)
+    store(emu, "uploads/photo.jpg", picture(800, 600, fmt="JPEG"))
+    low = process(emu, "uploads/photo.jpg", "image/quality,Q_10").content
+    high = process(emu, "uploads/photo.jpg", "image/quality,Q_95").content
+    assert len(low) < len(high)
+
+
+def test_info_describes_the_stored_image(emu):
+    data = picture(fmt="JPEG")
+    store(emu, "uploads/info.jpg", data)
+    got = process(emu, "uploads/info.jpg", "image/info")
+    assert got.status_code == 200 and got.headers["Content-Type"] == "application/json"
+    assert got.json() == {"FileSize": {"value": str(len(data))}, "Format": {"value": "jpg"},
+                          "ImageHeight": {"value": "200"}, "ImageWidth": {"value": "400"}}
+
+
+def test_chain_refusals(emu):
+    store(emu, "uploads/chain.png", picture())
+    outside = process(emu, "uploads/chain.png", "image/crop,x_500,y_0")
+    assert outside.status_code == 400 and error_code(outside) == "BadRequest"
+    store(emu, "uploads/tall.png", _png_header_only(10, 5000))
+    rotate = process(emu, "uploads/tall.png", "image/rotate,90")
+    assert rotate.status_code == 400 and error_code(rotate) == "ImageTooLarge"
+
+
+def test_an_animation_stays_one_through_resize_and_crop_only(emu):
+    frames = [Image.new("RGB", (120, 60), (i * 80, 0, 0)) for i in range(3)]
+    out = io.BytesIO()
+    frames[0].save(out, "GIF", save_all=True, append_images=frames[1:], duration=100, loop=0)
+    store(emu, "uploads/anim.gif", out.getvalue())
+    moving = Image.open(io.BytesIO(process(emu, "uploads/anim.gif", "image/resize,w_60/crop,w_30,h_30").content))
+    assert moving.size == (30, 30) and moving.n_frames == 3
+    still = Image.open(io.BytesIO(process(emu, "uploads/anim.gif", "image/resize,w_60/format,png").content))
+    assert still.format == "PNG" and getattr(still, "n_frames", 1) == 1

@@ -166,6 +166,37 @@ def test_list_parts_xml_and_paging(emu):
     assert [p.findtext("PartNumber") for p in rest.findall("Part")] == ["5"] and rest.findtext("IsTruncated") == "false"
 
 
+def test_list_parts_treats_empty_parameters_as_absent(emu):
+    """oss2 sends `part-number-marker=` on every default call; OSS answers as if it were absent."""
+    uid = upload_id(emu)
+    for number in (1, 2):
+        put_part(emu, uid, number, b"p")
+    root = ET.fromstring(list_parts(emu, uid, query="&part-number-marker=&max-parts=&encoding-type=").content)
+    assert [p.findtext("PartNumber") for p in root.findall("Part")] == ["1", "2"]
+    assert root.findtext("MaxParts") == "1000" and root.findtext("PartNumberMarker") == "0"
+
+
+def test_list_parts_never_shows_a_half_removed_upload(emu, monkeypatch):
+    """Complete renames the upload away while a ListParts may be reading it: all parts or NoSuchUpload."""
+    from oss_emulator import multipart_store
+
+    uid = upload_id(emu)
+    for number in (1, 2, 3):
+        put_part(emu, uid, number, b"p")
+    real_read = multipart_store._read_json
+    reads = []
+
+    def read_then_complete(path):
+        reads.append(path)
+        if len(reads) == 2:  # the first part record is read: now the upload goes away
+            os.rename(os.path.join(emu.directory, "multipart", uid), os.path.join(emu.directory, "gone"))
+        return real_read(path)
+
+    monkeypatch.setattr(multipart_store, "_read_json", read_then_complete)
+    response = list_parts(emu, uid)
+    assert response.status_code == 404 and error_code(response) == "NoSuchUpload"
+
+
 @pytest.mark.parametrize("query", ["&max-parts=0", "&max-parts=1001", "&max-parts=x", "&part-number-marker=-1"])
 def test_list_parts_refuses_bad_arguments(emu, query):
     uid = upload_id(emu)

@@ -93,7 +93,7 @@ def test_missing_object_is_no_such_key(emu):
 
 
 def test_other_methods_are_refused(emu):
-    response = emu.http.put(emu.url + "/a.txt", data=b"x")
+    response = emu.http.request("PATCH", emu.url + "/a.txt", data=b"x")
     assert response.status_code == 405 and error_code(response) == "MethodNotAllowed"
 
 

@@ -7,10 +7,12 @@ import http.client
 import threading
 import time
 import xml.etree.ElementTree as ET
+from datetime import timedelta
 from urllib.parse import quote, urlsplit
 
 import pytest
 import requests
+from werkzeug.http import http_date
 
 from oss_emulator.storage import Storage
 from tests.ossform import error_code, error_message
@@ -203,6 +205,30 @@ def test_conditional_get_is_not_modified(emu):
     etag = emu.http.get(url(emu, "uploads/a.txt")).headers["ETag"]
     again = emu.http.get(url(emu, "uploads/a.txt"), headers={"If-None-Match": etag})
     assert again.status_code == 304 and again.content == b""
+
+
+@pytest.mark.parametrize("method", ["GET", "HEAD"])
+def test_conditional_headers_as_oss_answers_them(emu, method):
+    put(emu, "uploads/c.txt")
+    first = emu.http.get(url(emu, "uploads/c.txt"))
+    etag, modified = first.headers["ETag"], first.headers["Last-Modified"]
+    earlier, later = http_date(emu.clock() - timedelta(hours=1)), http_date(emu.clock() + timedelta(hours=1))
+    cases = [
+        ({"If-Match": etag}, 200), ({"If-Match": '"0000"'}, 412), ({"If-Match": "*"}, 200),
+        ({"If-Unmodified-Since": later}, 200), ({"If-Unmodified-Since": earlier}, 412),
+        ({"If-Match": etag, "If-Unmodified-Since": earlier}, 200),  # If-Match decides (RFC 7232)
+        ({"If-None-Match": etag}, 304), ({"If-None-Match": '"0000"'}, 200),
+        ({"If-Modified-Since": modified}, 304), ({"If-Modified-Since": earlier}, 200),
+        ({"If-Match": '"0000"', "If-None-Match": etag}, 412), ({"If-Unmodified-Since": "not a date"}, 200),
+    ]
+    for headers, status in cases:
+        got = emu.http.request(method, url(emu, "uploads/c.txt"), headers=headers, timeout=5)
+        assert got.status_code == status, (headers, got.status_code)
+        if status == 412:
+            body = got.text if method == "GET" else base64.b64decode(got.headers["x-oss-err"]).decode()
+            assert "<Code>PreconditionFailed</Code>" in body
+        if status == 304:
+            assert got.headers["ETag"] == etag and got.content == b""
 
 
 # -- DELETE ------------------------------------------------------------------------------------

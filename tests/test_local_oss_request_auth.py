@@ -14,6 +14,7 @@ import pytest
 from server.config import load_settings
 from server.credentials.local import mint
 from oss_emulator import request_auth as ra
+from oss_emulator import request_auth_v1 as v1
 from oss_emulator.errors import OssError
 
 UTC = timezone.utc
@@ -337,7 +338,7 @@ def test_bad_header_credential_has_the_header_ec():
     assert (error.status, error.code, error.ec) == (400, "InvalidArgument", "0002-00000213")
 
 
-@pytest.mark.parametrize("value", ["OSS ak:c2lnbmF0dXJl", "OSS4-HMAC-SHA256 Credential=ak/20231216/cn-hangzhou/oss/"
+@pytest.mark.parametrize("value", ["OSS ak-without-signature", "OSS4-HMAC-SHA256 Credential=ak/20231216/cn-hangzhou/oss/"
                                    "aliyun_v4_request", "OSS4-HMAC-SHA256 Signature=abc", "Bearer x",
                                    "OSS4-HMAC-SHA256 Credential=a,Credential=b,Signature=c"])
 def test_malformed_authorization_is_invalid_argument(value):
@@ -381,3 +382,50 @@ def test_sts_key_without_or_with_a_forged_token():
 
 def test_parse_query_keeps_plus_and_empty_values():
     assert ra.parse_query("a=%2B+b&uploads&c=&d=%E4%B8%AD") == [("a", "++b"), ("uploads", ""), ("c", ""), ("d", "中")]
+
+
+# -- V1 (`OSS <id>:<signature>`, presigned OSSAccessKeyId/Expires/Signature) ------------------------
+
+V1_DATE = "Wed, 29 Nov 2023 02:00:00 GMT"
+V1_NOW = datetime(2023, 11, 29, 2, 0, 0, tzinfo=UTC)
+
+
+def v1_header(method="GET", key=KEY, query=(), headers=(), secret="sk", date=V1_DATE, key_id="ak"):
+    sent = [("Date", date)] + list(headers)
+    to_sign = v1.string_to_sign(method, "bucket", key, query, sent, date)
+    return ra.SignedRequest(method, key, list(query),
+                            sent + [("Authorization", f"OSS {key_id}:{v1.signature(secret, to_sign)}")])
+
+
+def test_v1_string_to_sign_follows_oss_v1():
+    to_sign = v1.string_to_sign(
+        "PUT", "bucket", "a b.txt", [("acl", ""), ("prefix", "x"), ("partNumber", "1"), ("uploadId", "U")],
+        [("Content-MD5", "md5"), ("Content-Type", "text/plain"), ("X-OSS-Meta-B", " b "), ("x-oss-date", "d")], "d")
+    assert to_sign == ("PUT\nmd5\ntext/plain\nd\nx-oss-date:d\nx-oss-meta-b:b\n"
+                       "/bucket/a b.txt?acl&partNumber=1&uploadId=U")
+
+
+def test_v1_header_signatures_and_their_refusals():
+    assert ra.authenticate(v1_header(), "bucket", SETTINGS, V1_NOW).access_key_id == "ak"
+    creds = mint("ak", "sk", V1_NOW, 900)
+    sts = v1_header(headers=[("x-oss-security-token", creds.security_token)], secret=creds.access_key_secret,
+                    key_id=creds.access_key_id)
+    assert ra.authenticate(sts, "bucket", SETTINGS, V1_NOW).access_key_id == creds.access_key_id
+    assert refused(v1_header(secret="other"), V1_NOW).code == "SignatureDoesNotMatch"
+    assert refused(v1_header(key_id="nobody"), V1_NOW).code == "InvalidAccessKeyId"
+    assert refused(v1_header(), V1_NOW + timedelta(minutes=16)).code == "RequestTimeTooSkewed"
+    assert refused(v1_header(date="yesterday"), V1_NOW).code == "AccessDenied"
+    tampered = v1_header(query=[("acl", "")])
+    assert refused(ra.SignedRequest("GET", KEY, [], tampered.headers), V1_NOW).code == "SignatureDoesNotMatch"
+
+
+def test_v1_presigned_urls_expire():
+    expires = str(int(V1_NOW.timestamp()) + 60)
+    to_sign = v1.string_to_sign("GET", "bucket", KEY, [], [], expires)
+    query = [("OSSAccessKeyId", "ak"), ("Expires", expires), ("Signature", v1.signature("sk", to_sign))]
+    request = ra.SignedRequest("GET", KEY, query, [])
+    assert ra.authenticate(request, "bucket", SETTINGS, V1_NOW).presigned
+    late = refused(request, V1_NOW + timedelta(seconds=61))
+    assert (late.status, late.code, late.message) == (403, "AccessDenied", "Request has expired.")
+    missing = refused(ra.SignedRequest("GET", KEY, query[:1] + query[2:], []), V1_NOW)
+    assert (missing.status, missing.code) == (403, "AccessDenied")

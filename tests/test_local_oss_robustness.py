@@ -109,3 +109,22 @@ def test_an_unexpected_error_is_oss_xml_500(emu, monkeypatch):
     response = emu.http.get(emu.url + "/uploads/a.bin", timeout=5)
     assert response.status_code == 500
     assert error_code(response) == "InternalError" and b"disk on fire" not in response.content
+
+
+def _raw_exchange(emu, request: bytes) -> bytes:
+    address = urlparse(emu.url)
+    with socket.create_connection((address.hostname, address.port), timeout=5) as sock:
+        sock.sendall(request)
+        reply = b""
+        while chunk := sock.recv(65536):  # the refusal closes the connection
+            reply += chunk
+        return reply
+
+
+def test_a_chunked_header_over_a_plain_body_is_refused_at_once(emu):
+    """Before, the server waited for a chunk-size line ending until the client gave up (15 s)."""
+    _, content_type = multipart(emu.sign(), b"x")
+    head = f"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: {content_type}\r\nTransfer-Encoding: chunked\r\n\r\n"
+    reply = _raw_exchange(emu, head.encode() + b"hello")  # recv would time out after 5 s
+    assert reply.startswith(b"HTTP/1.1 400") and b"<Code>MalformedPOSTRequest</Code>" in reply
+    assert emu.files() == []

@@ -364,3 +364,150 @@ def test_the_console_moved_off_the_bucket(listed):
     page = requests.get(listed.url + "/-/console", timeout=5)
     assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/html")
     assert "list/中.txt" in page.text
+
+
+# -- writes: PutObject, CRC-64, ACL, CopyObject, DeleteMultipleObjects -----------------------------
+
+def crc64_of(data: bytes) -> str:
+    from oss_emulator.crc64 import crc64
+    return str(crc64(data))
+
+
+def test_put_object_with_headers_and_crc64(shared, shared_sdk):
+    key = "w/put 文件.txt"
+    put = shared_sdk.put_object(oss.PutObjectRequest(
+        bucket=BUCKET, key=key, body=b"put body", content_type="text/plain", metadata={"owner": "me"},
+        storage_class="IA", acl="public-read"))
+    assert put.status_code == 200 and put.hash_crc64 == crc64_of(b"put body")  # the SDK checked it as well
+    assert put.etag == '"%s"' % hashlib.md5(b"put body").hexdigest().upper()
+    got = shared_sdk.get_object(oss.GetObjectRequest(bucket=BUCKET, key=key))
+    assert got.body.read() == b"put body" and got.hash_crc64 == put.hash_crc64
+    assert (got.content_type, got.metadata, got.storage_class) == ("text/plain", {"owner": "me"}, "IA")
+    assert requests.get(f"{shared.url}/w/put%20%E6%96%87%E4%BB%B6.txt", timeout=5).content == b"put body"  # public
+
+    refused = service_error(lambda: shared_sdk.put_object(oss.PutObjectRequest(
+        bucket=BUCKET, key=key, body=b"again", forbid_overwrite=True)))
+    assert (refused.status_code, refused.code) == (409, "FileAlreadyExists")
+    digest = service_error(lambda: shared_sdk.put_object(oss.PutObjectRequest(
+        bucket=BUCKET, key="w/md5.txt", body=b"abc", content_md5="XUFAKrxLKna5cZ2REBfFkg==")))
+    assert (digest.status_code, digest.code) == (400, "InvalidDigest")
+    bad_class = service_error(lambda: shared_sdk.put_object(oss.PutObjectRequest(
+        bucket=BUCKET, key="w/c.txt", body=b"abc", storage_class="Hot")))
+    assert bad_class.code == "InvalidArgument"
+    for missing in ("w/md5.txt", "w/c.txt"):
+        assert service_error(lambda: shared_sdk.head_object(oss.HeadObjectRequest(
+            bucket=BUCKET, key=missing))).status_code == 404
+
+
+def test_post_object_answers_with_its_crc64(shared):
+    response = shared.post(shared.sign("w/posted.txt"), b"posted")
+    assert response.status_code == 204 and response.headers["x-oss-hash-crc64ecma"] == crc64_of(b"posted")
+
+
+def test_presigned_put_and_multipart_crc64(shared, shared_sdk):
+    signed = shared_sdk.presign(oss.PutObjectRequest(bucket=BUCKET, key="w/presigned.bin",
+                                                     content_type="application/octet-stream"),
+                                expiration=shared.clock() + timedelta(seconds=60))
+    put = requests.put(signed.url, data=b"presigned", headers=signed.signed_headers, timeout=5)
+    assert put.status_code == 200 and put.headers["x-oss-hash-crc64ecma"] == crc64_of(b"presigned")
+    anonymous = requests.put(f"{shared.url}/w/anonymous.bin", data=b"x", timeout=5)
+    assert anonymous.status_code == 403 and error_code(anonymous) == "AccessDenied"
+
+    init = shared_sdk.initiate_multipart_upload(oss.InitiateMultipartUploadRequest(bucket=BUCKET, key="w/mp.bin"))
+    chunks = [b"a" * (100 * KIB), b"tail"]
+    for number, chunk in enumerate(chunks, 1):
+        part = shared_sdk.upload_part(oss.UploadPartRequest(bucket=BUCKET, key="w/mp.bin", upload_id=init.upload_id,
+                                                            part_number=number, body=chunk))
+        assert part.hash_crc64 == crc64_of(chunk)
+    done = shared_sdk.complete_multipart_upload(oss.CompleteMultipartUploadRequest(
+        bucket=BUCKET, key="w/mp.bin", upload_id=init.upload_id, complete_all="yes"))
+    assert done.hash_crc64 == crc64_of(b"".join(chunks))
+    head = shared_sdk.head_object(oss.HeadObjectRequest(bucket=BUCKET, key="w/mp.bin"))
+    assert head.hash_crc64 == done.hash_crc64
+
+
+def test_object_acl(shared, shared_sdk):
+    shared_sdk.put_object(oss.PutObjectRequest(bucket=BUCKET, key="w/acl.txt", body=b"acl"))
+    assert shared_sdk.get_object_acl(oss.GetObjectAclRequest(bucket=BUCKET, key="w/acl.txt")).acl == "default"
+    assert requests.get(f"{shared.url}/w/acl.txt", timeout=5).status_code == 403
+    shared_sdk.put_object_acl(oss.PutObjectAclRequest(bucket=BUCKET, key="w/acl.txt", acl="public-read"))
+    got = shared_sdk.get_object_acl(oss.GetObjectAclRequest(bucket=BUCKET, key="w/acl.txt"))
+    assert got.acl == "public-read" and got.owner.id
+    assert requests.get(f"{shared.url}/w/acl.txt", timeout=5).content == b"acl"
+    bad = service_error(lambda: shared_sdk.put_object_acl(oss.PutObjectAclRequest(
+        bucket=BUCKET, key="w/acl.txt", acl="everyone")))
+    assert bad.code == "InvalidArgument"
+    missing = service_error(lambda: shared_sdk.get_object_acl(oss.GetObjectAclRequest(bucket=BUCKET,
+                                                                                       key="w/none.txt")))
+    assert (missing.status_code, missing.code) == (404, "NoSuchKey")
+
+
+def test_copy_object(shared, shared_sdk):
+    shared_sdk.put_object(oss.PutObjectRequest(bucket=BUCKET, key="w/src 源.txt", body=b"source",
+                                               content_type="text/plain", metadata={"a": "1"}))
+    copied = shared_sdk.copy_object(oss.CopyObjectRequest(bucket=BUCKET, key="w/dst.txt", source_key="w/src 源.txt"))
+    assert copied.status_code == 200 and copied.etag == '"%s"' % hashlib.md5(b"source").hexdigest().upper()
+    assert copied.hash_crc64 == crc64_of(b"source") and copied.last_modified is not None
+    head = shared_sdk.head_object(oss.HeadObjectRequest(bucket=BUCKET, key="w/dst.txt"))
+    assert (head.content_type, head.metadata) == ("text/plain", {"a": "1"})
+    replaced = shared_sdk.copy_object(oss.CopyObjectRequest(
+        bucket=BUCKET, key="w/dst.txt", source_key="w/src 源.txt", metadata_directive="REPLACE",
+        content_type="text/csv", metadata={"b": "2"}))
+    assert replaced.status_code == 200
+    head = shared_sdk.head_object(oss.HeadObjectRequest(bucket=BUCKET, key="w/dst.txt"))
+    assert (head.content_type, head.metadata) == ("text/csv", {"b": "2"})
+    assert shared_sdk.get_object(oss.GetObjectRequest(bucket=BUCKET, key="w/dst.txt")).body.read() == b"source"
+
+    forbidden = service_error(lambda: shared_sdk.copy_object(oss.CopyObjectRequest(
+        bucket=BUCKET, key="w/dst.txt", source_key="w/src 源.txt", forbid_overwrite=True)))
+    assert (forbidden.status_code, forbidden.code) == (409, "FileAlreadyExists")
+    missing = service_error(lambda: shared_sdk.copy_object(oss.CopyObjectRequest(
+        bucket=BUCKET, key="w/x.txt", source_key="w/none.txt")))
+    assert (missing.status_code, missing.code) == (404, "NoSuchKey")
+    other = service_error(lambda: shared_sdk.copy_object(oss.CopyObjectRequest(
+        bucket=BUCKET, key="w/x.txt", source_bucket="another-bucket", source_key="w/src 源.txt")))
+    assert (other.status_code, other.code) == (404, "NoSuchBucket")
+    failed = service_error(lambda: shared_sdk.copy_object(oss.CopyObjectRequest(
+        bucket=BUCKET, key="w/x.txt", source_key="w/src 源.txt", if_match='"0000"')))
+    assert (failed.status_code, failed.code) == (412, "PreconditionFailed")
+
+
+def test_delete_multiple_objects(shared, shared_sdk):
+    keys = ["w/del/a.txt", "w/del/b c.txt", "w/del/中.txt"]
+    for key in keys:
+        shared_sdk.put_object(oss.PutObjectRequest(bucket=BUCKET, key=key, body=b"x"))
+    result = shared_sdk.delete_multiple_objects(oss.DeleteMultipleObjectsRequest(
+        bucket=BUCKET, objects=[oss.DeleteObject(key=k) for k in keys + ["w/del/never.txt"]]))
+    assert [d.key for d in result.deleted_objects] == keys + ["w/del/never.txt"]
+    assert shared_sdk.list_objects_v2(oss.ListObjectsV2Request(bucket=BUCKET, prefix="w/del/")).key_count == 0
+    shared_sdk.put_object(oss.PutObjectRequest(bucket=BUCKET, key="w/del/q.txt", body=b"x"))
+    quiet = shared_sdk.delete_multiple_objects(oss.DeleteMultipleObjectsRequest(
+        bucket=BUCKET, objects=[oss.DeleteObject(key="w/del/q.txt")], quiet=True))
+    assert quiet.status_code == 200 and not quiet.deleted_objects
+    body = b"<Delete><Object><Key>w/del/z</Key></Object></Delete>"
+    no_md5 = shared.http.post(f"{shared.url}/?delete", data=body, timeout=5)
+    assert no_md5.status_code == 400
+    wrong_md5 = shared.http.post(f"{shared.url}/?delete", data=body, timeout=5,
+                                 headers={"Content-MD5": "XUFAKrxLKna5cZ2REBfFkg=="})
+    assert wrong_md5.status_code == 400 and error_code(wrong_md5) == "InvalidDigest"
+
+
+def test_default_settings_send_path_style_requests_to_an_ip_endpoint(shared):
+    """Without AddressStyle.CName the SDK sends `/<bucket>/<key>` to an IP endpoint (signed the same)."""
+    session = requests.Session()
+    session.trust_env = False
+    config = oss.Config(region="cn-hangzhou", endpoint=shared.url, retryer=oss.retry.NopRetryer(),
+                        credentials_provider=oss.credentials.StaticCredentialsProvider(KEY_ID, SECRET),
+                        http_client=oss.transport.RequestsHttpClient(session=session))
+    client = oss.Client(config, signer=ClockSigner(shared.clock))
+    client.put_object(oss.PutObjectRequest(bucket=BUCKET, key="path/style.txt", body=b"path style"))
+    assert client.get_object(oss.GetObjectRequest(bucket=BUCKET, key="path/style.txt")).body.read() == b"path style"
+    assert [c.key for c in client.list_objects_v2(oss.ListObjectsV2Request(bucket=BUCKET, prefix="path/")).contents] \
+        == ["path/style.txt"]
+    other = service_error(lambda: client.get_object(oss.GetObjectRequest(bucket="another-bucket",
+                                                                         key="path/style.txt")))
+    assert (other.status_code, other.code) == (404, "NoSuchBucket")
+    wrong = service_error(lambda: oss.Client(config, signer=ClockSigner(shared.clock), credentials_provider=
+                                             oss.credentials.StaticCredentialsProvider(KEY_ID, "not-it")).get_object(
+        oss.GetObjectRequest(bucket=BUCKET, key="path/style.txt")))
+    assert wrong.code == "SignatureDoesNotMatch"
