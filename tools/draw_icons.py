@@ -1,10 +1,12 @@
 """Draw the mini-program's tab bar icons and the empty-state picture into miniprogram/images/.
 
-Run: .venv/bin/python tools/draw_icons.py (Pillow is in the test extras). The output is
-deterministic, so the committed PNGs can be checked against it. Tab bar icons are 81x81 PNG, each
+Run: .venv/bin/python tools/draw_icons.py [folder] (Pillow is in the test extras; the folder defaults
+to miniprogram/images). The output is deterministic: tests/test_icons.py draws them again and
+compares them with the committed PNGs. Tab bar icons are 81x81 PNG, each
 under WeChat's 40 KB limit; grey for the tab bar's `color`, green for its `selectedColor`.
 """
 
+import sys
 from pathlib import Path
 
 from PIL import Image, ImageDraw
@@ -21,8 +23,8 @@ def canvas(size):
     return Image.new("RGBA", (size * SCALE, size * SCALE), (0, 0, 0, 0))
 
 
-def finish(image, size, name):
-    image.resize((size, size), Image.LANCZOS).save(IMAGES / name, optimize=True)
+def finish(image, size, path):
+    image.resize((size, size), Image.LANCZOS).save(path, optimize=True)
 
 
 def upload_icon(colour):
@@ -69,14 +71,15 @@ def empty_picture():
     return image, size
 
 
-def main():
-    IMAGES.mkdir(parents=True, exist_ok=True)
+def main(folder=IMAGES):
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
     for name, draw in (("tab-upload", upload_icon), ("tab-files", files_icon)):
-        finish(draw(GREY), SIZE, f"{name}.png")
-        finish(draw(GREEN), SIZE, f"{name}-active.png")
+        finish(draw(GREY), SIZE, folder / f"{name}.png")
+        finish(draw(GREEN), SIZE, folder / f"{name}-active.png")
     picture, size = empty_picture()
-    finish(picture, size, "empty-files.png")
+    finish(picture, size, folder / "empty-files.png")
 
 
 if __name__ == "__main__":
-    main()
+    main(*sys.argv[1:2])

@@ -49,7 +49,7 @@ test('wx.login code -> POST /api/login as JSON; the token is kept in memory and 
   assert.equal(fake.received.configs.length, 1, '/api/config asked first, once');
   assert.deepEqual(storage.read(STORAGE_KEY), { token: 'tok-code-a', expiresAt: T0 + 7200 * 1000 });
   assert.deepEqual(states, ['pending', 'ready']);
-  assert.deepEqual(session.status(), { state: 'ready', message: '', detail: '' });
+  assert.deepEqual(session.status(), { state: 'ready', message: '', detail: '', error: null });
 
   assert.equal(await session.getToken({ refresh: false }), 'tok-code-a');
   assert.equal(await session.getToken(), 'tok-code-a');
