@@ -249,7 +249,7 @@ const MESSAGES = {
   USAGE_OF: '已用 {used} / {quota}',
   COPY_TITLE: '错误信息',
   // The upload page
-  UPLOAD_HINT: '一次最多选 {count} 个文件；大文件可以暂停，断网后还能接着传。',
+  UPLOAD_HINT: '一次最多选 {count} 个文件；大文件可暂停，断网后能接着传。',
   LOGIN_PENDING_WHY: '正在连接服务，连上后就能选择文件',
   LOGIN_FAILED_WHY: '连上服务后才能选择文件，请点「重试」',
   LOGIN_TITLE: '未登录',

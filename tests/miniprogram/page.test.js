@@ -170,7 +170,7 @@ test('the header: no title under the navigation bar, a hint with what a user nee
   try {
     const wx = pageWx([]);
     const page = renderPage('pages/index/index', wx);
-    assert.equal(page.querySelector('.hint').dom.textContent, '一次最多选 5 个文件；大文件可以暂停，断网后还能接着传。');
+    assert.equal(page.querySelector('.hint').dom.textContent, '一次最多选 5 个文件；大文件可暂停，断网后能接着传。');
     page.querySelector('#choose-file').dispatchEvent('tap');
     await waitFor(() => wx.calls.chooseMessageFile.length === 1, 'picker opened');
     assert.equal(wx.calls.chooseMessageFile[0].count, 5);
