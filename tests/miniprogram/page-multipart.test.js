@@ -227,3 +227,29 @@ test('重试 after a failed completion continues without asking; 成功 shows th
   assert.equal(done.confirmKey, '');
   assert.equal(fake.received.confirms.length, 0, 'complete records the file itself: no POST /api/files/confirm');
 });
+
+test('picking stays possible while a large file is paused or waits for 继续上传: the new files queue and upload', { timeout: 20000 }, async () => {
+  fake.multipart.putDelayMs = 40;
+  const big = pickedFile(tmp.dir, 'long.mp4', 8 * PART);
+  const small = pickedFile(tmp.dir, 'note.txt', 300);
+  const resumable = pickedFile(tmp.dir, 'talk.mp4', 6 * PART + 1);
+  const other = pickedFile(tmp.dir, 'b.txt', 200);
+  const wx = largeFileWx([[messageFile(big, 'video')], [messageFile(small, 'file')], [messageFile(resumable, 'video')], [messageFile(other, 'file')]]);
+  const page = renderPage('pages/index/index', wx, { getToken: async () => null });
+  tapOn(page, '#choose-file');
+  await waitFor(() => page.data.items[0] && page.data.items[0].progress > 0, 'under way');
+  tapOn(page, '.pause');
+  await waitFor(() => page.data.items[0].state === 'paused', 'paused');
+  assert.deepEqual(attrsOf(page, 'action').map((a) => a.disabled), [false, false]);
+  tapOn(page, '#choose-file');
+  await waitFor(() => byName(page, 'note.txt') && byName(page, 'note.txt').state === 'success', 'uploaded while the other is paused');
+  assert.equal(byName(page, 'long.mp4').state, 'paused');
+
+  await interruptedRun(wx, resumable, 2);
+  tapOn(page, '#choose-file');
+  await waitFor(() => byName(page, 'talk.mp4') && byName(page, 'talk.mp4').state === 'resumable', 'offer open');
+  tapOn(page, '#choose-file');
+  await waitFor(() => byName(page, 'b.txt') && byName(page, 'b.txt').state === 'success', 'uploaded while the offer waits');
+  assert.equal(byName(page, 'talk.mp4').state, 'resumable');
+  assert.deepEqual(wx.calls.toasts, []);
+});
