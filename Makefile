@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 RUNTIME_STAMP := $(VENV)/.runtime-installed
 TEST_STAMP := $(VENV)/.test-installed
 
-.PHONY: run test test-python bench check install clean redis-server
+.PHONY: run test test-python bench check reconcile install clean redis-server
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -91,6 +91,10 @@ chromium:
 # One tiny file through the configured bucket (upload, HEAD, read back, delete), in Chinese.
 check: $(RUNTIME_STAMP)
 	$(BIN)/python -m server.check
+
+# Make the bucket and the upload records agree (docs/operations.md); ARGS="--dry-run" only prints.
+reconcile: $(RUNTIME_STAMP)
+	$(BIN)/python -m server.reconcile $(ARGS)
 
 bench: $(TEST_STAMP) wrk
 	$(BIN)/python -m bench

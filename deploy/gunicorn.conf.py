@@ -63,6 +63,23 @@ def _json_error(sock, status_int, reason, mesg):
 util.write_error = _json_error
 
 
+def _metrics_folder(arbiter):
+    """Several workers: each writes its metrics to files in one folder, and /metrics sums them
+    (prometheus_client's multiprocess mode). The folder is emptied at start, as that mode requires."""
+    if arbiter.num_workers <= 1 or os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return
+    import tempfile
+
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="oss-signer-metrics-")
+
+
+def child_exit(server, worker):
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)
+
+
 def on_starting(arbiter):
     """Check the settings once in the master, so a mistake is one clear line and exit status 2,
     not a traceback from every worker that fails to boot."""
@@ -71,6 +88,8 @@ def on_starting(arbiter):
     # The same `.env` the app reads: the working directory (WorkingDirectory= in the unit, or --chdir).
     load_dotenv(os.path.join(os.getcwd(), ".env"), override=False)
     from server.config import ConfigError, load_settings
+
+    _metrics_folder(arbiter)
 
     try:
         settings = load_settings(os.environ)

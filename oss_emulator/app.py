@@ -1,7 +1,9 @@
 """The emulator as a WSGI app: one private bucket host, requests routed to the handler that owns them.
 
 POST   /                              PostObject (V4 forms only)                  post_object.py
-GET    /                              the local console: stored objects, paged    listing.py
+GET    /                              ListObjects                                 bucket_listing.py
+GET    /?list-type=2                  ListObjectsV2                               bucket_listing.py
+GET    /?uploads                      ListMultipartUploads                        multipart.py
 GET    /<key>, HEAD /<key>            the object (signed, or public-read)         objects.py
 DELETE /<key>                         DeleteObject                                objects.py
 POST   /<key>?uploads                 InitiateMultipartUpload                     multipart.py
@@ -11,8 +13,10 @@ POST   /<key>?uploadId=               CompleteMultipartUpload                   
 DELETE /<key>?uploadId=               AbortMultipartUpload                        multipart.py
 
 GET    /oss-emulator/callback_pub_key.pem   the public key of upload callbacks          callback.py
+GET    /-/console (unsigned)                the local console: stored objects, paged    listing.py
 
-Every request on `/<key>` is authenticated first (request_auth.py: V4 header or presigned query).
+Every request but PostObject's is authenticated first (request_auth.py: V4 header or presigned
+query); the bucket is private, so bucket operations need a signature.
 """
 from __future__ import annotations
 
@@ -26,7 +30,8 @@ from werkzeug.wrappers import Request, Response
 
 from server.clock import utc_now
 
-from . import callback, errors, listing, objects, request_auth
+from . import bucket_listing, callback, errors, listing, objects, request_auth
+from .access_keys import invalid_argument
 from .errors import OssError
 from .form_parser import drain
 from .multipart import MultipartApi
@@ -37,6 +42,14 @@ from .post_object import PostObject
 from .storage import Storage
 
 log = logging.getLogger("oss_emulator")
+
+# Bucket sub-resources OSS answers on `GET /` that the emulator does not model: refused as such
+# rather than answered with a listing the client would misread.
+BUCKET_SUBRESOURCES = frozenset((
+    "acl", "bucketInfo", "cors", "encryption", "inventory", "lifecycle", "location", "logging", "policy",
+    "qos", "referer", "replication", "requestPayment", "stat", "tagging", "versioning", "versions", "website",
+    "worm",
+))
 
 
 def default_storage_dir(bucket: str, instance_path: Optional[str] = None) -> str:
@@ -88,22 +101,48 @@ class Emulator:
         key, method = request.path[1:], request.method
         if method in ("GET", "HEAD") and request.path == callback.PUBLIC_KEY_PATH:
             return self._callback_public_key()
-        if key == "":
-            if method == "POST":
-                return self.post_object(request)
-            if method in ("GET", "HEAD"):
-                return self._listing(request)
-            raise errors.method_not_allowed()
+        if key == "" and method == "POST":
+            return self.post_object(request)
         pairs = request_auth.parse_query(request.query_string.decode("utf-8", "replace"))
         query = {}
         for name, value in pairs:
             query.setdefault(name, value)
-        handler = self._route(method, query)
+        signed = request_auth.SignedRequest(method, key, pairs, list(request.headers.items()))
+        if (method in ("GET", "HEAD") and request.path == listing.CONSOLE_PATH
+                and not request_auth.carries_signature(signed)):
+            return self._listing(request)
+        handler = self._bucket_route(method, query) if key == "" else self._route(method, query)
         if handler is None:
             raise errors.method_not_allowed()
-        signed = request_auth.SignedRequest(method, key, pairs, list(request.headers.items()))
         principal = request_auth.authenticate(signed, self.settings.bucket, self.settings, self.clock())
         return handler(request, key, query, principal)
+
+    def _bucket_route(self, method: str, query) -> Optional[Callable]:
+        """The handler of a bucket operation, `method /?query` (signed only: the bucket is private)."""
+        if method != "GET":
+            return None
+        unsupported = sorted(BUCKET_SUBRESOURCES & query.keys())
+        if unsupported:
+            raise OssError(501, "NotImplemented", f"The emulator does not implement GET /?{unsupported[0]}.")
+        if "uploads" in query:
+            operation = self._list_uploads
+        elif "list-type" in query:
+            if query["list-type"] != "2":
+                raise invalid_argument("The list-type must be 2.", name="list-type",
+                                       value=query["list-type"][:64])
+            operation = self._list_objects_v2
+        else:
+            operation = self._list_objects
+        return _signed_only(operation)
+
+    def _list_objects(self, request: Request, key: str, query) -> Response:
+        return bucket_listing.list_objects(self.storage.index, self.settings.bucket, query)
+
+    def _list_objects_v2(self, request: Request, key: str, query) -> Response:
+        return bucket_listing.list_objects_v2(self.storage.index, self.settings.bucket, query)
+
+    def _list_uploads(self, request: Request, key: str, query) -> Response:
+        return self.multipart.list_uploads(request, query)
 
     def _route(self, method: str, query) -> Optional[Callable]:
         """The handler of `method /<key>?query`: (request, key, query, principal) -> Response."""

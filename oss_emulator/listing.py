@@ -1,4 +1,7 @@
-"""`GET /`: the local counterpart of the OSS console's file list, newest first, a page at a time.
+"""`GET /-/console`: the local counterpart of the OSS console's file list, newest first, a page at a time.
+
+`/` is the bucket (ListObjects), as in OSS. The console answers only unsigned requests, so a signed
+request for an object named `-/console` still reaches that object.
 
 The bucket is private, so every link and thumbnail is a short-lived presigned URL the emulator
 makes for itself with the local long-term key (`link`, given by the app).
@@ -13,6 +16,7 @@ from werkzeug.http import parse_options_header
 
 from .storage import StoredObject
 
+CONSOLE_PATH = "/-/console"
 PAGE_SIZE = 100
 LINK_SECONDS = 300
 # Formats the resize action returns in a form browsers show (TIFF is resized as TIFF).
@@ -58,9 +62,9 @@ def _row(obj: StoredObject, link: Link) -> str:
 def _pager(page: int, total: int) -> str:
     links = []
     if page > 1:
-        links.append(f'<a href="/?page={page - 1}">上一页</a>')
+        links.append(f'<a href="{CONSOLE_PATH}?page={page - 1}">上一页</a>')
     if page * PAGE_SIZE < total:
-        links.append(f'<a href="/?page={page + 1}" rel="next">下一页</a>')
+        links.append(f'<a href="{CONSOLE_PATH}?page={page + 1}" rel="next">下一页</a>')
     return f"<p>{' '.join(links)}</p>" if links else ""
 
 

@@ -15,7 +15,6 @@ import os
 import shutil
 import tempfile
 import xml.etree.ElementTree as ET
-from datetime import datetime, timezone
 from typing import Callable, Dict, List, Mapping, Optional, Tuple
 from urllib.parse import quote
 
@@ -23,13 +22,16 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Request, Response
 
 from . import errors
-from .errors import OssError, xml_text
+from . import query_params
+from .errors import OssError
 from .http_headers import is_field_value
 from .multipart_store import DigestMismatch, Part, PartTooLarge, Upload, UploadNotFound, Uploads
 from .numbers import decimal
 from .object_keys import check_key
 from .object_meta import OBJECT_ACLS, STORAGE_CLASSES
+from .key_walk import AFTER_ALL, walk
 from .storage import ObjectExists, Storage, StoredObject
+from .xml_body import document, elements, group, iso_time
 
 log = logging.getLogger("oss_emulator")
 
@@ -37,6 +39,7 @@ MAX_PART_NUMBER = 10_000
 MAX_PART_SIZE = 5 * 1024 ** 3  # 5 GB
 MIN_PART_SIZE = 100 * 1024  # every part but the last (checked at Complete only, as OSS does)
 MAX_LIST_PARTS = 1000
+MAX_LIST_UPLOADS = 1000  # also the default
 MAX_COMPLETE_BODY = 4 * 1024 * 1024  # 10,000 <Part> entries fit in well under 2 MiB
 MAX_USER_METADATA = 8 * 1024  # OSS's limit for all x-oss-meta-* together
 # Request headers InitiateMultipartUpload keeps for the object, by lower-case name.
@@ -49,7 +52,6 @@ OBJECT_HEADERS = {
     "x-oss-storage-class": "x-oss-storage-class",
     "x-oss-object-acl": "x-oss-object-acl",
 }
-XML_HEAD = '<?xml version="1.0" encoding="UTF-8"?>\n'
 
 # The upload callback of CompleteMultipartUpload (`x-oss-callback`, `x-oss-callback-var`). Called
 # with the request before anything is assembled: it refuses a bad callback parameter (OssError
@@ -68,13 +70,8 @@ def _argument(message: str, name: str, value: str, ec: Optional[str] = None) -> 
     return OssError(400, "InvalidArgument", message, ec=ec, extra={"ArgumentName": name, "ArgumentValue": value})
 
 
-def _xml(root: str, fields: List[Tuple[str, str]]) -> Response:
-    body = XML_HEAD + f"<{root}>\n" + "".join(f"  <{n}>{xml_text(v)}</{n}>\n" for n, v in fields) + f"</{root}>\n"
-    return Response(body, content_type="application/xml")
-
-
-def _iso(seconds: float) -> str:
-    return datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+def _xml(root: str, fields: List[Tuple[str, object]]) -> Response:
+    return document(root, [elements(fields)])
 
 
 def _read_body(request: Request) -> Callable[[int], bytes]:
@@ -141,18 +138,6 @@ def _object_headers(request: Request, key: str) -> Dict[str, str]:
         # Strict reading (OSS documents no default): guessed from the key, as for PostObject here.
         headers["Content-Type"] = mimetypes.guess_type(key)[0] or "application/octet-stream"
     return headers
-
-
-def _encoded(query: Mapping[str, str]) -> Callable[[str], str]:
-    """How keys appear in results: URL-encoded when the client asked (`encoding-type=url`, which
-    the SDK always sends)."""
-    if query.get("encoding-type") == "url":
-        return lambda key: quote(key, safe="/")
-    return lambda key: key
-
-
-def _encoding(query: Mapping[str, str]) -> List[Tuple[str, str]]:
-    return [("EncodingType", "url")] if query.get("encoding-type") == "url" else []
 
 
 def _parse_complete(body: bytes) -> List[Tuple[int, str]]:
@@ -228,8 +213,10 @@ class MultipartApi:
         if forbid and self.storage.get(key) is not None:
             raise errors.file_exists()
         upload = self.uploads.create(key, headers, self.clock().timestamp(), forbid)
-        return _xml("InitiateMultipartUploadResult", _encoding(query) + [
-            ("Bucket", self.settings.bucket), ("Key", _encoded(query)(key)), ("UploadId", upload.upload_id)])
+        encoded = query_params.url_encoded(query)
+        return _xml("InitiateMultipartUploadResult", query_params.encoding_field(encoded) + [
+            ("Bucket", self.settings.bucket), ("Key", query_params.encoder(encoded)(key)),
+            ("UploadId", upload.upload_id)])
 
     # -- UploadPart: PUT /<key>?partNumber=&uploadId= --------------------------------------------
     def upload_part(self, request: Request, key: str, query: Mapping[str, str]) -> Response:
@@ -264,36 +251,51 @@ class MultipartApi:
     # -- ListParts: GET /<key>?uploadId= ---------------------------------------------------------
     def list_parts(self, request: Request, key: str, query: Mapping[str, str]) -> Response:
         upload = self._upload(query, key, "0042-00000002")
-        limit = self._integer(query, "max-parts", MAX_LIST_PARTS, 1, MAX_LIST_PARTS)
-        marker = self._integer(query, "part-number-marker", 0, 0, MAX_PART_NUMBER)
+        encoded = query_params.url_encoded(query)
+        limit = query_params.integer(query, "max-parts", MAX_LIST_PARTS, 1, MAX_LIST_PARTS)
+        marker = query_params.integer(query, "part-number-marker", 0, 0, MAX_PART_NUMBER)
         try:
             parts = [p for p in self.uploads.parts(upload) if p.number > marker]
         except UploadNotFound:
             raise no_such_upload("0042-00000002") from None
         shown, truncated = parts[:limit], len(parts) > limit
-        fields = _encoding(query) + [
-            ("Bucket", self.settings.bucket), ("Key", _encoded(query)(key)), ("UploadId", upload.upload_id),
-            ("StorageClass", upload.headers.get("x-oss-storage-class", "Standard")),
-            ("PartNumberMarker", str(marker)),
-            ("NextPartNumberMarker", str(shown[-1].number if shown else marker)),
-            ("MaxParts", str(limit)), ("IsTruncated", "true" if truncated else "false"),
+        fields = query_params.encoding_field(encoded) + [
+            ("Bucket", self.settings.bucket), ("Key", query_params.encoder(encoded)(key)),
+            ("UploadId", upload.upload_id), ("StorageClass", upload.headers.get("x-oss-storage-class", "Standard")),
+            ("PartNumberMarker", marker), ("NextPartNumberMarker", shown[-1].number if shown else marker),
+            ("MaxParts", limit), ("IsTruncated", "true" if truncated else "false"),
         ]
-        body = XML_HEAD + "<ListPartsResult>\n" + "".join(f"  <{n}>{xml_text(v)}</{n}>\n" for n, v in fields)
-        for part in shown:
-            body += (f"  <Part>\n    <PartNumber>{part.number}</PartNumber>\n"
-                     f"    <LastModified>{_iso(part.last_modified)}</LastModified>\n"
-                     f"    <ETag>\"{part.etag}\"</ETag>\n    <Size>{part.size}</Size>\n  </Part>\n")
-        return Response(body + "</ListPartsResult>\n", content_type="application/xml")
+        return document("ListPartsResult", [elements(fields)] + [
+            group("Part", [("PartNumber", part.number), ("LastModified", iso_time(part.last_modified)),
+                           ("ETag", f'"{part.etag}"'), ("Size", part.size)]) for part in shown])
 
-    @staticmethod
-    def _integer(query: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
-        raw = query.get(name)
-        if raw is None:
-            return default
-        value = decimal(raw, 5)
-        if value is None or not low <= value <= high:
-            raise _argument(f"Argument {name} must be an integer between {low} and {high}.", name, raw)
-        return value
+    # -- ListMultipartUploads: GET /?uploads ----------------------------------------------------
+    def list_uploads(self, request: Request, query: Mapping[str, str]) -> Response:
+        encoded = query_params.url_encoded(query)
+        encode = query_params.encoder(encoded)
+        prefix = query_params.name(query, "prefix")
+        delimiter = query_params.delimiter(query)
+        limit = query_params.integer(query, "max-uploads", MAX_LIST_UPLOADS, 1, MAX_LIST_UPLOADS)
+        key_marker = query_params.name(query, "key-marker")
+        # OSS: upload-id-marker counts only with key-marker; then that key's uploads with a greater
+        # id follow. Without it, every upload of the key-marker itself is skipped.
+        id_marker = query_params.optional(query, "upload-id-marker") if key_marker else None
+        uploads = {(u.key, u.upload_id): u for u in self.uploads.all()}
+        entries, truncated = walk(sorted(uploads), prefix, (key_marker, id_marker or AFTER_ALL), delimiter, limit)
+        last = entries[-1][0] if entries else ("", "")
+        fields = query_params.encoding_field(encoded) + [
+            ("Bucket", self.settings.bucket), ("KeyMarker", encode(key_marker)), ("UploadIdMarker", id_marker or ""),
+            ("NextKeyMarker", encode(last[0])), ("NextUploadIdMarker", last[1]), ("Delimiter", encode(delimiter or "")),
+            ("Prefix", encode(prefix)), ("MaxUploads", limit), ("IsTruncated", "true" if truncated else "false"),
+        ]
+        parts = [elements(fields)]
+        for item, common in entries:
+            if not common:
+                upload = uploads[item]
+                parts.append(group("Upload", [("Key", encode(upload.key)), ("UploadId", upload.upload_id),
+                                              ("Initiated", iso_time(upload.initiated))]))
+        parts += [group("CommonPrefixes", [("Prefix", encode(item[0]))]) for item, common in entries if common]
+        return document("ListMultipartUploadsResult", parts)
 
     # -- AbortMultipartUpload: DELETE /<key>?uploadId= -------------------------------------------
     def abort(self, request: Request, key: str, query: Mapping[str, str]) -> Response:
@@ -335,9 +337,10 @@ class MultipartApi:
         log.info("本地 OSS 已合并分片上传 %s (%d 个分片, %d 字节)", key, len(parts), obj.size)
         if run_callback is not None:
             return run_callback(obj)  # CALLBACK HOOK (2 of 2): call back, answer with its result
-        response = _xml("CompleteMultipartUploadResult", _encoding(query) + [
+        encoded = query_params.url_encoded(query)
+        response = _xml("CompleteMultipartUploadResult", query_params.encoding_field(encoded) + [
             ("Location", request.host_url.rstrip("/") + "/" + quote(key, safe="/")),
-            ("Bucket", self.settings.bucket), ("Key", _encoded(query)(key)), ("ETag", f'"{obj.etag}"')])
+            ("Bucket", self.settings.bucket), ("Key", query_params.encoder(encoded)(key)), ("ETag", f'"{obj.etag}"')])
         response.headers["ETag"] = f'"{obj.etag}"'
         return response
 

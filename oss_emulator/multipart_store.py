@@ -126,8 +126,9 @@ class Uploads:
         _write_json(os.path.join(directory, "upload.json"), asdict(upload))
         return upload
 
-    def get(self, upload_id: str, key: str) -> Upload:
-        """The upload `upload_id` of `key`; UploadNotFound for an unknown, finished or aborted one."""
+    def get(self, upload_id: str, key: Optional[str]) -> Upload:
+        """The upload `upload_id` of `key` (of any key for None); UploadNotFound for an unknown,
+        finished or aborted one."""
         if not _UPLOAD_ID.match(upload_id):
             raise UploadNotFound(upload_id)
         record = _read_json(os.path.join(self._dir(upload_id), "upload.json"))
@@ -135,9 +136,20 @@ class Uploads:
             upload = Upload(**record) if record else None
         except TypeError:
             upload = None
-        if upload is None or upload.key != key or upload.upload_id != upload_id:
+        if upload is None or (key is not None and upload.key != key) or upload.upload_id != upload_id:
             raise UploadNotFound(upload_id)
         return upload
+
+    def all(self) -> List[Upload]:
+        """Every upload in progress (a finished or aborted one is renamed away first)."""
+        found = []
+        for name in os.listdir(self.root):
+            if _UPLOAD_ID.match(name):
+                try:
+                    found.append(self.get(name, None))
+                except UploadNotFound:
+                    continue  # finished meanwhile, or damaged
+        return found
 
     def write_part(self, upload: Upload, number: int, read: Callable[[int], bytes], max_size: int,
                    when: float, expected_md5: Optional[bytes] = None) -> Part:

@@ -1,4 +1,5 @@
-"""The stored objects, newest first, in memory: what the listing page pages through.
+"""The stored objects in memory, in two orders: newest first (the console's pages) and by key
+(ListObjects and ListObjectsV2, through key_walk.py).
 
 Built once from `meta/` at start, then kept current two ways:
 - this process's commits and deletes update it directly (`added`, `removed`);
@@ -15,6 +16,8 @@ import os
 import threading
 import time
 from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Tuple
+
+from . import key_walk
 
 if TYPE_CHECKING:
     from .storage import StoredObject
@@ -36,6 +39,8 @@ class ObjectIndex:
         self._lock = threading.Lock()
         self._entries: Dict[str, Tuple[int, "StoredObject", int]] = {}  # name -> (inode, object, generation)
         self._order: List[_SortKey] = []
+        self._by_key: List[key_walk.Item] = []  # (key, "") ascending
+        self._names: Dict[str, str] = {}  # key -> metadata file name
         self._generation = 0
         self._seen_mtime: Optional[int] = None
         self.refresh()
@@ -45,15 +50,23 @@ class ObjectIndex:
 
     def _put(self, name: str, inode: int, obj: "StoredObject") -> None:
         self._drop(name)
+        other = self._names.get(obj.key)
+        if other is not None:  # a stray metadata file naming the same key: one entry per key
+            self._drop(other)
         self._generation += 1
         self._entries[name] = (inode, obj, self._generation)
         bisect.insort(self._order, _sort_key(obj, name))
+        bisect.insort(self._by_key, (obj.key, ""))
+        self._names[obj.key] = name
 
     def _drop(self, name: str) -> None:
         entry = self._entries.pop(name, None)
         if entry is not None:
             at = bisect.bisect_left(self._order, _sort_key(entry[1], name))
             del self._order[at]
+            at = bisect.bisect_left(self._by_key, (entry[1].key, ""))
+            del self._by_key[at]
+            del self._names[entry[1].key]
 
     def added(self, name: str, inode: int, obj: "StoredObject") -> None:
         with self._lock:
@@ -102,3 +115,13 @@ class ObjectIndex:
         with self._lock:
             names = [key[2] for key in self._order[offset:offset + limit]]
             return [self._entries[name][1] for name in names], len(self._order)
+
+    def walk(self, prefix: str, after: key_walk.Item, delimiter: Optional[str], limit: int
+             ) -> Tuple[List[Tuple[object, bool]], bool]:
+        """One page in key order (key_walk.walk): entries are stored objects, or common prefixes
+        (strings) when `is_common_prefix`; and whether more follow."""
+        self.refresh()
+        with self._lock:
+            entries, truncated = key_walk.walk(self._by_key, prefix, after, delimiter, limit)
+            return [(item[0] if common else self._entries[self._names[item[0]]][1], common)
+                    for item, common in entries], truncated

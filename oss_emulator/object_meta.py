@@ -26,3 +26,13 @@ def storage_class(obj: StoredObject) -> str:
 
 def is_public(obj: StoredObject) -> bool:
     return stored(obj, "x-oss-object-acl") in PUBLIC_ACLS
+
+
+# The bucket owner OSS names in listings and ACLs (fetch-owner, GetObjectACL): the emulator's one account.
+OWNER_ID = "1000000000000000"
+OWNER_NAME = OWNER_ID
+
+
+def object_type(obj: StoredObject) -> str:
+    """`Multipart` for an object assembled from parts (its ETag ends in `-<count>`), else `Normal`."""
+    return "Multipart" if "-" in obj.etag else "Normal"

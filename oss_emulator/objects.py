@@ -17,7 +17,7 @@ from werkzeug.wsgi import wrap_file
 from . import errors, image_process, ranges
 from .errors import OssError
 from .http_headers import is_field_value, is_safe
-from .object_meta import FROZEN_CLASSES, is_public, storage_class, stored
+from .object_meta import FROZEN_CLASSES, is_public, object_type, storage_class, stored
 from .request_auth import Principal
 from .storage import Storage, StoredObject
 
@@ -47,7 +47,7 @@ def _object_headers(obj: StoredObject) -> Headers:
     headers = Headers([("Content-Security-Policy", "sandbox"), ("X-Content-Type-Options", "nosniff")])
     headers.add("Last-Modified", http_date(obj.last_modified))
     headers.add("ETag", f'"{obj.etag}"')
-    headers.add("x-oss-object-type", "Multipart" if "-" in obj.etag else "Normal")
+    headers.add("x-oss-object-type", object_type(obj))
     headers.add("x-oss-storage-class", storage_class(obj))
     for name, value in obj.headers.items():
         # A stored value that cannot be written as a header is left out rather than written

@@ -284,6 +284,12 @@ def _by_query(request: SignedRequest, bucket: str, settings, now: datetime) -> P
     return Principal(scope.key_id, presigned=True)
 
 
+def carries_signature(request: SignedRequest) -> bool:
+    """Whether `request` is signed at all (well or not)."""
+    return (_first(request.headers, "authorization", lower=True) is not None
+            or any(name in QUERY_AUTH for name, _ in request.query))
+
+
 def authenticate(request: SignedRequest, bucket: str, settings, now: datetime) -> Optional[Principal]:
     """Who signed `request`; None when it carries no V4 signature at all (anonymous).
 

@@ -11,6 +11,7 @@ from werkzeug.serving import BaseWSGIServer
 from server.config import display_host
 from server.serving import bind_or_explain
 from .app import create_emulator_app, default_storage_dir
+from .listing import CONSOLE_PATH
 
 log = logging.getLogger("oss_emulator")
 
@@ -31,7 +32,7 @@ def start_emulator(settings, instance_path: str) -> Optional[BaseWSGIServer]:
     log.info("本地 OSS 模拟器已启动: 监听 %s:%s (Bucket %s, 地域 %s)", settings.host, settings.local_oss_port,
              settings.bucket, settings.region)
     log.info("模拟器的数据保存在: %s (内部格式: blobs/ 存内容, meta/ 存元数据; 看文件请打开下面的列表页)", app.directory)
-    log.info("查看已上传的文件: %s/", base)
+    log.info("查看已上传的文件: %s%s", base, CONSOLE_PATH)
     log.info("微信开发者工具: 详情 → 本地设置 → 勾选 \"不校验合法域名、web-view (业务域名)、TLS 版本以及 HTTPS 证书\", "
              "否则上传到 %s 会被拦截", settings.upload_host)
     return server

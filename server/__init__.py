@@ -21,7 +21,7 @@ def create_app(test_config: Optional[Mapping] = None) -> Flask:
     DATABASE_URL gets a private SQLite file in a temporary folder (tables made on first use), never
     the developer's instance/uploads.sqlite3.
     """
-    from . import api, auth, errors, files_api, logs, multipart_api
+    from . import api, auth, errors, files_api, logs, metrics_api, multipart_api
     from .credentials import build_cache
     from .db import Database, url_secrets
     from .upload_forms import UploadSigner
@@ -59,7 +59,8 @@ def create_app(test_config: Optional[Mapping] = None) -> Flask:
     database = app.extensions["db"] = Database(database_url, clock)
     new_id = (test_config or {}).get("NEW_ID")
     callbacks = _build_uploads(app, settings, credentials, clock, new_id)
-    app.extensions["upload_signer"] = UploadSigner(settings, credentials, clock, new_id, callbacks)
+    app.extensions["upload_signer"] = UploadSigner(settings, credentials, clock, new_id, callbacks,
+                                                   app.extensions["quota"])
 
     app.extensions["auth"] = _build_auth(settings, clock)
 
@@ -67,8 +68,9 @@ def create_app(test_config: Optional[Mapping] = None) -> Flask:
 
     app.url_map.converters["file_id"] = FileIdConverter
     errors.register_error_handlers(app)
-    for blueprint in (api.bp, auth.bp, files_api.bp, multipart_api.bp):
+    for blueprint in (api.bp, auth.bp, files_api.bp, multipart_api.bp, metrics_api.bp):
         app.register_blueprint(blueprint)
+    metrics_api.timing(app)
 
     hint = describe_missing_cloud(settings)
     if hint:
@@ -88,17 +90,20 @@ def _build_uploads(app: Flask, settings, credentials, clock, new_id):
     from .multipart_uploads import MultipartUploads
     from .oss_callback import OSS_CALLBACK_PUBLIC_KEY, CallbackKeys
     from .oss_client import BucketClient
+    from .quota import Quota
     from .records import Records
     from .upload_callback import UploadCallbacks
 
     db = app.extensions["db"]
     bucket = BucketClient(settings, credentials, clock)
     records = Records(settings, db, bucket)
+    quota = Quota(settings, db)
     app.extensions.update(
         bucket=bucket,
         records=records,
+        quota=quota,
         file_list=FileList(settings, db, bucket, clock),
-        multipart_uploads=MultipartUploads(settings, db, bucket, records, clock, new_id or new_object_id),
+        multipart_uploads=MultipartUploads(settings, db, bucket, records, clock, new_id or new_object_id, quota),
     )
     callbacks = None
     if settings.callback_enabled:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify, request
 
+from . import metrics
 from .auth import signed_in_folder
 from .http_json import no_store
 
@@ -16,7 +17,9 @@ def _signer():
 @bp.get("/generate_signature")
 def generate_signature():
     folder = signed_in_folder()
-    return no_store(jsonify(_signer().sign(request.args.get("filename"), request.args.get("size"), folder)))
+    signed = _signer().sign(request.args.get("filename"), request.args.get("size"), folder)
+    metrics.SIGNATURES.inc()
+    return no_store(jsonify(signed))
 
 
 @bp.get("/api/config")

@@ -83,6 +83,9 @@ class Settings:
     callback_public_key: bytes  # PEM; b"" means OSS's pinned key (server/oss_callback.py)
     download_expire_seconds: int
     multipart_part_size: int
+    user_quota_bytes: int  # 0: no limit
+    user_quota_files: int  # 0: no limit
+    metrics_token: str = field(repr=False)  # "" : /metrics answers loopback clients only
     # "" means the default: a SQLite file in the Flask instance folder (server/db.py).
     database_url: str = field(repr=False)
 
@@ -242,7 +245,18 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     settings["multipart_part_size"] = _int(env, "MULTIPART_PART_SIZE", DEFAULT_PART_SIZE, MIN_PART_SIZE,
                                            OSS_MAX_OBJECT_SIZE, " (字节, 至少 102400)")
     settings["database_url"] = _database_url(env)
+    settings["user_quota_bytes"] = _int(env, "USER_QUOTA_BYTES", GIB, 0, 2**62, " (字节, 0 表示不限)")
+    settings["user_quota_files"] = _int(env, "USER_QUOTA_FILES", 1000, 0, 2**31, " (0 表示不限)")
+    settings["metrics_token"] = _metrics_token(env)
     return Settings(**settings)
+
+
+def _metrics_token(env) -> str:
+    token = _get(env, "METRICS_TOKEN")
+    if token and (len(token) < 16 or not re.fullmatch(r"[\x21-\x7e]+", token)):
+        raise ConfigError("METRICS_TOKEN", "太短或含空白 (至少 16 个可见 ASCII 字符)",
+                          "生成方法: python3 -c \"import secrets; print(secrets.token_hex(32))\"")
+    return token
 
 
 # OSS: every part but the last at least 100 KB. 5 MiB: one part in about 40 s at 1 Mbit/s, inside

@@ -11,7 +11,13 @@ database was down then). `create_all` only ever adds missing tables: it never al
 so existing rows are always kept.
 
 Changing the schema later, without losing data:
-  * With Alembic (recommended once there is more than one change):
+  * Additive changes are applied at start-up by `ensure_tables`, on every backend: a new table by
+    `create_all`; a new NULL-able column by listing it in `ADDED_COLUMNS` under the new version
+    (ALTER TABLE ... ADD COLUMN, skipped when the column is there). Then `schema_version` is raised.
+    Version 2 added `user_usage`, `upload_reservations`, `leases` and three columns of
+    `multipart_uploads` this way; old rows keep working (a NULL state means "open", usage is
+    counted from `uploads` when a user's row is missing). Back up before deploying anyway.
+  * Anything else (a changed type, a dropped or renamed column, a data move), with Alembic:
       pip install alembic
       alembic init migrations            # env.py: target_metadata = server.db.metadata, the URL from
                                          # DATABASE_URL, and render_as_batch=True (SQLite's ALTER is limited)
@@ -21,11 +27,8 @@ Changing the schema later, without losing data:
       alembic revision --autogenerate -m "what changed"   # read and fix the generated script
       alembic upgrade head               # after a backup: mysqldump, or a copy of the SQLite file
     and in that revision also `UPDATE schema_version SET version = <new>`.
-  * By hand, for one additive change: back up, then run the ALTER on every database, e.g.
-      ALTER TABLE uploads ADD COLUMN sha256 VARCHAR(64) NULL;
-      UPDATE schema_version SET version = 2;
-    then deploy the code that uses it. Add columns as NULL-able (or with a default) so the old code
-    keeps working while instances are upgraded one by one.
+  Add columns as NULL-able (or with a default) so the old code keeps working while instances are
+  upgraded one by one.
 `SCHEMA_VERSION` is the version this code expects; `Database.schema_version()` reads the one the
 database holds (table `schema_version`), and start-up logs a warning when they differ.
 """
@@ -37,7 +40,8 @@ import os
 import sqlite3
 import threading
 import time
-from dataclasses import dataclass
+import uuid
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Callable, List, Optional, TypeVar
 
@@ -70,7 +74,7 @@ from .errors import ApiError
 log = logging.getLogger("server.db")
 T = TypeVar("T")
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 DEFAULT_FILE_NAME = "uploads.sqlite3"
 RETRY_AFTER_SECONDS = 5
 CONNECT_TIMEOUT_SECONDS = 3
@@ -96,6 +100,7 @@ MAX_ETAG_CHARS = 80
 MAX_CONTENT_TYPE_CHARS = 128
 MAX_UPLOAD_ID_CHARS = 128
 MAX_TOKEN_ID_CHARS = 64
+MAX_CLAIM_ID_CHARS = 32
 
 
 class DatabaseUnavailable(ApiError):
@@ -199,6 +204,46 @@ multipart_uploads = Table(
     Column("part_count", Integer, nullable=False),
     Column("content_type", String(MAX_CONTENT_TYPE_CHARS), nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
+    # Version 2. NULL or "open"; "completing" / "aborting" while one request holds the upload (claim_id,
+    # since claimed_at); "completed" once recorded, kept so a retried complete answers the record.
+    Column("state", String(16), nullable=True),
+    Column("claim_id", ExactText(MAX_CLAIM_ID_CHARS), nullable=True),
+    Column("claimed_at", UtcDateTime, nullable=True),
+    **_MYSQL,
+)
+
+# Version 2: what each user stores (the quota's "used"), kept with every insert and delete of
+# `uploads`; a missing row is computed from `uploads` on first use (so databases from version 1,
+# and rows an operator changed by hand after a `reconcile --recount`, are counted right). Its row is
+# also the per-user lock that makes a quota check and the reservation after it one atomic step.
+user_usage = Table(
+    "user_usage",
+    metadata,
+    Column("user_folder", ExactText(MAX_FOLDER_CHARS), primary_key=True),
+    Column("used_bytes", BigInteger, nullable=False),
+    Column("file_count", BigInteger, nullable=False),
+    **_MYSQL,
+)
+
+# Version 2: a signed form holds its declared size until it is recorded or its policy expires.
+upload_reservations = Table(
+    "upload_reservations",
+    metadata,
+    Column("key_hash", ExactText(64), primary_key=True),
+    Column("user_folder", ExactText(MAX_FOLDER_CHARS), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Index("ix_upload_reservations_user_folder_expires_at", "user_folder", "expires_at"),
+    **_MYSQL,
+)
+
+# Version 2: who runs a periodic job now (reconcile), so two instances never run it at once.
+leases = Table(
+    "leases",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("holder", ExactText(MAX_CLAIM_ID_CHARS), nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
     **_MYSQL,
 )
 
@@ -218,6 +263,31 @@ schema_version_table = Table(
 )
 
 
+# Columns added to existing tables, by the schema version that added them (see the module docstring).
+ADDED_COLUMNS = {
+    2: [(multipart_uploads, "state"), (multipart_uploads, "claim_id"), (multipart_uploads, "claimed_at")],
+}
+
+
+def _add_missing_columns(conn: Connection, stored: int) -> None:
+    """ALTER TABLE ... ADD COLUMN for every column added after version `stored` and not there yet."""
+    from sqlalchemy import inspect
+
+    present = {}
+    for version in sorted(v for v in ADDED_COLUMNS if v > stored):
+        for table, name in ADDED_COLUMNS[version]:
+            if table.name not in present:
+                present[table.name] = {c["name"] for c in inspect(conn).get_columns(table.name)}
+            if name in present[table.name]:
+                continue
+            column = table.c[name]
+            ddl = column.type.compile(dialect=conn.dialect)
+            preparer = conn.dialect.identifier_preparer
+            conn.exec_driver_sql(f"ALTER TABLE {preparer.format_table(table)} ADD COLUMN "
+                                 f"{preparer.format_column(column)} {ddl} NULL")
+            present[table.name].add(name)
+
+
 def _utc_text(moment: datetime) -> str:
     # %-formatting, not strftime: a page of the file list formats one per item.
     m = moment.astimezone(timezone.utc)
@@ -235,6 +305,8 @@ class UploadRecord:
     etag: str
     content_type: str
     created_at: datetime
+    # True only on the call that inserted the row (for the metrics); never part of the answer.
+    fresh: bool = field(default=False, compare=False)
 
     def to_json(self) -> dict:
         """The record as the API answers it (callback, confirm, multipart complete, file list)."""
@@ -260,6 +332,23 @@ class MultipartRecord:
     part_count: int
     content_type: str
     created_at: datetime
+    state: str = "open"  # open | completing | aborting | completed
+    claim_id: Optional[str] = None
+    claimed_at: Optional[datetime] = None
+
+
+@dataclass(frozen=True)
+class Usage:
+    """One user's storage: recorded uploads, plus what signed forms and open multipart uploads hold."""
+
+    used_bytes: int
+    file_count: int
+    reserved_bytes: int
+    reserved_files: int
+
+
+# multipart_uploads.state values
+OPEN, COMPLETING, ABORTING, COMPLETED = "open", "completing", "aborting", "completed"
 
 
 def key_hash(bucket: str, key: str) -> str:
@@ -382,7 +471,9 @@ def _is_retryable(error: BaseException) -> bool:
     """A deadlock the server broke by rolling us back: run the transaction again."""
     orig = getattr(error, "orig", None)
     code = orig.args[0] if orig is not None and getattr(orig, "args", None) else None
-    return code in (1213,) or getattr(orig, "sqlstate", None) in ("40001", "40P01")
+    # 1305: InnoDB rolled back the whole transaction for a deadlock met inside a savepoint, and the
+    # savepoint's own rollback then fails; the transaction is run again just the same.
+    return code in (1213, 1305) or getattr(orig, "sqlstate", None) in ("40001", "40P01")
 
 
 def _cause(error: BaseException) -> str:
@@ -448,9 +539,14 @@ class Database:
                     try:
                         with conn.execution_options(write=True).begin():
                             metadata.create_all(conn, checkfirst=True)
-                        with conn.begin():
-                            if conn.execute(select(func.count()).select_from(schema_version_table)).scalar() == 0:
+                        with conn.execution_options(write=True).begin():
+                            stored = conn.execute(select(func.max(schema_version_table.c.version))).scalar()
+                            if stored is None:
                                 self._insert_ignoring_duplicate(conn, schema_version_table, {"version": SCHEMA_VERSION})
+                            elif stored < SCHEMA_VERSION:
+                                _add_missing_columns(conn, stored)
+                                conn.execute(schema_version_table.update().values(version=SCHEMA_VERSION))
+                                log.info("数据库表结构已从版本 %s 升级到 %s (只增加表和列, 原有数据不变)", stored, SCHEMA_VERSION)
                         break
                     except DBAPIError:
                         if attempt == 3:
@@ -507,8 +603,16 @@ class Database:
 
     def delete_upload(self, upload_id: int, user_folder: str) -> bool:
         """Remove the record if it is user_folder's; False when there was none to remove."""
-        statement = delete(uploads).where(uploads.c.id == upload_id, uploads.c.user_folder == user_folder)
-        return self._run(lambda conn: conn.execute(statement).rowcount > 0, write=True)
+        def work(conn):
+            self._lock_usage(conn, user_folder)
+            mine = (uploads.c.id == upload_id) & (uploads.c.user_folder == user_folder)
+            size = conn.execute(select(uploads.c.size).where(mine)).scalar()
+            if size is None or conn.execute(delete(uploads).where(mine)).rowcount == 0:
+                return False
+            self._count(conn, user_folder, -int(size), -1)
+            return True
+
+        return self._run(work, write=True)
 
     # ---------- multipart uploads ----------
 
@@ -528,6 +632,8 @@ class Database:
 
         def work(conn):
             if self._insert_ignoring_duplicate(conn, multipart_uploads, values):
+                # From here the open upload itself holds the size (see reserved_of): drop the start's reservation.
+                conn.execute(delete(upload_reservations).where(upload_reservations.c.key_hash == key_hash(bucket, key)))
                 return _multipart(values)
             return _multipart(conn.execute(select(multipart_uploads).where(multipart_uploads.c.upload_id == upload_id)).first())
 
@@ -537,30 +643,162 @@ class Database:
         return record
 
     def get_multipart(self, upload_id: str, user_folder: str) -> Optional[MultipartRecord]:
-        """The open upload if it is user_folder's; None for unknown, finished or another user's."""
+        """The upload (in any state) if it is user_folder's; None for unknown, forgotten or another user's."""
         query = select(multipart_uploads).where(
             multipart_uploads.c.upload_id == upload_id, multipart_uploads.c.user_folder == user_folder
         )
         return _multipart(self._run(lambda conn: conn.execute(query).first(), single_read=True))
 
-    def delete_multipart(self, upload_id: str) -> bool:
-        statement = delete(multipart_uploads).where(multipart_uploads.c.upload_id == upload_id)
+    def delete_multipart(self, upload_id: str, claim_id: Optional[str] = None) -> bool:
+        """Forget the upload: only while it is open, or while `claim_id` holds it. False when nothing was deleted."""
+        where = [multipart_uploads.c.upload_id == upload_id]
+        if claim_id is None:
+            where.append(_is_open())
+        else:
+            where.append(multipart_uploads.c.claim_id == claim_id)
+        statement = delete(multipart_uploads).where(*where)
         return self._run(lambda conn: conn.execute(statement).rowcount > 0, write=True)
+
+    def claim_multipart(self, upload_id: str, user_folder: str, purpose: str, stale_before: datetime):
+        """(claim_id, row): take the upload for one completion or abort. claim_id is None when the
+        upload is not open (row says why: None when unknown, or its state), unless the claim holding it
+        is older than `stale_before` (its holder died): then it is taken over. The database decides
+        between racing callers (one conditional UPDATE), so this holds across instances."""
+        _check(purpose in (COMPLETING, ABORTING), "purpose must be completing or aborting")
+        stale_before = require_aware(stale_before, "stale_before")
+        claim_id = uuid.uuid4().hex
+
+        def work(conn):
+            mine = (multipart_uploads.c.upload_id == upload_id) & (multipart_uploads.c.user_folder == user_folder)
+            taken = conn.execute(
+                multipart_uploads.update()
+                .where(mine, _is_open() | (multipart_uploads.c.state.in_([COMPLETING, ABORTING])
+                                           & (multipart_uploads.c.claimed_at < stale_before)))
+                .values(state=purpose, claim_id=claim_id, claimed_at=self._now())
+            ).rowcount
+            return taken > 0, _multipart(conn.execute(select(multipart_uploads).where(mine)).first())
+
+        taken, row = self._run(work, write=True)
+        return (claim_id if taken else None), row
+
+    def release_multipart(self, upload_id: str, claim_id: str) -> None:
+        """Open again what `claim_id` held (its completion or abort failed before changing anything)."""
+        statement = (multipart_uploads.update()
+                     .where(multipart_uploads.c.upload_id == upload_id, multipart_uploads.c.claim_id == claim_id)
+                     .values(state=OPEN, claim_id=None, claimed_at=None))
+        self._run(lambda conn: conn.execute(statement), write=True)
 
     def finish_multipart(self, upload_id: str, etag: str) -> Optional[UploadRecord]:
         """One transaction: record the completed object (as record_upload: idempotent, UploadConflict)
-        from what add_multipart remembered, and forget the open upload. None when it is not known."""
+        from what add_multipart remembered, and mark the upload completed (kept, so a retried complete
+        finds the record; reconcile purges it later). None when the upload is not known."""
 
         def work(conn):
-            row = conn.execute(select(multipart_uploads).where(multipart_uploads.c.upload_id == upload_id)).first()
+            row = conn.execute(select(multipart_uploads).where(multipart_uploads.c.upload_id == upload_id)
+                               .with_for_update()).first()
             if row is None:
                 return None
             done = _multipart(row)
-            conn.execute(delete(multipart_uploads).where(multipart_uploads.c.upload_id == upload_id))
+            if done.state == COMPLETED:
+                return self._find_by_key(conn, done.bucket, done.key)
+            conn.execute(multipart_uploads.update().where(multipart_uploads.c.upload_id == upload_id)
+                         .values(state=COMPLETED, claim_id=None, claimed_at=self._now()))
             values = self._upload_values(done.bucket, done.key, done.user_folder, done.name, done.size, etag, done.content_type)
             return self._insert_upload(conn, values)
 
         return self._run(work, write=True)
+
+    def list_multipart(self, limit: int = 1000, after: str = "") -> List[MultipartRecord]:
+        """Every known upload (any state), by upload id, `limit` at a time after `after` (for reconcile)."""
+        query = (select(multipart_uploads).where(multipart_uploads.c.upload_id > after)
+                 .order_by(multipart_uploads.c.upload_id).limit(limit))
+        return [_multipart(row) for row in self._run(lambda conn: conn.execute(query).all())]
+
+    def purge_completed_multipart(self, before: datetime) -> int:
+        """Forget completed uploads finished before `before` (a retried complete is long over by then)."""
+        statement = delete(multipart_uploads).where(multipart_uploads.c.state == COMPLETED,
+                                                    multipart_uploads.c.claimed_at < require_aware(before, "before"))
+        return self._run(lambda conn: conn.execute(statement).rowcount, write=True)
+
+    # ---------- storage quota ----------
+
+    def usage(self, user_folder: str) -> Usage:
+        """What user_folder stores and holds now (no lock: for display)."""
+        return self._run(lambda conn: self._usage(conn, user_folder, lock=False))
+
+    def reserve(self, user_folder: str, bucket: str, key: str, size: int, expires_at: datetime,
+                check: Callable[[Usage, int], None]) -> Usage:
+        """Hold `size` bytes and one file for the upload to `key` until `expires_at` or until it is
+        recorded. `check(usage, size)` runs first, with the user's row locked, and may raise (the
+        quota's refusal): concurrent reservations of one user, on any instance, run one after another,
+        so together they never pass the quota. Returns the usage before this reservation."""
+        _check(_is_count(size) and size >= 0, "size must be an int >= 0")
+        expires_at = require_aware(expires_at, "expires_at")
+
+        def work(conn):
+            # The user's row first: from here on this user's writers queue behind us (no deadlocks).
+            self._lock_usage(conn, user_folder)
+            # Expired holds of this user go: the table stays as small as the forms in flight.
+            conn.execute(delete(upload_reservations).where(upload_reservations.c.user_folder == user_folder,
+                                                           upload_reservations.c.expires_at <= self._now()))
+            usage = self._usage(conn, user_folder, lock=True)
+            check(usage, size)
+            conn.execute(insert(upload_reservations).values(
+                key_hash=key_hash(bucket, key), user_folder=user_folder, size=size, expires_at=expires_at))
+            return usage
+
+        return self._run(work, write=True)
+
+    def purge_expired_reservations(self) -> int:
+        statement = delete(upload_reservations).where(upload_reservations.c.expires_at <= self._now())
+        return self._run(lambda conn: conn.execute(statement).rowcount, write=True)
+
+    def recount_usage(self) -> int:
+        """Forget every user's counted usage; each is counted again from `uploads` on first use (for
+        an operator who changed `uploads` by hand). The number of users forgotten."""
+        return self._run(lambda conn: conn.execute(delete(user_usage)).rowcount, write=True)
+
+    # ---------- reconciliation ----------
+
+    def uploads_after(self, after_id: int, limit: int, created_before: datetime) -> List[UploadRecord]:
+        """Records of every user by id, `limit` at a time after `after_id`, made before `created_before`."""
+        query = (select(uploads).where(uploads.c.id > after_id,
+                                       uploads.c.created_at < require_aware(created_before, "created_before"))
+                 .order_by(uploads.c.id).limit(limit))
+        return [_upload(row) for row in self._run(lambda conn: conn.execute(query).all())]
+
+    def recorded_keys(self, bucket: str, keys: List[str]) -> set:
+        """Which of `keys` have a record (one query per call; callers pass a listing page)."""
+        hashes = {key_hash(bucket, key): key for key in keys}
+        if not hashes:
+            return set()
+        query = select(uploads.c.key_hash, uploads.c.object_key).where(uploads.c.key_hash.in_(list(hashes)))
+        return {row.object_key for row in self._run(lambda conn: conn.execute(query).all())
+                if hashes.get(row.key_hash) == row.object_key}
+
+    def delete_record(self, record: UploadRecord) -> bool:
+        """Remove this record (whoever owns it); False when it was already gone."""
+        return self.delete_upload(record.id, record.user_folder)
+
+    def acquire_lease(self, name: str, holder: str, seconds: int) -> bool:
+        """Hold the lease `name` for `seconds` (or extend it when `holder` holds it already); False while
+        another holder's lease is still running."""
+        _check(isinstance(holder, str) and 0 < len(holder) <= MAX_CLAIM_ID_CHARS, "holder must be 1..32 characters")
+
+        def work(conn):
+            now = self._now()
+            until = now + timedelta(seconds=seconds)
+            if self._insert_ignoring_duplicate(conn, leases, {"name": name, "holder": holder, "expires_at": until}):
+                return True
+            return conn.execute(
+                leases.update().where(leases.c.name == name, (leases.c.holder == holder) | (leases.c.expires_at <= now))
+                .values(holder=holder, expires_at=until)).rowcount > 0
+
+        return self._run(work, write=True)
+
+    def release_lease(self, name: str, holder: str) -> None:
+        statement = delete(leases).where(leases.c.name == name, leases.c.holder == holder)
+        self._run(lambda conn: conn.execute(statement), write=True)
 
     # ---------- single-use callback tokens ----------
 
@@ -638,20 +876,70 @@ class Database:
         )
 
     def _insert_upload(self, conn: Connection, values: dict) -> UploadRecord:
+        self._lock_usage(conn, values["user_folder"])  # before the insert: see _lock_usage
         for _attempt in range(3):
             try:
                 with conn.begin_nested():
                     new_id = conn.execute(insert(uploads).values(**values)).inserted_primary_key[0]
-                return UploadRecord(id=int(new_id), **_record_fields(values))
+                self._count(conn, values["user_folder"], values["size"], 1)
+                conn.execute(delete(upload_reservations).where(upload_reservations.c.key_hash == values["key_hash"]))
+                return UploadRecord(id=int(new_id), **_record_fields(values), fresh=True)
             except IntegrityError:
                 pass  # already recorded: a replayed callback, or a confirm racing the callback
-            existing = self._find_by_key(conn, values["bucket"], values["object_key"])
+            # A locking read sees the row the other writer committed; InnoDB's plain reads would keep
+            # to this transaction's snapshot (taken at its first read) and miss it.
+            existing = self._find_by_key(conn, values["bucket"], values["object_key"], lock=True)
             if existing is not None:
                 if existing.etag != values["etag"]:
                     raise UploadConflict(existing)
                 return existing
             # Deleted between our insert and our look: insert again.
         raise DatabaseUnavailable("the upload record kept changing under concurrent writes")
+
+    def _lock_usage(self, conn: Connection, user_folder: str):
+        """The user's usage row, locked until the transaction ends (MySQL/PostgreSQL: FOR UPDATE;
+        SQLite's write transactions are serialised already). A missing row is first counted from
+        `uploads`: every writer of `uploads` takes this lock before writing, so the count is exact."""
+        query = select(user_usage).where(user_usage.c.user_folder == user_folder)
+        # A plain read first: a locking read of a missing row takes a gap lock on InnoDB, and two such
+        # callers inserting the row would deadlock. Racing inserts of the row just meet on its key.
+        if conn.execute(query).first() is None:
+            counted = conn.execute(select(func.coalesce(func.sum(uploads.c.size), 0), func.count())
+                                   .where(uploads.c.user_folder == user_folder)).first()
+            self._insert_ignoring_duplicate(conn, user_usage, {
+                "user_folder": user_folder, "used_bytes": int(counted[0]), "file_count": int(counted[1])})
+        return conn.execute(query.with_for_update()).first()
+
+    @staticmethod
+    def _count(conn: Connection, user_folder: str, size: int, files: int) -> None:
+        conn.execute(user_usage.update().where(user_usage.c.user_folder == user_folder).values(
+            used_bytes=user_usage.c.used_bytes + size, file_count=user_usage.c.file_count + files))
+
+    def _usage(self, conn: Connection, user_folder: str, lock: bool) -> Usage:
+        if lock:
+            row = self._lock_usage(conn, user_folder)
+            used, files = int(row.used_bytes), int(row.file_count)
+        else:
+            row = conn.execute(select(user_usage).where(user_usage.c.user_folder == user_folder)).first()
+            if row is None:
+                counted = conn.execute(select(func.coalesce(func.sum(uploads.c.size), 0), func.count())
+                                       .where(uploads.c.user_folder == user_folder)).first()
+                used, files = int(counted[0]), int(counted[1])
+            else:
+                used, files = int(row.used_bytes), int(row.file_count)
+        forms = select(func.coalesce(func.sum(upload_reservations.c.size), 0), func.count()).where(
+            upload_reservations.c.user_folder == user_folder, upload_reservations.c.expires_at > self._now())
+        # Open multipart uploads hold their declared size until completed or aborted. Few rows per user
+        # and a small table (completed rows are purged by reconcile): no index needed.
+        parts = select(func.coalesce(func.sum(multipart_uploads.c.size), 0), func.count()).where(
+            multipart_uploads.c.user_folder == user_folder, _is_open() | (multipart_uploads.c.state != COMPLETED))
+        if lock and conn.dialect.name in ("mysql", "mariadb"):
+            # InnoDB's plain reads keep to the snapshot taken before we waited for the user's lock and
+            # would miss holds committed meanwhile; a locking read sees them. (PostgreSQL's default READ
+            # COMMITTED sees them anyway, and refuses FOR SHARE with an aggregate.)
+            forms, parts = forms.with_for_update(read=True), parts.with_for_update(read=True)
+        forms, parts = conn.execute(forms).first(), conn.execute(parts).first()
+        return Usage(used, files, int(forms[0]) + int(parts[0]), int(forms[1]) + int(parts[1]))
 
     @staticmethod
     def _insert_ignoring_duplicate(conn: Connection, table: Table, values: dict) -> bool:
@@ -664,8 +952,9 @@ class Database:
             return False
 
     @staticmethod
-    def _find_by_key(conn: Connection, bucket: str, key: str) -> Optional[UploadRecord]:
-        row = conn.execute(select(uploads).where(uploads.c.key_hash == key_hash(bucket, key))).first()
+    def _find_by_key(conn: Connection, bucket: str, key: str, lock: bool = False) -> Optional[UploadRecord]:
+        query = select(uploads).where(uploads.c.key_hash == key_hash(bucket, key))
+        row = conn.execute(query.with_for_update(read=True) if lock else query).first()
         # The hash is the index; the columns are the truth.
         if row is not None and (row.bucket, row.object_key) != (bucket, key):
             return None
@@ -697,5 +986,10 @@ def _multipart(row) -> Optional[MultipartRecord]:
     return MultipartRecord(
         upload_id=m["upload_id"], bucket=m["bucket"], key=m["object_key"], user_folder=m["user_folder"], name=m["name"],
         size=int(m["size"]), part_size=int(m["part_size"]), part_count=int(m["part_count"]),
-        content_type=m["content_type"], created_at=m["created_at"],
+        content_type=m["content_type"], created_at=m["created_at"], state=m.get("state") or OPEN,
+        claim_id=m.get("claim_id"), claimed_at=m.get("claimed_at"),
     )
+
+
+def _is_open():
+    return multipart_uploads.c.state.is_(None) | (multipart_uploads.c.state == OPEN)

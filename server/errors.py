@@ -45,8 +45,11 @@ def error_response(status: int, code: str, message: str, headers: dict = None):
 
 
 def register_error_handlers(app) -> None:
+    from .metrics import dependency_failed
+
     @app.errorhandler(ApiError)
     def _api_error(error: ApiError):
+        dependency_failed(error.code)
         return error_response(error.status, error.code, error.message, error.headers)
 
     @app.errorhandler(HTTPException)

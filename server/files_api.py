@@ -1,8 +1,9 @@
-"""Routes of 我的文件 and of recording uploads: the list, delete, confirm, and OSS's callback."""
+"""Routes of 我的文件 and of recording uploads: the list, usage, delete, confirm, and OSS's callback."""
 from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify, request
 
+from . import metrics
 from .auth import signed_in_folder
 from .errors import ApiError
 from .file_list import parse_cursor, parse_id, parse_limit
@@ -19,6 +20,13 @@ def list_files():
     page = current_app.extensions["file_list"].page(
         folder, parse_limit(request.args.get("limit")), parse_cursor(request.args.get("cursor")))
     return no_store(jsonify(page))
+
+
+@bp.get("/api/usage")
+def usage():
+    """What the signed-in user stores, holds and may store (quota 0: no limit)."""
+    folder = signed_in_folder()
+    return no_store(jsonify(current_app.extensions["quota"].usage_json(folder)))
 
 
 @bp.delete("/api/files/<file_id:id>")
@@ -38,7 +46,7 @@ def confirm_upload():
         raise ApiError(400, "InvalidKey", "请求体须为 JSON {\"key\": \"上传时签名返回的 key\"}")
     if not records.owns(key, folder):
         raise ObjectNotFound()  # someone else's key, or no key of ours at all: as if missing
-    return no_store(jsonify(records.record(key, folder).to_json()))
+    return no_store(jsonify(metrics.recorded(records.record(key, folder), "confirm").to_json()))
 
 
 @bp.post(CALLBACK_PATH)
@@ -50,4 +58,4 @@ def oss_callback():
     body = request.get_data(cache=True)
     headers = {name.lower(): value for name, value in request.headers.items()}
     record = callbacks.receive(headers, request.script_root + request.path, request.query_string, body)
-    return jsonify(record.to_json())
+    return jsonify(metrics.recorded(record, "callback").to_json())

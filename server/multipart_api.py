@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify
 
+from . import metrics
 from .auth import signed_in_folder
 from .http_json import json_object, no_store
 
@@ -33,7 +34,8 @@ def upload_status(uploadId: str):
 
 @bp.post("/api/multipart/<uploadId>/complete")
 def complete_upload(uploadId: str):
-    return no_store(jsonify(_uploads().complete(uploadId, signed_in_folder()).to_json()))
+    record = _uploads().complete(uploadId, signed_in_folder())
+    return no_store(jsonify(metrics.recorded(record, "multipart").to_json()))
 
 
 @bp.delete("/api/multipart/<uploadId>")

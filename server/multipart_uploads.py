@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import math
 import re
+import time
 from datetime import datetime, timedelta
-from typing import Callable, List
+from typing import Callable, List, Optional
 
+from .db import ABORTING, COMPLETED, COMPLETING
 from .errors import ApiError
 from .oss_client import NoSuchUpload, ObjectExists, Part
 from .records import user_of
@@ -20,6 +22,13 @@ from .upload_rules import clean_filename, parse_size, plan_upload
 MAX_PARTS = 10_000  # OSS's limit for one upload
 MAX_PARTS_PER_REQUEST = 100
 MIB = 1024 * 1024
+# A completion or an abort holds the upload (a row state in the database, shared by every instance).
+# Others wait for it this long (inside the mini-program's 15 s per call), then get 409 and retry; a
+# claim this old belongs to a request that died (OSS's calls time out long before) and is taken over.
+CLAIM_WAIT_SECONDS = 10
+CLAIM_POLL_SECONDS = 0.1
+CLAIM_STALE_SECONDS = 60
+RETRY_AFTER_SECONDS = 3
 _UPLOAD_ID = re.compile(r"^[A-Za-z0-9_.=-]{1,128}$")
 
 
@@ -63,14 +72,28 @@ def check_parts(parts: List[Part], size: int, part_size: int) -> None:
         raise ApiError(409, "SizeMismatch", f"分片与声明的文件大小不符 (第 {first} 片), 没有合并任何内容")
 
 
+class UploadCompleting(ApiError):
+    def __init__(self):
+        super().__init__(409, "UploadCompleting", "文件已经保存或正在保存, 不能再取消",
+                         {"Retry-After": str(RETRY_AFTER_SECONDS)})
+
+
+class CompleteInProgress(ApiError):
+    def __init__(self):
+        super().__init__(409, "CompleteInProgress", "另一个请求正在完成这次上传, 请稍后再试",
+                         {"Retry-After": str(RETRY_AFTER_SECONDS)})
+
+
 class MultipartUploads:
-    def __init__(self, settings, db, bucket, records, clock: Callable[[], datetime], new_id):
+    def __init__(self, settings, db, bucket, records, clock: Callable[[], datetime], new_id, quota=None):
         self.settings = settings
         self.db = db
         self.bucket = bucket
         self.records = records
         self.clock = clock
         self.new_id = new_id
+        self.quota = quota
+        self.claim_wait_seconds = CLAIM_WAIT_SECONDS
 
     def _expiry(self) -> datetime:
         return self.bucket.cap_expiry(self.clock() + timedelta(seconds=self.settings.expire_seconds))
@@ -82,6 +105,9 @@ class MultipartUploads:
         declared = parse_size(size, settings.max_size)
         part_size = part_size_for(declared, settings.multipart_part_size)
         part_count = len(expected_part_sizes(declared, part_size))
+        if self.quota is not None:
+            # Refused before anything exists in OSS; the hold passes to the open upload's row below.
+            self.quota.reserve(folder, target.key, declared, self._expiry())
         upload_id = self.bucket.initiate_multipart(target.key, target.content_type, target.content_disposition)
         try:
             self.db.add_multipart(upload_id, settings.bucket, target.key, user_of(folder), clean_filename(filename),
@@ -106,24 +132,31 @@ class MultipartUploads:
         if not isinstance(upload_id, str) or not _UPLOAD_ID.match(upload_id):
             raise UploadNotFound()
         upload = self.db.get_multipart(upload_id, user_of(folder))
-        if upload is None:  # unknown, finished, or another user's: the same answer
+        if upload is None or upload.state == COMPLETED:  # unknown, finished, or another user's: the same answer
             raise UploadNotFound()
         return upload
 
     def sign_parts(self, upload_id: str, folder: str, numbers) -> dict:
         upload = self._open(upload_id, folder)
         numbers = parse_part_numbers(numbers, upload.part_count)
+        sizes = expected_part_sizes(upload.size, upload.part_size)
         expires_at = self._expiry()
         signer = self.bucket.url_signer(expires_at)
         parts = []
         for number in numbers:
-            url, headers = signer.upload_part(upload.key, upload_id, number)
-            parts.append({"partNumber": number, "url": url, "headers": headers})
+            # The part's exact size is signed (Content-Length): a body of any other size is refused by OSS.
+            url, headers = signer.upload_part(upload.key, upload_id, number, sizes[number - 1])
+            parts.append({"partNumber": number, "url": url, "headers": headers, "size": sizes[number - 1]})
         return {"parts": parts, "expire": expires_at.strftime("%Y-%m-%dT%H:%M:%SZ")}
 
     def status(self, upload_id: str, folder: str) -> dict:
         upload = self._open(upload_id, folder)
-        held = self._list(upload)
+        try:
+            held = self.bucket.list_parts(upload.key, upload.upload_id)
+        except NoSuchUpload:
+            # Completed by a request that could not record it, or aborted by the lifecycle rule.
+            self._settle_vanished(upload)
+            raise UploadNotFound() from None
         return {
             "uploadId": upload_id,
             "key": upload.key,
@@ -132,32 +165,119 @@ class MultipartUploads:
             "parts": [{"partNumber": p.number, "size": p.size, "etag": p.etag} for p in held],
         }
 
-    def _list(self, upload) -> List[Part]:
-        try:
-            return self.bucket.list_parts(upload.key, upload.upload_id)
-        except NoSuchUpload:  # aborted in OSS (say, by the lifecycle rule): forget it here too
-            self.db.delete_multipart(upload.upload_id)
-            raise UploadNotFound() from None
-
     def complete(self, upload_id: str, folder: str):
-        upload = self._open(upload_id, folder)
-        parts = self._list(upload)
-        check_parts(parts, upload.size, upload.part_size)
+        """The record of the completed file. Idempotent and exclusive: concurrent or retried calls all
+        answer the one record; only the caller holding the claim talks to OSS."""
+        upload = self._open_any(upload_id, folder)
+        claim_id, upload = self._claim(upload, COMPLETING)
+        if claim_id is None:  # completed meanwhile by another request
+            return self._record_of(upload)
         try:
-            self.bucket.complete_multipart(upload.key, upload_id, sorted(parts, key=lambda p: p.number))
-        except NoSuchUpload:
-            self.db.delete_multipart(upload_id)
-            raise UploadNotFound() from None
-        except ObjectExists:
-            raise ApiError(409, "ObjectExists", "这个对象名已被占用") from None
-        info = self.records.inspect(upload.key)
-        # One transaction: the record made, the open upload forgotten.
-        record = self.db.finish_multipart(upload_id, info.etag)
-        if record is None:  # a concurrent completion got there first
-            record = self.db.find_by_key(self.settings.bucket, upload.key)
-        return record
+            try:
+                parts = self.bucket.list_parts(upload.key, upload_id)
+                check_parts(parts, upload.size, upload.part_size)
+                self.bucket.complete_multipart(upload.key, upload_id, sorted(parts, key=lambda p: p.number))
+            except NoSuchUpload:
+                # Completed earlier by a caller that died or could not record it, or aborted in OSS.
+                record = self._settle_vanished(upload, claim_id)
+                if record is None:
+                    raise UploadNotFound() from None
+                return record
+            except ObjectExists:
+                raise ApiError(409, "ObjectExists", "这个对象名已被占用") from None
+            info = self.records.inspect(upload.key)
+            return self.db.finish_multipart(upload_id, info.etag)
+        except BaseException:
+            self._release(upload_id, claim_id)
+            raise
 
     def abort(self, upload_id: str, folder: str) -> None:
-        upload = self._open(upload_id, folder)
-        self.bucket.abort_multipart(upload.key, upload_id)
-        self.db.delete_multipart(upload_id)
+        """Cancel: wins only against an upload still open (409 UploadCompleting once a completion holds it)."""
+        upload = self._open_any(upload_id, folder)
+        claim_id, upload = self._claim(upload, ABORTING)
+        if claim_id is None or self._abort_claimed(upload, claim_id) == "recorded":
+            raise UploadCompleting()
+
+    def expire(self, upload) -> str:
+        """For reconcile: abort an old upload whoever owns it, without waiting for a request that holds it.
+        What happened: "aborted", "recorded" (OSS had completed it), "forgotten" (OSS had dropped it),
+        or "busy" (a request holds it, or it is completed)."""
+        stale_before = self.clock() - timedelta(seconds=CLAIM_STALE_SECONDS)
+        claim_id, upload = self.db.claim_multipart(upload.upload_id, upload.user_folder, ABORTING, stale_before)
+        if claim_id is None:
+            return "busy"
+        return self._abort_claimed(upload, claim_id)
+
+    def settle(self, upload) -> str:
+        """For reconcile: OSS no longer lists this upload. "recorded" or "forgotten", as _settle_vanished;
+        "busy" while a request holds it."""
+        stale_before = self.clock() - timedelta(seconds=CLAIM_STALE_SECONDS)
+        claim_id, upload = self.db.claim_multipart(upload.upload_id, upload.user_folder, COMPLETING, stale_before)
+        if claim_id is None:
+            return "busy"
+        try:
+            return "recorded" if self._settle_vanished(upload, claim_id) is not None else "forgotten"
+        except BaseException:
+            self._release(upload.upload_id, claim_id)
+            raise
+
+    def _abort_claimed(self, upload, claim_id: str) -> str:
+        try:
+            if not self.bucket.abort_multipart(upload.key, upload.upload_id):
+                # OSS no longer knows it: if the object is there, it was completed; record it, do not hide it.
+                return "recorded" if self._settle_vanished(upload, claim_id) is not None else "forgotten"
+        except BaseException:
+            self._release(upload.upload_id, claim_id)
+            raise
+        self.db.delete_multipart(upload.upload_id, claim_id)
+        return "aborted"
+
+    # -- claims --------------------------------------------------------------------------------
+    def _open_any(self, upload_id: str, folder: str):
+        if not isinstance(upload_id, str) or not _UPLOAD_ID.match(upload_id):
+            raise UploadNotFound()
+        upload = self.db.get_multipart(upload_id, user_of(folder))
+        if upload is None:
+            raise UploadNotFound()
+        return upload
+
+    def _claim(self, upload, purpose: str):
+        """(claim_id, upload) once this request holds the upload; (None, upload) when it is completed.
+        Waits while another request holds it (up to claim_wait_seconds, then 409 CompleteInProgress);
+        a claim older than CLAIM_STALE_SECONDS belongs to a request that died and is taken over."""
+        deadline = time.monotonic() + self.claim_wait_seconds
+        while True:
+            if upload.state == COMPLETED:
+                return None, upload
+            stale_before = self.clock() - timedelta(seconds=CLAIM_STALE_SECONDS)
+            claim_id, upload = self.db.claim_multipart(upload.upload_id, upload.user_folder, purpose, stale_before)
+            if claim_id is not None:
+                return claim_id, upload
+            if upload is None:  # aborted meanwhile
+                raise UploadNotFound()
+            if upload.state == COMPLETED:
+                return None, upload
+            if time.monotonic() >= deadline:
+                raise CompleteInProgress() if purpose == COMPLETING else UploadCompleting()
+            time.sleep(CLAIM_POLL_SECONDS)
+
+    def _release(self, upload_id: str, claim_id: str) -> None:
+        try:
+            self.db.release_multipart(upload_id, claim_id)
+        except ApiError:
+            pass  # the database is down: the claim goes stale and the next caller takes over
+
+    def _record_of(self, upload):
+        record = self.db.find_by_key(upload.bucket, upload.key)
+        if record is None:  # completed, then the file was deleted from 我的文件
+            raise UploadNotFound()
+        return record
+
+    def _settle_vanished(self, upload, claim_id: Optional[str] = None):
+        """OSS answered NoSuchUpload: the record if the object exists (completed but not yet recorded),
+        else forget the upload (aborted, e.g. by the lifecycle rule) and return None."""
+        if self.bucket.head(upload.key) is not None:
+            info = self.records.inspect(upload.key)
+            return self.db.finish_multipart(upload.upload_id, info.etag)
+        self.db.delete_multipart(upload.upload_id, claim_id)
+        return None

@@ -33,9 +33,10 @@ OSS_KEY_URL_PREFIXES = ("http://gosspublic.alicdn.com/", "https://gosspublic.ali
 class CallbackRejected(ApiError):
     """403 to OSS (which then answers the uploader 203 CallbackFailed); `reason` is for the log only."""
 
-    def __init__(self, reason: str):
+    def __init__(self, reason: str, kind: str = "signature"):
         super().__init__(403, "CallbackRejected", "上传回调校验失败")
         self.reason = reason
+        self.kind = kind  # the metrics' label: key_url, signature, token, mismatch, replay, body
 
 
 class CallbackKeys:
@@ -83,14 +84,14 @@ def verify_signature(keys: CallbackKeys, headers: Dict[str, str], path: str, raw
     """
     encoded_url = headers.get("x-oss-pub-key-url")
     if not encoded_url:
-        raise CallbackRejected("no x-oss-pub-key-url header")
+        raise CallbackRejected("no x-oss-pub-key-url header", "key_url")
     try:
         url = _b64(encoded_url, "x-oss-pub-key-url").decode("utf-8")
     except UnicodeDecodeError:
-        raise CallbackRejected("x-oss-pub-key-url is not UTF-8") from None
+        raise CallbackRejected("x-oss-pub-key-url is not UTF-8", "key_url") from None
     key = keys.key_for(url)
     if key is None:
-        raise CallbackRejected(f"untrusted public key URL {url[:120]!r}")
+        raise CallbackRejected(f"untrusted public key URL {url[:120]!r}", "key_url")
     authorization = headers.get("authorization")
     if not authorization:
         raise CallbackRejected("no authorization header")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Callable, Dict, List, Optional
+from typing import Callable, Dict, Iterator, List, Optional
 
 import alibabacloud_oss_v2 as oss
 import requests
@@ -63,6 +63,20 @@ class ObjectInfo:
 
 
 @dataclass(frozen=True)
+class ListedObject:
+    key: str
+    size: int
+    last_modified: Optional[datetime]
+
+
+@dataclass(frozen=True)
+class OpenUpload:
+    key: str
+    upload_id: str
+    initiated: Optional[datetime]
+
+
+@dataclass(frozen=True)
 class Part:
     number: int
     size: int
@@ -86,12 +100,16 @@ class UrlSigner:
             params["x-oss-process"] = process
         return self._signer.url("GET", self._host, self._bucket, key, params)
 
-    def upload_part(self, key: str, upload_id: str, part_number: int):
-        """(url, headers): the client PUTs the part to `url` sending exactly `headers`."""
+    def upload_part(self, key: str, upload_id: str, part_number: int, size: int):
+        """(url, headers): the client PUTs exactly `size` bytes to `url` sending exactly `headers`."""
         # wx.request always sends a Content-Type, and V4 signs it: sign the one the client will send.
         headers = {"Content-Type": PART_CONTENT_TYPE}
         params = {"partNumber": str(part_number), "uploadId": upload_id}
-        return self._signer.url("PUT", self._host, self._bucket, key, params, headers), headers
+        # Content-Length is signed as an additional header, so OSS refuses a body of any other size
+        # (SignatureDoesNotMatch). It is not in `headers`: the HTTP client sets it from the body it
+        # sends, and a copied stale value would cut the part short.
+        signed = dict(headers, **{"Content-Length": str(size)})
+        return self._signer.url("PUT", self._host, self._bucket, key, params, signed, ("content-length",)), headers
 
 
 class _CachedCredentials(oss.credentials.CredentialsProvider):
@@ -232,14 +250,46 @@ class BucketClient:
             self._raise_multipart("CompleteMultipartUpload", error)
         return (result.etag or "").strip('"'), getattr(result, "callback_result", None)
 
-    def abort_multipart(self, key: str, upload_id: str) -> None:
+    def abort_multipart(self, key: str, upload_id: str) -> bool:
+        """True when OSS aborted it, False when OSS no longer knows it (aborted or completed before)."""
         try:
             self._client.abort_multipart_upload(
                 oss.AbortMultipartUploadRequest(bucket=self.bucket, key=key, upload_id=upload_id))
         except oss_errors.OperationError as error:
             if _code(error) == "NoSuchUpload":
-                return
+                return False
             raise self._unavailable("AbortMultipartUpload", error) from None
+        return True
+
+    # -- listings (reconcile) ----------------------------------------------------------------
+    def list_objects(self, prefix: str) -> Iterator[List[ListedObject]]:
+        """The objects under `prefix`, a page (up to 1000, in key order) at a time (ListObjectsV2)."""
+        token = None
+        while True:
+            try:
+                result = self._client.list_objects_v2(oss.ListObjectsV2Request(
+                    bucket=self.bucket, prefix=prefix, max_keys=1000, continuation_token=token))
+            except oss_errors.OperationError as error:
+                raise self._unavailable("ListObjectsV2", error) from None
+            yield [ListedObject(o.key, int(o.size or 0), o.last_modified) for o in (result.contents or [])]
+            if not result.is_truncated:
+                return
+            token = result.next_continuation_token
+
+    def list_multipart_uploads(self, prefix: str) -> Iterator[List[OpenUpload]]:
+        """The multipart uploads OSS holds under `prefix`, a page at a time (ListMultipartUploads)."""
+        key_marker = upload_id_marker = None
+        while True:
+            try:
+                result = self._client.list_multipart_uploads(oss.ListMultipartUploadsRequest(
+                    bucket=self.bucket, prefix=prefix, max_uploads=1000, key_marker=key_marker,
+                    upload_id_marker=upload_id_marker))
+            except oss_errors.OperationError as error:
+                raise self._unavailable("ListMultipartUploads", error) from None
+            yield [OpenUpload(u.key, u.upload_id, u.initiated) for u in (result.uploads or [])]
+            if not result.is_truncated:
+                return
+            key_marker, upload_id_marker = result.next_key_marker, result.next_upload_id_marker
 
     def _raise_multipart(self, operation: str, error: oss_errors.OperationError):
         code = _code(error)

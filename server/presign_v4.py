@@ -11,7 +11,7 @@ import hashlib
 import hmac
 from datetime import datetime
 from functools import lru_cache
-from typing import Dict, Optional
+from typing import Dict, Iterable, Optional
 from urllib.parse import quote
 
 from .clock import require_aware
@@ -30,6 +30,12 @@ def _encode(text: str) -> str:
 
 def _is_signed_header(name: str) -> bool:
     return name.startswith("x-oss-") or name in ("content-type", "content-md5")
+
+
+def _additional(names: Iterable[str], headers: Dict[str, str]) -> list:
+    """As OSS's SDKs list them: lower-case, sorted, only headers present and not signed anyway."""
+    present = {name.lower() for name in headers}
+    return sorted({name.lower() for name in names} & present - {n for n in present if _is_signed_header(n)})
 
 
 class QuerySigner:
@@ -58,24 +64,28 @@ class QuerySigner:
         self._key = signing_key(access_key_secret, day, region)
 
     def url(self, method: str, base_url: str, bucket: str, key: str, params: Optional[Dict[str, str]] = None,
-            headers: Optional[Dict[str, str]] = None) -> str:
+            headers: Optional[Dict[str, str]] = None, additional: Iterable[str] = ()) -> str:
         """A URL for `method` on `key`.
 
         `base_url` is where the bucket's keys sit at the path root (https://bucket.oss-region.aliyuncs.com,
         a bound domain, or the emulator). `params` are the request's own query parameters ("" for a
-        bare one such as `uploads`); `headers` are the ones the client must send as given
-        (content-type, x-oss-*), which V4 signs.
+        bare one such as `uploads`); `headers` are the ones the request must carry with exactly these
+        values: content-type, content-md5 and x-oss-* are always signed, any other only when its name is
+        in `additional` (V4's x-oss-additional-headers; e.g. content-length binds a part's exact size).
         """
+        listed = _additional(additional, headers or {})
         own = [(_encode(name), _encode(value)) for name, value in (params or {}).items()]
+        if listed:
+            own.append(("x-oss-additional-headers", _encode(";".join(listed))))
         encoded = own + self._common
         canonical_query = "&".join(f"{k}={v}" if v else k for k, v in sorted(encoded))
         signed = sorted((name.lower(), value) for name, value in (headers or {}).items()
-                        if _is_signed_header(name.lower()))
+                        if _is_signed_header(name.lower()) or name.lower() in listed)
         canonical_headers = "".join(f"{name}:{value}\n" for name, value in signed)
         path = quote(key, safe="/")
         # The canonical URI names the bucket even where the URL does not (a bound domain, the emulator).
-        canonical = "\n".join([method, f"/{_encode(bucket)}/{path}", canonical_query, canonical_headers, "",
-                               UNSIGNED_PAYLOAD])
+        canonical = "\n".join([method, f"/{_encode(bucket)}/{path}", canonical_query, canonical_headers,
+                               ";".join(listed), UNSIGNED_PAYLOAD])
         string_to_sign = "\n".join([SIGNATURE_VERSION, self._date, self._scope,
                                     hashlib.sha256(canonical.encode("utf-8")).hexdigest()])
         signature = hmac.new(self._key, string_to_sign.encode("utf-8"), hashlib.sha256).hexdigest()
@@ -85,7 +95,8 @@ class QuerySigner:
 
 def presign(method: str, base_url: str, bucket: str, key: str, access_key_id: str, access_key_secret: str,
             security_token: Optional[str], region: str, signed_at: datetime, expires_seconds: int,
-            params: Optional[Dict[str, str]] = None, headers: Optional[Dict[str, str]] = None) -> str:
+            params: Optional[Dict[str, str]] = None, headers: Optional[Dict[str, str]] = None,
+            additional: Iterable[str] = ()) -> str:
     """One presigned URL (QuerySigner for many)."""
     signer = QuerySigner(access_key_id, access_key_secret, security_token, region, signed_at, expires_seconds)
-    return signer.url(method, base_url, bucket, key, params, headers)
+    return signer.url(method, base_url, bucket, key, params, headers, additional)

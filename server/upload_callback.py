@@ -16,7 +16,9 @@ from typing import Callable, Mapping
 from urllib.parse import parse_qs
 
 from .callback_token import CallbackTokens, TokenInvalid
+from .metrics import CALLBACK_REJECTED
 from .oss_callback import CallbackKeys, CallbackRejected, verify_signature
+from .records import ObjectNotFound, ObjectRejected
 
 log = logging.getLogger("server.callback")
 
@@ -56,16 +58,21 @@ class UploadCallbacks:
             try:
                 grant = self.tokens.verify(raw_query.decode("ascii"), self.clock())
             except (TokenInvalid, UnicodeDecodeError) as error:
-                raise CallbackRejected(f"token: {error}") from None
+                raise CallbackRejected(f"token: {error}", "token") from None
             fields = _form(body)
             if fields.get("bucket") != grant.bucket or fields.get("object") != grant.key:
-                raise CallbackRejected("body names another bucket or object than the token")
+                raise CallbackRejected("body names another bucket or object than the token", "mismatch")
             if not self.db.use_callback_token(grant.token_id, grant.expires_at):
-                raise CallbackRejected("token already used (a replay)")
+                raise CallbackRejected("token already used (a replay)", "replay")
         except CallbackRejected as error:
             log.warning("拒绝上传回调: %s", error.reason)
+            CALLBACK_REJECTED.labels(error.kind).inc()
             raise
-        return self.records.record(grant.key, grant.folder)
+        try:
+            return self.records.record(grant.key, grant.folder)
+        except (ObjectNotFound, ObjectRejected):
+            CALLBACK_REJECTED.labels("object").inc()
+            raise
 
 
 def _form(body: bytes) -> dict:
@@ -73,7 +80,7 @@ def _form(body: bytes) -> dict:
     try:
         parsed = parse_qs(body.decode("utf-8"), keep_blank_values=True, strict_parsing=False)
     except UnicodeDecodeError:
-        raise CallbackRejected("body is not UTF-8") from None
+        raise CallbackRejected("body is not UTF-8", "body") from None
     if any(len(values) != 1 for values in parsed.values()):
-        raise CallbackRejected("a body field appears more than once")
+        raise CallbackRejected("a body field appears more than once", "body")
     return {name: values[0] for name, values in parsed.items()}

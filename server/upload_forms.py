@@ -12,12 +12,13 @@ from .upload_rules import parse_size, plan_upload
 
 class UploadSigner:
     def __init__(self, settings, credentials: CredentialCache, clock: Callable[[], datetime], new_id=None,
-                 callbacks=None):
+                 callbacks=None, quota=None):
         self.settings = settings
         self.credentials = credentials
         self.clock = clock
         self.new_id = new_id or new_object_id
         self.callbacks = callbacks  # upload_callback.UploadCallbacks, or None with callbacks off
+        self.quota = quota  # quota.Quota, or None (tests of the form alone)
 
     def sign(self, filename: Optional[str], size: Optional[str], folder: str = "") -> dict:
         """The JSON for GET /generate_signature. `folder` is a per-user sub-directory."""
@@ -29,6 +30,9 @@ class UploadSigner:
         declared = parse_size(size, settings.max_size, required=not nameless)
         creds = self.credentials.get()
         expires_at = policy_expiry(now, settings.expire_seconds, creds.expiration)
+        if self.quota is not None:
+            # A form without a declared size may carry up to the maximum: hold that much.
+            self.quota.reserve(folder, target.key, declared or settings.max_size, expires_at)
         callback = self.callbacks.form_field(target.key, folder, expires_at) if self.callbacks else None
         spec = UploadSpec(
             bucket=settings.bucket,

@@ -23,7 +23,7 @@ SECRET = "test-long-term-secret"
 
 
 class SdkSigned(requests.auth.AuthBase):
-    """Signs a request to `/<key>` (not PostObject's `POST /`) as the SDK would, V4 header
+    """Signs a request to `/<key>` or `/` (not PostObject's `POST /`) as the SDK would, V4 header
     authentication at the given clock's time. Build query strings percent-encoded (the SDK
     signs the query as it stands in the URL)."""
 
@@ -33,7 +33,7 @@ class SdkSigned(requests.auth.AuthBase):
 
     def __call__(self, prepared):
         path = urlsplit(prepared.url).path
-        if path in ("", "/"):
+        if path in ("", "/") and prepared.method == "POST":
             return prepared
         request = HttpRequest(prepared.method, prepared.url, headers=dict(prepared.headers))
         SignerV4().sign(SigningContext(product="oss", region="cn-hangzhou", bucket=self.bucket,

@@ -12,6 +12,7 @@ from sqlalchemy import create_engine, func, inspect, select, text
 
 from server import create_app
 from server.db import (
+    Usage,
     SCHEMA_VERSION,
     Database,
     DatabaseUnavailable,
@@ -262,20 +263,25 @@ def test_an_open_multipart_upload_is_the_owners_only(db):
     assert db.get_multipart(opened.upload_id, "u1/") is None
 
 
-def test_finishing_a_multipart_upload_records_it_and_forgets_it_in_one_step(db):
+def test_finishing_a_multipart_upload_records_it_and_marks_it_completed_in_one_step(db):
     opened = _multipart(db)
     record = db.finish_multipart(opened.upload_id, '"A1B2C3D4E5F60718293A4B5C6D7E8F90-6"')
     assert record.to_json()["name"] == "大视频.mp4" and record.size == opened.size and record.etag.endswith("-6")
-    assert db.get_multipart(opened.upload_id, "u1/") is None
-    assert db.finish_multipart(opened.upload_id, "X") is None
+    assert record.fresh
+    assert db.get_multipart(opened.upload_id, "u1/").state == "completed"
+    # Kept so that a retried complete answers the same record; the ETag of a second call changes nothing.
+    again = db.finish_multipart(opened.upload_id, "X")
+    assert again == record and not again.fresh
     assert db.list_uploads("u1/", 10) == [record]
+    assert db.usage("u1/") == Usage(opened.size, 1, 0, 0)
+    assert db.delete_multipart(opened.upload_id) is False  # only open uploads are forgotten without a claim
 
 
 def test_finishing_after_the_callback_recorded_it_is_idempotent(db):
     opened = _multipart(db)
     by_callback = db.record_upload(BUCKET, opened.key, "u1/", opened.name, opened.size, "ABC-6", "video/mp4")
     assert db.finish_multipart(opened.upload_id, '"ABC-6"') == by_callback
-    assert db.get_multipart(opened.upload_id, "u1/") is None
+    assert db.get_multipart(opened.upload_id, "u1/").state == "completed"
 
 
 def test_a_conflicting_finish_keeps_the_open_upload(db):

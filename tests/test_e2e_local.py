@@ -55,7 +55,7 @@ def test_signature_upload_callback_read_back_and_listing(kit):
     kit.clock.advance(5)
     second, response = kit.upload("notes.txt", b"later")
     assert response.status_code == 200
-    page = kit.http.get(kit.oss_url + "/")
+    page = kit.http.get(kit.oss_url + "/-/console")
     assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/html")
     assert page.text.index(second["key"]) < page.text.index(form["key"])  # newest first
     thumbnail = html.unescape(page.text.split('<img src="', 1)[1].split('"', 1)[0])
@@ -91,7 +91,7 @@ def test_python_m_server_with_no_settings_reaches_local_mode(tmp_path):
         while True:
             try:
                 health = requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
-                listing = requests.get(f"http://127.0.0.1:{oss_port}/", timeout=1)
+                listing = requests.get(f"http://127.0.0.1:{oss_port}/-/console", timeout=1)
                 break
             except requests.ConnectionError:
                 assert process.poll() is None, process.communicate()[1]
@@ -110,7 +110,7 @@ def test_python_m_server_with_no_settings_reaches_local_mode(tmp_path):
     assert "GET /generate_signature HTTP" in log
     assert "private-name-in-query" not in log and "signature-in-query" not in log
     assert f"127.0.0.1:{oss_port}" in log
-    assert f"http://127.0.0.1:{oss_port}/" in log  # where to see the files
+    assert f"http://127.0.0.1:{oss_port}/-/console" in log  # where to see the files
     assert "不校验合法域名" in log
     assert str(tmp_path / "oss") in log and (tmp_path / "oss" / "blobs").is_dir()
 
@@ -141,7 +141,7 @@ def test_without_local_oss_dir_the_emulator_stores_in_the_instance_folder_and_sa
         expected = instance / "local-oss" / "local-bucket"
         assert (expected / "blobs").is_dir()
         assert any(line.startswith(f"模拟器的数据保存在: {expected} ") for line in lines)
-        listing = requests.get(f"http://127.0.0.1:{settings.local_oss_port}/", timeout=5)
+        listing = requests.get(f"http://127.0.0.1:{settings.local_oss_port}/-/console", timeout=5)
         assert str(expected) in listing.text
     finally:
         server.shutdown()

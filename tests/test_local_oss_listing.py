@@ -1,4 +1,4 @@
-"""The listing page at `/`: paged, newest first, from an in-memory index, with presigned links."""
+"""The console at `/-/console`: paged, newest first, from an in-memory index, with presigned links."""
 from __future__ import annotations
 
 import hashlib
@@ -63,7 +63,7 @@ def test_2000_objects_list_a_page_at_a_time_without_reading_them(many, reads):
     client = Client(emulator)
     started = time.monotonic()
     for _ in range(20):
-        first = client.get("/")
+        first = client.get("/-/console")
     elapsed = (time.monotonic() - started) / 20
     assert reads["files"] == 2000, "a listing read metadata files"
     assert elapsed < 0.25, f"{elapsed * 1000:.0f} ms per listing"
@@ -71,19 +71,19 @@ def test_2000_objects_list_a_page_at_a_time_without_reading_them(many, reads):
     shown = keys_on(page)
     assert len(shown) == listing.PAGE_SIZE
     assert shown[0] == "uploads/key-1999.txt" and shown[-1] == "uploads/key-1900.txt"  # newest first
-    assert "共 2000 个文件" in page and 'href="/?page=2"' in page and "上一页" not in page
-    last = client.get("/?page=20").get_data(as_text=True)
+    assert "共 2000 个文件" in page and 'href="/-/console?page=2"' in page and "上一页" not in page
+    last = client.get("/-/console?page=20").get_data(as_text=True)
     assert keys_on(last)[-1] == "uploads/key-0000.txt" and "下一页" not in last
-    assert keys_on(client.get("/?page=21").get_data(as_text=True)) == []
+    assert keys_on(client.get("/-/console?page=21").get_data(as_text=True)) == []
     for junk in ("0", "-1", "abc", "9" * 30, "%C2%B2", "%D9%A3"):
-        assert keys_on(client.get(f"/?page={junk}").get_data(as_text=True)) == shown
+        assert keys_on(client.get(f"/-/console?page={junk}").get_data(as_text=True)) == shown
 
 
 def test_uploads_and_deletes_of_this_process_show_at_once(emu):
     assert emu.post(emu.sign("uploads/new.txt"), b"n").status_code == 204
-    assert keys_on(emu.http.get(emu.url + "/").text) == ["uploads/new.txt"]
+    assert keys_on(requests.get(emu.url + "/-/console", timeout=5).text) == ["uploads/new.txt"]
     assert emu.http.delete(emu.url + "/uploads/new.txt").status_code == 204
-    assert "还没有文件" in emu.http.get(emu.url + "/").text
+    assert "还没有文件" in requests.get(emu.url + "/-/console", timeout=5).text
 
 
 def test_another_process_sharing_the_folder_is_noticed_reading_only_what_changed(tmp_path, reads):
@@ -94,12 +94,12 @@ def test_another_process_sharing_the_folder_is_noticed_reading_only_what_changed
     for n in range(50):
         commit(other, f"uploads/{n}.txt", 1_700_000_000 + n)
     before = reads["files"]
-    assert len(keys_on(client.get("/").get_data(as_text=True))) == 50
+    assert len(keys_on(client.get("/-/console").get_data(as_text=True))) == 50
     assert reads["files"] - before == 50
     commit(other, "uploads/3.txt", 1_800_000_000, b"replaced")  # an overwrite: same file name, new inode
     other.delete("uploads/4.txt")
     before = reads["files"]
-    shown = keys_on(client.get("/").get_data(as_text=True))
+    shown = keys_on(client.get("/-/console").get_data(as_text=True))
     assert shown[0] == "uploads/3.txt" and "uploads/4.txt" not in shown and len(shown) == 49
     assert reads["files"] - before == 1
 
@@ -113,7 +113,7 @@ def test_an_old_folder_time_is_trusted(tmp_path, reads):
     emulator = create_emulator_app(SETTINGS, clock=FakeClock(), storage_dir=directory)
     client = Client(emulator)
     before = reads["files"]
-    client.get("/")
+    client.get("/-/console")
     assert reads["files"] == before
 
 
@@ -121,7 +121,7 @@ def test_links_and_thumbnails_are_short_lived_presigned_urls(emu):
     out = io.BytesIO()
     Image.new("RGB", (300, 300), (0, 0, 255)).save(out, "JPEG")
     assert emu.post(emu.sign("uploads/p.jpg"), out.getvalue(), filename="p.jpg").status_code == 204
-    page = emu.http.get(emu.url + "/")
+    page = requests.get(emu.url + "/-/console", timeout=5)
     assert page.headers["Cache-Control"] == "no-store" and page.headers["Referrer-Policy"] == "no-referrer"
     href = html.unescape(re.search(r'<a href="([^"]+)">uploads/p.jpg', page.text).group(1))
     thumb = html.unescape(re.search(r'<img src="([^"]+)"', page.text).group(1))
@@ -135,7 +135,7 @@ def test_links_and_thumbnails_are_short_lived_presigned_urls(emu):
 
 def test_no_thumbnail_for_types_a_browser_cannot_show_resized(emu):
     assert emu.post(emu.sign("uploads/v.svg", extra=[("Content-Type", "image/svg+xml")]), b"<svg/>").status_code == 204
-    assert "<img" not in emu.http.get(emu.url + "/").text
+    assert "<img" not in requests.get(emu.url + "/-/console", timeout=5).text
 
 
 def test_storage_list_is_every_object_newest_first_without_reading_files(many, reads):

@@ -148,7 +148,7 @@ def test_parts_are_never_an_object_before_complete(emu):
     uid = upload_id(emu)
     put_part(emu, uid, 1, BIG)
     assert emu.http.get(f"{emu.url}/{KEY}").status_code == 404
-    assert emu.objects() == [] and "video.mp4" not in emu.http.get(emu.url + "/").text
+    assert emu.objects() == [] and "video.mp4" not in requests.get(emu.url + "/-/console", timeout=5).text
 
 
 # -- ListParts ---------------------------------------------------------------------------------

@@ -17,7 +17,9 @@ from alibabacloud_oss_v2.signer import SignerV4
 from PIL import Image
 
 from server.credentials.local import mint
-from tests.local_oss_support import KEY_ID, SECRET
+from oss_emulator import request_auth
+from tests.conftest import FakeClock
+from tests.local_oss_support import KEY_ID, SECRET, running_emulator
 from tests.ossform import error_code
 
 BUCKET = "test-bucket"
@@ -50,6 +52,17 @@ def sdk_client(emu, key_id=KEY_ID, secret=SECRET, token=None) -> oss.Client:
 @pytest.fixture
 def sdk(emu):
     return sdk_client(emu)
+
+
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory):
+    """One emulator for the bucket-wide tests of this module (each works under its own prefix)."""
+    yield from running_emulator(tmp_path_factory.mktemp("shared"), FakeClock())
+
+
+@pytest.fixture(scope="module")
+def shared_sdk(shared):
+    return sdk_client(shared)
 
 
 def service_error(call):
@@ -232,3 +245,122 @@ def test_presigned_upload_part_with_a_signed_content_type(emu, sdk):
     done = requests.post(complete.url, headers=complete.signed_headers, timeout=5)
     assert done.status_code == 200, done.text
     assert sdk.get_object(oss.GetObjectRequest(bucket=BUCKET, key="uploads/v.mp4")).body.read() == b"part bytes"
+
+
+# -- bucket listings (one emulator for the module) -------------------------------------------------
+
+LISTED = ["list/a/1.txt", "list/a/2.txt", "list/b.txt", "list/c d+e.txt", "list/z/9.txt", "list/中.txt"]
+
+
+@pytest.fixture(scope="module")
+def listed(shared):
+    for key in LISTED + ["other.txt"]:
+        store(shared, key, key.encode())
+    return shared
+
+
+def test_list_objects_v2_groups_pages_and_decodes(listed, shared_sdk):
+    result = shared_sdk.list_objects_v2(oss.ListObjectsV2Request(bucket=BUCKET, prefix="list/", delimiter="/"))
+    assert [c.key for c in result.contents] == ["list/b.txt", "list/c d+e.txt", "list/中.txt"]
+    assert [p.prefix for p in result.common_prefixes] == ["list/a/", "list/z/"]
+    assert result.key_count == 5 and result.is_truncated is False and result.max_keys == 100
+    first = result.contents[0]
+    assert (first.size, first.etag, first.object_type, first.storage_class) == (
+        10, '"%s"' % hashlib.md5(b"list/b.txt").hexdigest().upper(), "Normal", "Standard")
+    assert first.last_modified is not None and first.owner is None
+    owned = shared_sdk.list_objects_v2(oss.ListObjectsV2Request(bucket=BUCKET, prefix="list/b", fetch_owner=True))
+    assert owned.contents[0].owner.id
+
+    pages = list(shared_sdk.list_objects_v2_paginator().iter_page(
+        oss.ListObjectsV2Request(bucket=BUCKET, prefix="list/", max_keys=2)))
+    assert [len(p.contents) for p in pages] == [2, 2, 2]
+    assert [c.key for p in pages for c in p.contents] == sorted(LISTED)
+    assert pages[0].is_truncated and pages[0].next_continuation_token and not pages[-1].is_truncated
+    after = shared_sdk.list_objects_v2(oss.ListObjectsV2Request(bucket=BUCKET, start_after="list/b.txt",
+                                                                prefix="list/", delimiter="/"))
+    assert [c.key for c in after.contents] + [p.prefix for p in after.common_prefixes] == [
+        "list/c d+e.txt", "list/中.txt", "list/z/"]
+    assert after.start_after == "list/b.txt"
+
+
+def test_list_objects_v1_pages_by_marker(listed, shared_sdk):
+    first = shared_sdk.list_objects(oss.ListObjectsRequest(bucket=BUCKET, prefix="list/", delimiter="/", max_keys=2))
+    assert [p.prefix for p in first.common_prefixes] == ["list/a/"] and [c.key for c in first.contents] == [
+        "list/b.txt"]
+    assert first.is_truncated and first.next_marker == "list/b.txt"
+    assert first.contents[0].owner.id  # ListObjects always names the owner
+    rest = shared_sdk.list_objects(oss.ListObjectsRequest(bucket=BUCKET, prefix="list/", delimiter="/",
+                                                          marker="list/a/"))
+    assert [c.key for c in rest.contents] == ["list/b.txt", "list/c d+e.txt", "list/中.txt"]
+    assert [p.prefix for p in rest.common_prefixes] == ["list/z/"] and rest.is_truncated is False
+    everything = shared_sdk.list_objects(oss.ListObjectsRequest(bucket=BUCKET))
+    assert [c.key for c in everything.contents] == sorted(LISTED + ["other.txt"])
+
+
+def test_list_refusals_and_empty_parameters(listed, shared_sdk):
+    for bad in (0, 1001):
+        error = service_error(lambda: shared_sdk.list_objects_v2(oss.ListObjectsV2Request(bucket=BUCKET,
+                                                                                          max_keys=bad)))
+        assert (error.status_code, error.code) == (400, "InvalidArgument")
+    token = service_error(lambda: shared_sdk.list_objects_v2(oss.ListObjectsV2Request(
+        bucket=BUCKET, continuation_token="%%%")))
+    assert token.code == "InvalidArgument"
+    http = listed.http  # signed by the SDK's V4 signer
+    empty = http.get(listed.url + "/?list-type=2&max-keys=&prefix=list%2Fa&continuation-token=&delimiter=",
+                     timeout=5)
+    assert empty.status_code == 200 and empty.text.count("<Contents>") == 2 and "<MaxKeys>100</MaxKeys>" in empty.text
+    anonymous = requests.get(listed.url + "/?list-type=2", timeout=5)
+    assert anonymous.status_code == 403 and error_code(anonymous) == "AccessDenied"
+    wrong = service_error(lambda: sdk_client(listed, secret="not-it").list_objects_v2(
+        oss.ListObjectsV2Request(bucket=BUCKET)))
+    assert (wrong.status_code, wrong.code) == (403, "SignatureDoesNotMatch")
+    unsupported = http.get(listed.url + "/?location", timeout=5)
+    assert unsupported.status_code == 501 and error_code(unsupported) == "NotImplemented"
+
+
+def test_presigned_list(listed):
+    settings = listed.settings
+    query = request_auth.presign("GET", settings.bucket, "", [("list-type", "2"), ("prefix", "list/a/")], KEY_ID,
+                                 SECRET, settings.region, listed.clock(), 60)
+    got = requests.get(f"{listed.url}/?{query}", timeout=5)
+    assert got.status_code == 200 and got.text.count("<Key>list/a/") == 2
+    tampered = requests.get(f"{listed.url}/?{query.replace('list%2Fa%2F', 'list%2F')}", timeout=5)
+    assert tampered.status_code == 403 and error_code(tampered) == "SignatureDoesNotMatch"
+
+
+def test_list_multipart_uploads(shared, shared_sdk):
+    def start(key):
+        return shared_sdk.initiate_multipart_upload(oss.InitiateMultipartUploadRequest(bucket=BUCKET, key=key)).upload_id
+
+    ids = {key: sorted(start(key) for _ in range(count)) for key, count in
+           (("mpu/b.bin", 2), ("mpu/a 中.bin", 1), ("mpu/dir/c.bin", 1))}
+    listed = shared_sdk.list_multipart_uploads(oss.ListMultipartUploadsRequest(bucket=BUCKET, prefix="mpu/"))
+    assert [(u.key, u.upload_id) for u in listed.uploads] == [
+        ("mpu/a 中.bin", ids["mpu/a 中.bin"][0]), ("mpu/b.bin", ids["mpu/b.bin"][0]),
+        ("mpu/b.bin", ids["mpu/b.bin"][1]), ("mpu/dir/c.bin", ids["mpu/dir/c.bin"][0])]
+    assert listed.uploads[0].initiated is not None and listed.is_truncated is False
+    grouped = shared_sdk.list_multipart_uploads(oss.ListMultipartUploadsRequest(bucket=BUCKET, prefix="mpu/",
+                                                                                delimiter="/"))
+    assert [u.key for u in grouped.uploads] == ["mpu/a 中.bin", "mpu/b.bin", "mpu/b.bin"]
+    page = shared_sdk.list_multipart_uploads(oss.ListMultipartUploadsRequest(bucket=BUCKET, prefix="mpu/",
+                                                                             max_uploads=2))
+    assert page.is_truncated and (page.next_key_marker, page.next_upload_id_marker) == ("mpu/b.bin",
+                                                                                        ids["mpu/b.bin"][0])
+    rest = shared_sdk.list_multipart_uploads(oss.ListMultipartUploadsRequest(
+        bucket=BUCKET, prefix="mpu/", key_marker=page.next_key_marker, upload_id_marker=page.next_upload_id_marker))
+    assert [u.upload_id for u in rest.uploads] == [ids["mpu/b.bin"][1], ids["mpu/dir/c.bin"][0]]
+    past_key = shared_sdk.list_multipart_uploads(oss.ListMultipartUploadsRequest(bucket=BUCKET, prefix="mpu/",
+                                                                                 key_marker="mpu/b.bin"))
+    assert [u.key for u in past_key.uploads] == ["mpu/dir/c.bin"]
+    for key, upload_ids in ids.items():
+        for upload_id in upload_ids:
+            shared_sdk.abort_multipart_upload(oss.AbortMultipartUploadRequest(bucket=BUCKET, key=key,
+                                                                              upload_id=upload_id))
+    after = shared_sdk.list_multipart_uploads(oss.ListMultipartUploadsRequest(bucket=BUCKET, prefix="mpu/"))
+    assert after.uploads is None or after.uploads == []
+
+
+def test_the_console_moved_off_the_bucket(listed):
+    page = requests.get(listed.url + "/-/console", timeout=5)
+    assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/html")
+    assert "list/中.txt" in page.text

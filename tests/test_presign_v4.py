@@ -81,3 +81,12 @@ def test_expiry_outside_oss_limits_is_refused(expires):
     with pytest.raises(ValueError):
         presign("GET", "https://b.oss-cn-hangzhou.aliyuncs.com", "b", "k", "a", "s", None, "cn-hangzhou",
                 at(1702781677), expires)
+
+
+def test_official_query_vector_with_additional_headers():
+    # Vector 6: abc and ZAbc listed; x-oss-* or absent names listed as additional change nothing.
+    for additional in (["ZAbc", "abc"], ["x-oss-no-exist", "ZAbc", "x-oss-head1", "abc"]):
+        url = presign("PUT", "http://bucket.oss-cn-hangzhou.aliyuncs.com", "bucket", "1234+-/123/1.txt", "ak", "sk",
+                      None, "cn-hangzhou", at(1702783809), 599, PARAMS, HEADERS, additional)
+        assert signature(url) == "6bd984bfe531afb6db1f7550983a741b103a8c58e5e14f83ea474c2322dfa2b7"
+        assert "&x-oss-additional-headers=abc%3Bzabc&" in url

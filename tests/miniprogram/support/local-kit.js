@@ -150,7 +150,7 @@ async function startLocalKit(options = {}) {
   for (;;) {
     if (exited !== null) throw new Error(`python -m server exited with ${exited}:\n${output}`);
     try {
-      const [signer, oss] = await Promise.all([get(`${base}/healthz`), get(`${ossBase}/`)]);
+      const [signer, oss] = await Promise.all([get(`${base}/healthz`), get(`${ossBase}/-/console`)]);
       if (signer.status === 200 && oss.status === 200) break;
     } catch {
       // not listening yet

@@ -1,0 +1,79 @@
+"""Per-user storage quota: what one user may store (bytes and files), checked before anything is signed.
+
+Recorded uploads count, and so do holds: a signed form holds its declared size until it is recorded
+or its policy expires, an open multipart upload until it is completed or aborted. The database keeps
+the counts and the holds (server/db.py), so every instance sees the same ones, and the check and the
+hold are one transaction with the user's row locked: concurrent signs cannot overshoot.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from .db import Usage
+from .errors import ApiError
+from .metrics import QUOTA_REFUSALS
+from .records import user_of
+from .upload_callback import TOKEN_MARGIN
+
+
+def human_size(size: int) -> str:
+    """1536 -> "1.5 KB", 1073741824 -> "1 GB" (binary units, as file managers on phones show them)."""
+    value = float(size)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            text = f"{value:.1f}".rstrip("0").rstrip(".") if unit != "B" else str(int(value))
+            return f"{text} {unit}"
+        value /= 1024
+    raise AssertionError("unreachable")
+
+
+class QuotaExceeded(ApiError):
+    def __init__(self, message: str):
+        super().__init__(403, "QuotaExceeded", message)
+
+
+class Quota:
+    def __init__(self, settings, db):
+        self.settings = settings
+        self.db = db
+        self.bytes = settings.user_quota_bytes
+        self.files = settings.user_quota_files
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.bytes or self.files)
+
+    def check(self, usage: Usage, size: int) -> None:
+        """QuotaExceeded unless one more file of `size` bytes fits (0 in a setting means no limit)."""
+        used = usage.used_bytes + usage.reserved_bytes
+        if self.bytes and used + size > self.bytes:
+            raise QuotaExceeded(f"存储空间已满：已用 {human_size(used)} / {human_size(self.bytes)}，"
+                                f"这个文件 {human_size(size)}，删除一些文件后再传")
+        if self.files and usage.file_count + usage.reserved_files + 1 > self.files:
+            raise QuotaExceeded(f"文件数已达上限：已有 {usage.file_count + usage.reserved_files} / {self.files} 个，"
+                                f"删除一些文件后再传")
+
+    def reserve(self, folder: str, key: str, size: int, policy_expires_at: datetime) -> None:
+        """Hold `size` bytes for the upload to `key`, or QuotaExceeded. Nothing is written when off."""
+        if not self.enabled:
+            return
+        # Held a little past the policy: an upload that started just before expiry still arrives.
+        try:
+            self.db.reserve(user_of(folder), self.settings.bucket, key, size, policy_expires_at + TOKEN_MARGIN,
+                            self.check)
+        except QuotaExceeded:
+            QUOTA_REFUSALS.inc()
+            raise
+
+    def usage_json(self, folder: str) -> dict:
+        usage = self.db.usage(user_of(folder))
+        return {
+            "usedBytes": usage.used_bytes,
+            "fileCount": usage.file_count,
+            "reservedBytes": usage.reserved_bytes,
+            "quotaBytes": self.bytes,
+            "quotaFiles": self.files,
+        }
+
+
+
