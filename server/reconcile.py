@@ -27,7 +27,7 @@ from typing import Callable, List, Optional
 
 from .db import COMPLETED, key_hash
 from .errors import ApiError
-from .metrics import UPLOADS_RECORDED
+from .metrics import UPLOADS_RECORDED  # in this process only; --metrics-file carries the run's counts
 from .records import ObjectNotFound, ObjectRejected, problems_of
 from .upload_rules import content_type_for_key
 
@@ -42,10 +42,12 @@ _DATE_PATH = r"\d{4}/\d{2}/\d{2}/[^/]+"
 
 class Reconciler:
     def __init__(self, app, grace_seconds: int = 3600, multipart_days: int = 7, dry_run: bool = False,
-                 out: Callable[[str], None] = print):
+                 out: Callable[[str], None] = print, lister=None):
         self.settings = app.config["SETTINGS"]
         self.db = app.extensions["db"]
         self.bucket = app.extensions["bucket"]
+        # Listing needs credentials the signer never holds (listing_client); all else is the app's.
+        self.lister = lister or self.bucket
         self.records = app.extensions["records"]
         self.multipart = app.extensions["multipart_uploads"]
         self.clock = self.multipart.clock
@@ -91,7 +93,7 @@ class Reconciler:
     # -- (c) ---------------------------------------------------------------------------------
     def multipart_uploads(self, started: datetime) -> None:
         alive = {}
-        for page in self.bucket.list_multipart_uploads(self.settings.upload_dir):
+        for page in self.lister.list_multipart_uploads(self.settings.upload_dir):
             for upload in page:
                 alive[upload.upload_id] = upload
         old = started - self.multipart_age
@@ -123,7 +125,7 @@ class Reconciler:
         """Record or delete objects without a record; the hashes of every key listed (for (b))."""
         listed = set()
         bucket = self.settings.bucket
-        for page in self.bucket.list_objects(self.settings.upload_dir):
+        for page in self.lister.list_objects(self.settings.upload_dir):
             if not self.dry_run:
                 self.db.acquire_lease(LEASE, self.holder, LEASE_SECONDS)  # still ours: extend it
             keys = [o.key for o in page]
@@ -205,12 +207,24 @@ def _multipart_count(outcome: str) -> str:
     return "mp_recorded" if outcome == "recorded" else outcome
 
 
+def listing_client(app):
+    """A bucket client whose credentials may also list the upload dir (server/credentials/sts.py)."""
+    from .credentials import build_cache, build_source
+    from .oss_client import BucketClient
+
+    settings, clock = app.config["SETTINGS"], app.extensions["multipart_uploads"].clock
+    credentials = build_cache(settings, clock, build_source(settings, clock, listing=True))
+    credentials.start()
+    return BucketClient(settings, credentials, clock)
+
+
 def main(argv: Optional[List[str]] = None, out: Callable[[str], None] = print, app=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m server.reconcile", description="核对 Bucket 与上传记录")
     parser.add_argument("--grace-seconds", type=int, default=3600,
                         help="没有记录的对象至少这么旧才补记 (秒, 默认 3600: 留给回调和确认)")
     parser.add_argument("--multipart-days", type=int, default=7, help="取消多少天前开始的分片上传 (默认 7)")
     parser.add_argument("--dry-run", action="store_true", help="只打印将要做什么, 不做任何改动")
+    parser.add_argument("--metrics-file", help="把这次的结果写成 Prometheus 文本文件 (node_exporter 的 textfile 目录下的 *.prom)")
     args = parser.parse_args(argv)
     if args.grace_seconds < 0 or args.multipart_days < 1:
         parser.error("--grace-seconds 不能为负, --multipart-days 至少为 1")
@@ -224,7 +238,7 @@ def main(argv: Optional[List[str]] = None, out: Callable[[str], None] = print, a
             out(str(error))
             return 2
     settings = app.config["SETTINGS"]
-    reconciler = Reconciler(app, args.grace_seconds, args.multipart_days, args.dry_run, out)
+    reconciler = Reconciler(app, args.grace_seconds, args.multipart_days, args.dry_run, out, listing_client(app))
     out(f"对账: Bucket {settings.bucket} 的 {settings.upload_dir} 与数据库"
         f"{' (只看不改)' if args.dry_run else ''}")
     try:
@@ -238,7 +252,25 @@ def main(argv: Optional[List[str]] = None, out: Callable[[str], None] = print, a
         return 1
     for line in reconciler.summary():
         out(line)
+    if args.metrics_file and not args.dry_run:
+        write_metrics(args.metrics_file, reconciler.counts, reconciler.clock())
     return 0
+
+
+def write_metrics(path: str, counts: Counter, finished: datetime) -> None:
+    """This run's counts for node_exporter's textfile collector (a separate process: the signer's
+    /metrics never sees them). Written to a temporary file and renamed, as the collector expects."""
+    from prometheus_client import CollectorRegistry, Gauge, write_to_textfile
+
+    registry = CollectorRegistry()
+    items = Gauge("oss_signer_reconcile_items", "What the last reconcile run did, by category", ["category"],
+                  registry=registry)
+    for category in ("recorded", "rejected", "young", "foreign", "dropped", "aborted", "mp_recorded", "forgotten",
+                     "busy", "tokens", "reservations", "completed_rows"):
+        items.labels(category).set(counts[category])
+    Gauge("oss_signer_reconcile_last_success_timestamp_seconds", "When reconcile last finished",
+          registry=registry).set(finished.timestamp())
+    write_to_textfile(path, registry)
 
 
 if __name__ == "__main__":

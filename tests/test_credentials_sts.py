@@ -92,6 +92,22 @@ def test_session_policy_follows_settings(sts, clock):
     assert [s["Resource"] for s in statement] == [[f"acs:oss:*:*:{BUCKET}/media/wx/*"]]
 
 
+def test_only_reconciles_credentials_may_list_and_only_the_upload_dir(sts, clock):
+    from server.reconcile import listing_client
+
+    sts.add(responses.POST, "https://sts.cn-hangzhou.aliyuncs.com/", json=sts_success(clock() + timedelta(hours=2)))
+    app = create_app(ram_role_config(clock))
+    signed(app.test_client())
+    listing_client(app)._credentials.get()
+    signer, reconcile = [json.loads(sts_params(call)["Policy"])["Statement"] for call in sts.calls[:2]]
+    assert "oss:ListObjects" not in json.dumps(signer) and reconcile[:1] == signer
+    assert reconcile[1:] == [
+        {"Effect": "Allow", "Action": ["oss:ListObjects"], "Resource": [f"acs:oss:*:*:{BUCKET}"],
+         "Condition": {"StringLike": {"oss:Prefix": ["uploads/*"]}}},
+        {"Effect": "Allow", "Action": ["oss:ListMultipartUploads"], "Resource": [f"acs:oss:*:*:{BUCKET}"]},
+    ]
+
+
 FAILURES = [
     pytest.param(dict(status=403, json=sts_error("NoPermission", "You are not authorized to do this action.")), "NoPermission", "AliyunSTSAssumeRoleAccess", id="NoPermission"),
     pytest.param(dict(status=400, json=sts_error("InvalidParameter.RoleArn", "The parameter RoleArn is wrongly formed.")), "InvalidParameter.RoleArn", "ALIBABA_CLOUD_ROLE_ARN", id="InvalidRoleArn"),

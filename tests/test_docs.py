@@ -51,11 +51,11 @@ def _settings_read():
                     aliases.update(names[1:])
             # Direct environment reads anywhere else: os.environ.get("X"), os.getenv("X").
             elif name in ("getenv",) or (
-                name == "get" and isinstance(node.func, ast.Attribute) and ast.unparse(node.func.value).endswith("environ")
+                name == "get" and isinstance(node.func, ast.Attribute) and ast.unparse(node.func.value) in ("os.environ", "environ")
             ):
                 primary.update(_strings(node.args[:1]))
         for node in ast.walk(tree):
-            if isinstance(node, ast.Subscript) and ast.unparse(node.value).endswith("environ"):
+            if isinstance(node, ast.Subscript) and ast.unparse(node.value) in ("os.environ", "environ"):
                 primary.update(_strings([node.slice]))
     return primary, aliases - primary
 
@@ -86,8 +86,9 @@ def test_the_settings_scan_finds_what_config_reads():
     assert {"OSS_ACCESS_KEY_ID", "OSS_ACCESS_KEY_SECRET", "OSS_STS_ROLE_ARN"} <= aliases
 
 
-# Set by systemd for the service (StateDirectory=), never by the operator: explained, not given a line.
-SET_BY_SYSTEMD = {"STATE_DIRECTORY"}
+# Set for the service, never by the operator: by systemd (StateDirectory=) and by deploy/gunicorn.conf.py
+# (several workers' metrics): explained, not given a line.
+SET_BY_SYSTEMD = {"STATE_DIRECTORY", "PROMETHEUS_MULTIPROC_DIR"}
 
 
 def test_every_setting_the_server_reads_is_in_env_example():

@@ -119,3 +119,16 @@ def test_bad_arguments_exit_with_usage(kit, capsys):
         main(["--multipart-days", "0"], app=kit.app)
     assert exited.value.code == 2
     assert Reconciler(kit.app).summary()[1] == "(b) 对象已不在的记录: 删除 0 条"
+
+
+def test_the_runs_counts_go_to_a_textfile_for_node_exporter(kit, tmp_path):
+    from prometheus_client.parser import text_string_to_metric_families
+
+    kit.upload(user="ann")
+    kit.clock.advance(GRACE + 1)
+    target = tmp_path / "reconcile.prom"
+    assert main(["--metrics-file", str(target)], out=lambda line: None, app=kit.app) == 0
+    samples = {(s.name, s.labels.get("category")): s.value
+               for family in text_string_to_metric_families(target.read_text()) for s in family.samples}
+    assert samples[("oss_signer_reconcile_items", "recorded")] == 1
+    assert samples[("oss_signer_reconcile_last_success_timestamp_seconds", None)] == kit.clock().timestamp()

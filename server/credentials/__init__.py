@@ -13,12 +13,14 @@ MIN_REMAINING = timedelta(seconds=60)
 __all__ = ["CredentialCache", "CredentialsUnavailable", "CredentialSource", "SourceError", "build_cache", "MIN_REMAINING"]
 
 
-def build_source(settings, clock: Callable[[], datetime]) -> CredentialSource:
+def build_source(settings, clock: Callable[[], datetime], listing: bool = False) -> CredentialSource:
+    """`listing`: credentials that may also list the upload dir (reconcile only; in ram_role_arn mode
+    the session policy says so, in the other modes the role's own policy decides)."""
     # SDK imports are heavy (hundreds of ms); load only the one this mode needs.
     if settings.credentials_type == "ram_role_arn":
         from .sts import AssumeRoleSource
 
-        return AssumeRoleSource(settings)
+        return AssumeRoleSource(settings, listing)
     if settings.credentials_type == "ecs_ram_role":
         from .ecs import EcsRoleSource
 

@@ -35,21 +35,26 @@ HINTS = {
 UPLOAD_ACTIONS = ["oss:PutObject", "oss:GetObject", "oss:DeleteObject", "oss:ListParts", "oss:AbortMultipartUpload"]
 
 
-def session_policy(bucket: str, upload_dir: str) -> str:
-    """Whatever the role may do, these credentials can only act on objects under the upload dir."""
-    return json.dumps(
-        {
-            "Version": "1",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Action": UPLOAD_ACTIONS,
-                    "Resource": [f"acs:oss:*:*:{bucket}/{upload_dir}*"],
-                }
-            ],
-        },
-        separators=(",", ":"),
-    )
+# Only for `python -m server.reconcile` (its own credentials; the signer never gets these): list the
+# upload dir and the open multipart uploads. Bucket-level actions, so the resource is the bucket.
+LISTING_ACTIONS = ["oss:ListObjects", "oss:ListMultipartUploads"]
+
+
+def session_policy(bucket: str, upload_dir: str, listing: bool = False) -> str:
+    """Whatever the role may do, these credentials can only act on objects under the upload dir
+    (and, with `listing`, list that dir and the bucket's open multipart uploads)."""
+    statements = [{"Effect": "Allow", "Action": UPLOAD_ACTIONS, "Resource": [f"acs:oss:*:*:{bucket}/{upload_dir}*"]}]
+    if listing:
+        statements += listing_statements(bucket, upload_dir)
+    return json.dumps({"Version": "1", "Statement": statements}, separators=(",", ":"))
+
+
+def listing_statements(bucket: str, upload_dir: str) -> list:
+    return [
+        {"Effect": "Allow", "Action": ["oss:ListObjects"], "Resource": [f"acs:oss:*:*:{bucket}"],
+         "Condition": {"StringLike": {"oss:Prefix": [f"{upload_dir}*"]}}},
+        {"Effect": "Allow", "Action": ["oss:ListMultipartUploads"], "Resource": [f"acs:oss:*:*:{bucket}"]},
+    ]
 
 
 def parse_expiration(text: str) -> datetime:
@@ -59,7 +64,7 @@ def parse_expiration(text: str) -> datetime:
 class AssumeRoleSource:
     mode = "ram_role_arn"
 
-    def __init__(self, settings):
+    def __init__(self, settings, listing: bool = False):
         endpoint = settings.sts_endpoint
         protocol = "https"
         if "://" in endpoint:
@@ -77,7 +82,7 @@ class AssumeRoleSource:
         )
         self._request = dict(
             duration_seconds=settings.sts_duration_seconds,
-            policy=session_policy(settings.bucket, settings.upload_dir),
+            policy=session_policy(settings.bucket, settings.upload_dir, listing),
             role_arn=settings.role_arn,
             role_session_name=settings.role_session_name,
         )
