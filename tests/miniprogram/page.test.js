@@ -281,6 +281,26 @@ test('errno 112 (not declared in the privacy guide): what to declare, and where'
   assert.match(text(page), /「收集你选中的照片或视频信息」/);
 });
 
+test('正式版: a picker refused for the privacy guide (112) or banned reads plainly; a refused prompt keeps its own words', { timeout: 15000 }, async () => {
+  const wx = pageWx([
+    { fail: { errMsg: 'chooseMessageFile:fail api scope is not declared in the privacy agreement', errno: 112 } },
+    { fail: { errMsg: 'chooseMedia:fail privacy permission is not authorized', errno: 104 } },
+    { fail: { errMsg: 'chooseMessageFile:fail something else' } },
+  ], {}, { envVersion: 'release' });
+  const page = renderPage('pages/index/index', wx);
+  page.querySelector('#choose-file').dispatchEvent('tap');
+  await waitFor(() => page.data.notice, 'notice');
+  assert.equal(page.data.notice, '暂时不能选择文件，请稍后再试');
+  page.setData({ notice: '' });
+  page.querySelector('#choose-media').dispatchEvent('tap');
+  await waitFor(() => page.data.notice, 'notice');
+  assert.match(page.data.notice, /^你没有同意《用户隐私保护指引》/);
+  page.setData({ notice: '' });
+  page.querySelector('#choose-file').dispatchEvent('tap');
+  await waitFor(() => page.data.notice, 'notice');
+  assert.equal(page.data.notice, '没能选择文件，请重试', 'no errMsg outside 开发版');
+});
+
 test('errno 104 / 103 (the user did not agree): a message of its own; any other failure the generic one', { timeout: 15000 }, async () => {
   const wx = pageWx([
     { fail: { errMsg: 'chooseMessageFile:fail privacy permission is not authorized', errno: 104 } },

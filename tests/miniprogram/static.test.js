@@ -27,7 +27,7 @@ test('tsc --checkJs against miniprogram-api-typings: zero errors', { timeout: 12
 
 test('eslint with the mini-program globals: zero errors', { timeout: 120000 }, async () => {
   const eslint = new ESLint({ cwd: REPO });
-  const results = await eslint.lintFiles(['miniprogram', 'tests/miniprogram', 'eslint.config.js']);
+  const results = await eslint.lintFiles(['miniprogram', 'tests/miniprogram', 'tools', 'eslint.config.js']);
   const formatter = await eslint.loadFormatter('stylish');
   const problems = results.reduce((n, r) => n + r.errorCount + r.warningCount, 0);
   assert.equal(problems, 0, await formatter.format(results));
@@ -35,6 +35,7 @@ test('eslint with the mini-program globals: zero errors', { timeout: 120000 }, a
   assert.ok(linted.includes('miniprogram/pages/index/index.js'));
   assert.ok(linted.includes('miniprogram/pages/files/index.js'));
   assert.ok(linted.includes('miniprogram/app.js'));
+  assert.ok(linted.includes('tools/screenshots/render.js'));
   // The globals are declared, not switched off: an undefined name still fails.
   const [probe] = await eslint.lintText('wx.request({}); notAGlobal();\n', { filePath: path.join(REPO, 'miniprogram/probe.js') });
   assert.deepEqual(probe.messages.map((m) => m.message), ["'notAGlobal' is not defined."]);
@@ -119,6 +120,10 @@ test('WXSS: one accent colour, text contrast at least 4.5:1, tap targets at leas
   }
   const op = rules.find((r) => r.selector === '.op');
   assert.match(op.body, /min-height:\s*88rpx/);
+  // The state and percentage of an upload are smaller than the file name (28rpx, the page's size).
+  const fontSize = (file, selector) => Number((/font-size:\s*(\d+)rpx/.exec(rules.find((r) => r.file === file && r.selector === selector).body) || [])[1]);
+  assert.ok(fontSize('pages/index/index.wxss', '.state') < fontSize('app.wxss', 'page'));
+  assert.equal(rules.find((r) => r.file === 'pages/index/index.wxss' && r.selector === '.name').body.includes('font-size'), false);
   const breaking = rules.filter((r) => /word-break:\s*break-all/.test(r.body)).map((r) => r.selector);
   assert.deepEqual(breaking, ['.detail'], 'only codes and ids break anywhere');
 });
