@@ -208,19 +208,23 @@ test('暂停 stops the parts in flight; 继续 asks what OSS holds and sends onl
   fake.multipart.putDelayMs = 150;
   let paused = 0;
   let pausedAt = 0;
-  // Until the pause, parts 7 and on hang: whatever the machine's load, some are in flight at the pause.
-  fake.multipart.onPart = ({ partNumber }) => (partNumber >= 7 && !pausedAt ? { hold: true } : null);
+  let progress = 0;
+  let job = null;
+  // Until the pause, parts 7 and on hang at OSS; the pause comes (past 30%) while one of them has
+  // reached OSS, so parts are in flight whatever the machine's load.
+  fake.multipart.onPart = ({ partNumber }) => {
+    if (partNumber < 7 || pausedAt) return null;
+    if (progress >= 30) {
+      pausedAt = Date.now();
+      job.pause();
+    }
+    return { hold: true };
+  };
   const { net, uploader } = setup();
   const file = pickedFile(tmp.dir, 'long.mp4', 16 * PART + 3);
-  let job = null;
   job = uploader.enqueue(file, {
     onPause: () => (paused += 1),
-    onProgress: (p) => {
-      if (p.progress >= 30 && !pausedAt) {
-        pausedAt = Date.now();
-        job.pause();
-      }
-    },
+    onProgress: (p) => (progress = p.progress),
   });
   await waitFor(() => paused === 1, 'paused');
   assert.ok(Date.now() - pausedAt < 120, 'the parts in flight were stopped, not waited for');
