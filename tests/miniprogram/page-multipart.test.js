@@ -58,7 +58,7 @@ async function pickAndWaitForOffer(page) {
 /** The page with one large file picked and its first parts in OSS. */
 async function largeFileUnderWay(more) {
   fake.multipart.putDelayMs = 40;
-  const file = pickedFile(tmp.dir, 'long.mp4', 8 * PART);
+  const file = pickedFile(tmp.dir, 'long.mp4', 16 * PART);
   const wx = largeFileWx([[messageFile(file, 'video')]], {}, more);
   const page = renderPage('pages/index/index', wx, { getToken: async () => null });
   tapOn(page, '#choose-file');
@@ -230,7 +230,7 @@ test('重试 after a failed completion continues without asking; 成功 shows th
 
 test('picking stays possible while a large file is paused or waits for 继续上传: the new files queue and upload', { timeout: 20000 }, async () => {
   fake.multipart.putDelayMs = 40;
-  const big = pickedFile(tmp.dir, 'long.mp4', 8 * PART);
+  const big = pickedFile(tmp.dir, 'long.mp4', 16 * PART);
   const small = pickedFile(tmp.dir, 'note.txt', 300);
   const resumable = pickedFile(tmp.dir, 'talk.mp4', 6 * PART + 1);
   const other = pickedFile(tmp.dir, 'b.txt', 200);
