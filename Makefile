@@ -73,6 +73,21 @@ redis-server:
 	    { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q redis-server >/dev/null 2>&1; }; }; } || \
 	  echo "redis-server 未安装, Redis 限流测试将跳过 (Debian/Ubuntu: sudo apt-get install redis-server)"
 
+# Pictures of the two pages for the docs (not part of `make test`): the real page code rendered in
+# headless Chromium at 375 px into docs/images/*.png, each kept under 150 KB.
+.PHONY: screenshots chromium
+screenshots: $(NPM_STAMP) $(TEST_STAMP) chromium
+	node tools/screenshots/render.js
+	$(BIN)/python tools/screenshots/shrink.py docs/images/*.png
+
+# Debian's chromium and a Chinese font: installed when run as root, else how to install them.
+chromium:
+	@{ command -v chromium >/dev/null 2>&1 && fc-list :lang=zh 2>/dev/null | grep -q .; } || \
+	  { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+	    { apt-get install -y -q chromium fonts-noto-cjk >/dev/null 2>&1 || \
+	      { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q chromium fonts-noto-cjk >/dev/null 2>&1; }; }; } || \
+	  { echo "需要 Chromium 和中文字体 (Debian/Ubuntu: sudo apt-get install chromium fonts-noto-cjk)"; exit 1; }
+
 # One tiny file through the configured bucket (upload, HEAD, read back, delete), in Chinese.
 check: $(RUNTIME_STAMP)
 	$(BIN)/python -m server.check

@@ -36,7 +36,7 @@ module.exports = [
     },
   },
   {
-    files: ['tests/miniprogram/**/*.js', 'eslint.config.js'],
+    files: ['tests/miniprogram/**/*.js', 'tools/**/*.js', 'eslint.config.js'],
     languageOptions: { ecmaVersion: 2022, sourceType: 'commonjs', globals: globals.node },
     rules: {
       'no-unused-vars': ['error', { argsIgnorePattern: '^_' }],

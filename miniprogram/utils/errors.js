@@ -7,7 +7,7 @@ const { parseOssError } = require('./oss-error');
 // Worth a 重试: the same request may well succeed a moment later (a fresh login gets a new code).
 const RETRYABLE_SIGNER_CODES = [
   'CredentialsUnavailable', 'TooManyRequests', 'InternalError', 'InvalidCode', 'WeChatUnavailable', 'WeChatBadResponse',
-  'RateLimitUnavailable', 'StorageUnavailable', 'DatabaseUnavailable',
+  'RateLimitUnavailable', 'StorageUnavailable', 'DatabaseUnavailable', 'CompleteInProgress',
 ];
 
 /**
@@ -15,9 +15,9 @@ const RETRYABLE_SIGNER_CODES = [
  *   file: the picked file cannot be read the way the upload needs (gone, changed, old base library);
  *   local: a wx API on the phone itself refused (a picker, openDocument, a file type it cannot open).
  * @typedef {{kind: ErrorKind, code: string, message: string, detail?: string, requestId?: string, statusCode?: number,
- *   confirmKey?: string}} ErrorInfo
+ *   confirmKey?: string, retryAfter?: number}} ErrorInfo
  *   confirmKey: the object is stored in OSS under this key but the server has not recorded it yet;
- *   a 重试 confirms that key instead of uploading again.
+ *   a 重试 confirms that key instead of uploading again; retryAfter: the signer's Retry-After (seconds), -1 without one.
  */
 
 class UploadError extends Error {
@@ -31,6 +31,7 @@ class UploadError extends Error {
     this.requestId = info.requestId || '';
     this.statusCode = info.statusCode || 0;
     this.confirmKey = info.confirmKey || '';
+    this.retryAfter = typeof info.retryAfter === 'number' ? info.retryAfter : -1;
     // Only a dropped connection or a momentarily busy server is worth a 重试 button.
     this.retryable = info.kind === 'network' || info.kind === 'login' ||
       (info.kind === 'signer' && RETRYABLE_SIGNER_CODES.indexOf(info.code) !== -1) ||
@@ -100,12 +101,14 @@ function signerError(res) {
       statusCode: res.statusCode,
     });
   }
+  const retryAfter = headerValue(res.header, 'retry-after');
   return new UploadError({
     kind: 'signer',
     code: error.code,
-    message: messages.signerMessage(error.code, res.statusCode, headerValue(res.header, 'retry-after')),
+    message: messages.signerMessage(error.code, res.statusCode, retryAfter),
     detail: typeof error.message === 'string' ? error.message : '',
     statusCode: res.statusCode,
+    retryAfter: /^\d{1,6}$/.test(retryAfter) ? Number(retryAfter) : -1,
   });
 }
 

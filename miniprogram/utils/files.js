@@ -17,6 +17,8 @@ const DOCUMENT_TYPES = ['doc', 'docx', 'xls', 'xlsx', 'ppt', 'pptx', 'pdf'];
  * @typedef {FileRecord & {url: string, thumbnailUrl?: string}} ListedFile
  * @typedef {{files: ListedFile[], nextCursor: string | null, fetchedAt: number, expiresAt: number}} FilePage
  *   expiresAt: when the first of this page's URLs stops working (by this phone's clock).
+ * @typedef {{usedBytes: number, fileCount: number, reservedBytes: number, quotaBytes: number, quotaFiles: number}} Usage
+ *   quotaBytes / quotaFiles: 0 means unlimited; reservedBytes: held for uploads under way.
  * @typedef {import('./api').TokenGetter} TokenGetter
  * @typedef {import('./api').Control} Control
  * @typedef {'doc' | 'docx' | 'xls' | 'xlsx' | 'ppt' | 'pptx' | 'pdf'} DocumentType
@@ -191,7 +193,27 @@ function createFileApi(options) {
     });
   }
 
-  return { confirm, list, remove, openDocument };
+  /**
+   * GET /api/usage: what the user stores and the quota.
+   * @returns {Promise<Usage>}
+   */
+  async function usage() {
+    const res = await api.call('GET', '/api/usage');
+    if (res.statusCode !== 200) throw signerError(res);
+    const body = res.data;
+    /** @param {unknown} n */
+    const count = (n) => typeof n === 'number' && Number.isInteger(n) && n >= 0;
+    if (!body || typeof body !== 'object' || !['usedBytes', 'fileCount', 'quotaBytes', 'quotaFiles'].every((k) => count(body[k]))) throw badResponse();
+    return {
+      usedBytes: body.usedBytes,
+      fileCount: body.fileCount,
+      reservedBytes: count(body.reservedBytes) ? body.reservedBytes : 0,
+      quotaBytes: body.quotaBytes,
+      quotaFiles: body.quotaFiles,
+    };
+  }
+
+  return { confirm, list, remove, openDocument, usage };
 }
 
 module.exports = { createFileApi, isRecord };

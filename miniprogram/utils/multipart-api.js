@@ -8,7 +8,9 @@ const { isRecord } = require('./files');
 
 /**
  * @typedef {{uploadId: string, key: string, partSize: number, partCount: number}} Upload
- * @typedef {{partNumber: number, url: string, headers: Record<string, string>}} PartUrl
+ * @typedef {{partNumber: number, url: string, headers: Record<string, string>, size: number | null}} PartUrl
+ *   size: the exact byte count the URL accepts (its Content-Length is signed); null from servers
+ *   that do not say.
  * @typedef {{partNumber: number, size: number, etag: string}} HeldPart
  * @typedef {import('./files').FileRecord} FileRecord
  * @typedef {import('./api').Control} Control
@@ -90,12 +92,17 @@ function createMultipartApi(options) {
       const parts = data && Array.isArray(data.parts) ? data.parts : null;
       const valid = !!parts && parts.every((/** @type {any} */ p) =>
         p && isCount(p.partNumber) && typeof p.url === 'string' && /^https?:\/\//.test(p.url) && p.headers && typeof p.headers === 'object' &&
-        Object.keys(p.headers).every((name) => typeof p.headers[name] === 'string'));
+        Object.keys(p.headers).every((name) => typeof p.headers[name] === 'string') &&
+        (p.size === undefined || p.size === null || (Number.isInteger(p.size) && p.size >= 0)));
       const expire = data ? (typeof data.expire === 'number' ? data.expire * 1000 : Date.parse(data.expire)) : NaN;
       if (!valid || !isFinite(expire)) throw badAnswer(res.statusCode);
       const serverNow = Date.parse(String(headerValue(res.header, 'date')));
       const expiresAt = isFinite(serverNow) ? arrived + (expire - serverNow) : expire;
-      return { parts: /** @type {PartUrl[]} */ (parts), expiresAt };
+      /** @type {PartUrl[]} */
+      const urls = /** @type {any[]} */ (parts).map((p) => ({
+        partNumber: p.partNumber, url: p.url, headers: p.headers, size: typeof p.size === 'number' ? p.size : null,
+      }));
+      return { parts: urls, expiresAt };
     },
 
     /**

@@ -39,6 +39,10 @@ const STALE_URL_CODES = ['SecurityTokenExpired', 'RequestTimeTooSkewed'];
 // Answers that end an upload for good (unknown or finished on the server, aborted in OSS, its key
 // taken meanwhile): its saved state is dropped.
 const GONE_CODES = ['UploadNotFound', 'NoSuchUpload', 'ObjectExists'];
+// 409 CompleteInProgress: another request is completing this upload; wait its Retry-After (at most
+// this long, 1 s without one) and ask again, this many times.
+const MAX_COMPLETE_WAITS = 4;
+const MAX_COMPLETE_WAIT_MS = 10000;
 
 /**
  * @typedef {import('./uploader').PickedFile} PickedFile
@@ -62,11 +66,25 @@ const GONE_CODES = ['UploadNotFound', 'NoSuchUpload', 'ObjectExists'];
  * @typedef {{id: number, file: PickedFile, opts: EnqueueOptions, control: Control, state: JobState,
  *   upload: Upload | null, resumeFrom: SavedUpload | null, resumeAsked: boolean, bytesDone: number,
  *   resolve: (result: UploadResult) => void, reject: (error: UploadError) => void}} Job
- * @typedef {{url: string, headers: Record<string, string>, expiresAt: number}} Target
+ * @typedef {{url: string, headers: Record<string, string>, size: number | null, expiresAt: number}} Target
  */
 
 /** Thrown inside a run that stopped for a pause; never leaves this module. */
 class Paused extends Error {}
+
+/** @returns {Control} */
+function newJobControl() {
+  return Object.assign(newControl(), { paused: false, parts: new Set(), wakers: new Set() });
+}
+
+/**
+ * An upload's result from the record complete answered.
+ * @param {import('./files').FileRecord} record
+ * @returns {UploadResult}
+ */
+function resultOf(record) {
+  return { key: record.key, host: '', statusCode: 200, retried: false, record, confirmed: false };
+}
 
 /** @param {Control} control */
 function checkpoint(control) {
@@ -210,7 +228,8 @@ function createMultipartUploader(options) {
         return await fn();
       } catch (err) {
         checkpoint(control); // a pause or abort explains the error it caused
-        if (!(err instanceof UploadError) || !err.retryable || attempt > retries) throw err;
+        // CompleteInProgress is waited out as the server says (completeUpload), not on this backoff.
+        if (!(err instanceof UploadError) || !err.retryable || err.code === 'CompleteInProgress' || attempt > retries) throw err;
         await sleep(Math.min(MAX_RETRY_DELAY_MS, retryDelayMs * Math.pow(2, attempt - 1)), control);
       }
     }
@@ -284,7 +303,7 @@ function createMultipartUploader(options) {
       const others = Array.from(needed).filter((n) => n !== first && !fresh(urls.get(n))).sort((a, b) => a - b);
       const numbers = [first].concat(others).slice(0, URLS_PER_BATCH);
       return api.presign(upload.uploadId, numbers, control, now).then((answer) => {
-        answer.parts.forEach((part) => urls.set(part.partNumber, { url: part.url, headers: part.headers, expiresAt: answer.expiresAt }));
+        answer.parts.forEach((part) => urls.set(part.partNumber, { url: part.url, headers: part.headers, size: part.size, expiresAt: answer.expiresAt }));
       });
     }
 
@@ -319,6 +338,10 @@ function createMultipartUploader(options) {
       await withRetries(control, async () => {
         for (;;) {
           const target = await urlFor(n);
+          // The URL accepts exactly `size` bytes (signed): never send a different count.
+          if (target.size !== null && target.size !== data.byteLength) {
+            throw new UploadError({ kind: 'file', code: 'PartSizeMismatch', message: messages.MESSAGES.PART_SIZE_MISMATCH });
+          }
           let res;
           try {
             res = await putPart(target, data, control);
@@ -419,9 +442,9 @@ function createMultipartUploader(options) {
       await sendParts(job, todo);
       checkpoint(control);
       try {
-        const record = await withRetries(control, () => api.complete(upload.uploadId, control));
+        const record = await completeUpload(upload.uploadId, control);
         store.remove(upload.uploadId);
-        return { key: record.key, host: '', statusCode: 200, retried: false, record, confirmed: false };
+        return resultOf(record);
       } catch (err) {
         // OSS lacks a part or holds one at the wrong length (lost or cut on the way): once more.
         if (pass > 1 || !(err instanceof UploadError) || (err.code !== 'IncompleteUpload' && err.code !== 'SizeMismatch')) throw err;
@@ -430,13 +453,51 @@ function createMultipartUploader(options) {
     }
   }
 
+  /**
+   * POST .../complete; while another request is completing the same upload (409
+   * CompleteInProgress), wait as the server asks and call again, a few times.
+   * @param {string} uploadId
+   * @param {Control} control
+   */
+  async function completeUpload(uploadId, control) {
+    for (let waits = 0; ; waits += 1) {
+      try {
+        return await withRetries(control, () => api.complete(uploadId, control));
+      } catch (err) {
+        if (!(err instanceof UploadError) || err.code !== 'CompleteInProgress' || waits >= MAX_COMPLETE_WAITS) throw err;
+        await sleep(err.retryAfter >= 0 ? Math.min(MAX_COMPLETE_WAIT_MS, err.retryAfter * 1000) : 1000, control);
+        checkpoint(control);
+      }
+    }
+  }
+
+  /**
+   * 取消: abort the upload on the server. A cancel that lost against a completion (409
+   * UploadCompleting) is no cancel: the file is saved, and complete answers its record.
+   * @param {string} uploadId
+   * @returns {Promise<import('./files').FileRecord | null>} the record when the file was saved
+   */
+  async function cancelOnServer(uploadId) {
+    try {
+      await api.remove(uploadId, newControl());
+      return null;
+    } catch (err) {
+      if (!(err instanceof UploadError) || err.code !== 'UploadCompleting') return null; // best effort: the lifecycle rule cleans up
+      return completeUpload(uploadId, newJobControl());
+    }
+  }
+
   /** @param {Job} job */
   function settleAborted(job) {
     job.state = 'settled';
     live.delete(job);
     const saved = job.upload || job.resumeFrom;
-    if (saved) discard(saved.uploadId);
-    job.reject(abortedError());
+    if (!saved) return job.reject(abortedError());
+    store.remove(saved.uploadId);
+    cancelOnServer(saved.uploadId).then(
+      (record) => (record ? job.resolve(resultOf(record)) : job.reject(abortedError())),
+      (err) => job.reject(err instanceof UploadError ? err : abortedError())
+    );
   }
 
   function pump() {
@@ -491,7 +552,7 @@ function createMultipartUploader(options) {
     /** @type {Job} */
     const job = {
       id: nextId++, file, opts, state: 'queued', upload: null, resumeFrom: opts.resume || null, resumeAsked: false, bytesDone: 0,
-      control: Object.assign(newControl(), { paused: false, parts: new Set(), wakers: new Set() }),
+      control: newJobControl(),
       resolve: () => {},
       reject: () => {},
     };
@@ -571,9 +632,27 @@ function createMultipartUploader(options) {
     return same.find((e) => e.name === file.name) || same[0] || null;
   }
 
+  /**
+   * How many bytes of a saved upload OSS holds (parts at their exact length), or null when the
+   * server cannot say.
+   * @param {SavedUpload} saved
+   * @returns {Promise<number | null>}
+   */
+  async function heldBytes(saved) {
+    try {
+      const held = await api.status(saved.uploadId, newControl());
+      const upload = { uploadId: saved.uploadId, key: saved.key, partSize: held.partSize, partCount: held.partCount };
+      const missing = missingParts(upload, saved.size, held.parts);
+      return saved.size - missing.reduce((sum, n) => sum + partLength(upload, saved.size, n), 0);
+    } catch {
+      return null;
+    }
+  }
+
   return {
     enqueue,
     findResumable,
+    heldBytes,
     /** How many large uploads run and wait (paused ones wait for resume()). */
     stats: () => ({ active: running ? 1 : 0, queued: queue.length, paused: Array.from(live).filter((job) => job.state === 'paused').length }),
   };

@@ -24,23 +24,25 @@ const AGREE_BUTTON_ID = 'agree-btn';
 /**
  * The Chinese message for a failed picker call; '' when the user just closed the picker.
  * errno is checked first: the errMsg texts come from the guide, but WeChat's numbers are the contract.
+ * What only the mini-program's administrator can fix reads as a plain sentence outside 开发版.
  * @param {PickerApi} api
  * @param {WxFailure} err
+ * @param {boolean} developer 开发版: name the declaration to add, and WeChat's errMsg
  */
-function pickFailureMessage(api, err) {
+function pickFailureMessage(api, err, developer) {
   const errno = err && typeof err.errno === 'number' ? err.errno : null;
   const errMsg = (err && err.errMsg) || '';
   if (errno === 112 || errno === 101100 || /not declared in the privacy agreement/i.test(errMsg)) {
-    return messages.privacyUndeclaredMessage(api);
+    return developer ? messages.privacyUndeclaredMessage(api) : messages.PLAIN.CHOOSE_FAILED;
   }
   if (errno === 1025 || errno === 101101 || /privacy (api|interface) (is )?banned/i.test(errMsg)) {
-    return messages.MESSAGES.PRIVACY_BANNED;
+    return developer ? messages.MESSAGES.PRIVACY_BANNED : messages.PLAIN.CHOOSE_FAILED;
   }
   if (errno === 104 || errno === 103 || errno === 101102 || /privacy permission is not authorized/i.test(errMsg)) {
     return messages.MESSAGES.PRIVACY_DENIED;
   }
   if (errno === 1 || /cancel/i.test(errMsg)) return '';
-  return messages.MESSAGES.CHOOSE_FAILED + (errMsg ? ' (' + errMsg + ')' : '');
+  return messages.MESSAGES.CHOOSE_FAILED + (developer && errMsg ? '（' + errMsg + '）' : '');
 }
 
 /**

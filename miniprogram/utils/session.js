@@ -16,7 +16,8 @@ const FRESH_MS = 5 * 1000;
  * @typedef {'idle' | 'pending' | 'ready' | 'off' | 'failed'} LoginState
  *   pending: logging in; ready: have a token; off: the server has login off (no token needed);
  *   failed: the last login attempt failed (see message).
- * @typedef {{state: LoginState, message: string, detail: string}} LoginStatus
+ * @typedef {{state: LoginState, message: string, detail: string, error: UploadError | null}} LoginStatus
+ *   error: why the last attempt failed (for the page's own wording), null otherwise.
  * @typedef {{token: string, expiresAt: number, obtainedAt: number}} Held
  * @typedef {{
  *   getToken?: import('./api').TokenGetter,
@@ -43,7 +44,7 @@ function createSession(options) {
   /** @type {Promise<string | null> | null} */
   let inflight = null;
   /** @type {LoginStatus} */
-  let current = { state: 'idle', message: '', detail: '' };
+  let current = { state: 'idle', message: '', detail: '', error: null };
   /** @type {Array<(status: LoginStatus) => void>} */
   const listeners = [];
 
@@ -52,7 +53,7 @@ function createSession(options) {
    * @param {UploadError} [error]
    */
   function setStatus(state, error) {
-    current = { state, message: error ? error.message : '', detail: error ? error.detail : '' };
+    current = { state, message: error ? error.message : '', detail: error ? error.detail : '', error: error || null };
     const snapshot = current;
     listeners.slice().forEach((listener) => listener(snapshot));
   }

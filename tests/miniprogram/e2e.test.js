@@ -218,7 +218,7 @@ test('too large: refused by the signer before any upload', { timeout: 30000 }, a
     assert.equal(err.kind, 'signer');
     assert.equal(err.code, 'FileTooLarge');
     assert.equal(err.statusCode, 413);
-    assert.equal(err.message, '文件太大, 超过了允许的上限');
+    assert.equal(err.message, '文件太大，超过了允许的上限');
     assert.match(err.detail, new RegExp(String(MAX_SIZE)));
     return true;
   });
@@ -265,7 +265,7 @@ test('OSS answers 403: the message carries the Code and RequestId, after one ret
       assert.equal(err.statusCode, 403);
       assert.equal(err.code, 'AccessDenied');
       assert.equal(err.detail, 'Invalid according to Policy: Policy expired.');
-      assert.equal(err.message, '上传签名已过期, 请重新上传');
+      assert.equal(err.message, '上传签名已过期，请重新上传');
       assert.match(err.requestId, /^[0-9A-F]{24}$/);
       return true;
     });

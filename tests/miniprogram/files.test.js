@@ -127,7 +127,7 @@ test('remove: 204 -> true; already gone (404 FileNotFound) -> false; other refus
   assert.equal(fake.records.length, 0);
   assert.equal(await api.remove(file.id), false);
   fake.remove = () => apiError(503, 'StorageUnavailable');
-  await assert.rejects(api.remove(1), (err) => err.code === 'StorageUnavailable' && err.retryable && /连不上存储 \(OSS\)/.test(err.message));
+  await assert.rejects(api.remove(1), (err) => err.code === 'StorageUnavailable' && err.retryable && /连不上存储（OSS）/.test(err.message));
   fake.remove = () => apiError(404, 'NotFound');
   await assert.rejects(api.remove(1), (err) => err.code === 'NotFound');
 });

@@ -14,6 +14,9 @@ const { STORAGE_KEY } = require('../../miniprogram/utils/resume-store');
 const { createWxNetwork, createWxFiles, createWxStorage } = require('./support/wx-double');
 const { startLocalKit } = require('./support/local-kit');
 const { makeTempDir, pickedFile } = require('./support/files');
+const { createUploader } = require('../../miniprogram/utils/uploader');
+const { createFileApi } = require('../../miniprogram/utils/files');
+const { formatUsage } = require('../../miniprogram/utils/format');
 
 const MiB = 1024 * 1024;
 
@@ -107,6 +110,28 @@ test('25 MiB + 7 bytes: network killed after 3 parts, app restarted, resumed; th
     const stored = storedObject(kit.storageDir, record.key);
     assert.ok(stored && stored.equals(file.bytes), 'byte-identical');
     assert.deepEqual(storage.read(STORAGE_KEY), {}, 'nothing left to resume');
+  } finally {
+    await kit.stop();
+    tmp.remove();
+  }
+});
+
+test('the real server\'s quota: /api/usage as the page shows it, and a large file refused (QuotaExceeded) before any part is sent', { timeout: 60000 }, async () => {
+  const kit = await startLocalKit({ env: { USER_QUOTA_BYTES: String(3 * MiB), USER_QUOTA_FILES: '0' } });
+  const tmp = makeTempDir();
+  try {
+    const net = createWxNetwork();
+    const files = createFileApi({ wx: net, baseUrl: kit.base, getToken: null });
+    await createUploader({ wx: net, baseUrl: kit.base, getToken: null }).enqueue(pickedFile(tmp.dir, 'a.pdf', MiB)).promise;
+    const usage = await files.usage();
+    assert.deepEqual([usage.usedBytes, usage.fileCount, usage.quotaBytes, usage.quotaFiles], [MiB, 1, 3 * MiB, 0]);
+    assert.equal(formatUsage(usage), '已用 1 MB / 3 MB');
+
+    const storage = createWxStorage();
+    await assert.rejects(uploaderOver(kit, storage, net).enqueue(pickedFile(tmp.dir, 'big.mp4', 5 * MiB + 1)).promise,
+      (err) => err.code === 'QuotaExceeded' && err.statusCode === 403 && !err.retryable);
+    assert.equal(net.stats.requestLog.filter((r) => r.method === 'PUT').length, 0, 'no part sent');
+    assert.deepEqual(storage.read(STORAGE_KEY) || {}, {});
   } finally {
     await kit.stop();
     tmp.remove();

@@ -133,7 +133,7 @@ test('a failing part is retried with growing waits; one that keeps failing fails
   await assert.rejects(second.enqueue(other).promise, (err) => {
     assert.equal(err.kind, 'oss');
     assert.equal(err.code, 'ServiceUnavailable');
-    assert.equal(err.message, 'OSS 暂时不可用, 请稍后重试');
+    assert.equal(err.message, 'OSS 暂时不可用，请稍后重试');
     assert.equal(err.requestId, 'REQ-503');
     assert.equal(err.retryable, true);
     return true;
@@ -206,19 +206,25 @@ test('SignatureDoesNotMatch once the URL has passed its expire: a fresh URL; a U
 
 test('暂停 stops the parts in flight; 继续 asks what OSS holds and sends only the rest', { timeout: 20000 }, async () => {
   fake.multipart.putDelayMs = 150;
-  const { net, uploader } = setup();
-  const file = pickedFile(tmp.dir, 'long.mp4', 16 * PART + 3);
   let paused = 0;
   let pausedAt = 0;
+  let progress = 0;
   let job = null;
+  // Until the pause, parts 7 and on hang at OSS; the pause comes (past 30%) while one of them has
+  // reached OSS, so parts are in flight whatever the machine's load.
+  fake.multipart.onPart = ({ partNumber }) => {
+    if (partNumber < 7 || pausedAt) return null;
+    if (progress >= 30) {
+      pausedAt = Date.now();
+      job.pause();
+    }
+    return { hold: true };
+  };
+  const { net, uploader } = setup();
+  const file = pickedFile(tmp.dir, 'long.mp4', 16 * PART + 3);
   job = uploader.enqueue(file, {
     onPause: () => (paused += 1),
-    onProgress: (p) => {
-      if (p.progress >= 30 && !pausedAt) {
-        pausedAt = Date.now();
-        job.pause();
-      }
-    },
+    onProgress: (p) => (progress = p.progress),
   });
   await waitFor(() => paused === 1, 'paused');
   assert.ok(Date.now() - pausedAt < 120, 'the parts in flight were stopped, not waited for');
@@ -250,7 +256,7 @@ test('the network drops after 6 parts; after an app restart the same file picked
   await assert.rejects(first.uploader.enqueue(file).promise, (err) => {
     assert.equal(err.kind, 'network');
     assert.equal(err.retryable, true);
-    assert.equal(err.message, '网络中断, 上传没有完成, 请重试');
+    assert.equal(err.message, '网络中断，上传没有完成，请重试');
     assert.match(err.detail, /ERR_INTERNET_DISCONNECTED/);
     return true;
   });
@@ -355,7 +361,7 @@ test('a part lost on the way (409 IncompleteUpload): the server is asked again, 
   await assert.rejects(uploader.enqueue(pickedFile(tmp.dir, 'b.mp4', 2 * PART)).promise, (err) => {
     assert.equal(err.code, 'SizeMismatch');
     assert.equal(err.statusCode, 409);
-    assert.equal(err.message, '已上传的分片与文件大小对不上, 请重新上传');
+    assert.equal(err.message, '已上传的分片与文件大小对不上，请重新上传');
     return true;
   });
   assert.equal(fake.received.multipart.completes.length, 4);
@@ -364,11 +370,11 @@ test('a part lost on the way (409 IncompleteUpload): the server is asked again, 
 test('signer refusals become Chinese messages; busy ones are retried first', { timeout: 15000 }, async () => {
   const { net, uploader } = setup({ retries: 1 });
   const cases = [
-    [413, 'FileTooLarge', '文件太大, 超过了允许的上限', false, 1],
+    [413, 'FileTooLarge', '文件太大，超过了允许的上限', false, 1],
     [415, 'ExtensionNotAllowed', '不支持上传这种类型的文件', false, 1],
     [400, 'InvalidFilename', '文件名不可用', false, 1],
-    [503, 'StorageUnavailable', '服务端暂时连不上存储 (OSS), 请稍后重试', true, 2],
-    [503, 'DatabaseUnavailable', '服务端数据库暂时不可用, 请稍后重试', true, 2],
+    [503, 'StorageUnavailable', '服务端暂时连不上存储（OSS），请稍后重试', true, 2],
+    [503, 'DatabaseUnavailable', '服务端数据库暂时不可用，请稍后重试', true, 2],
   ];
   for (const [status, code, text, retryable, calls] of cases) {
     const before = fake.received.multipart.creates.length;
@@ -391,7 +397,7 @@ test('signer refusals become Chinese messages; busy ones are retried first', { t
   const lost = setup();
   await assert.rejects(lost.uploader.enqueue(pickedFile(tmp.dir, 'a.mp4', 2 * PART)).promise, (err) => {
     assert.equal(err.code, 'UploadNotFound');
-    assert.equal(err.message, '服务端找不到这次分片上传 (已完成、已取消或已过期), 请重新上传');
+    assert.equal(err.message, '服务端找不到这次分片上传（已完成、已取消或已过期），请重新上传');
     return true;
   });
   assert.deepEqual(saved(lost.storage), []);
@@ -402,7 +408,7 @@ test('signer refusals become Chinese messages; busy ones are retried first', { t
   const taken = setup();
   await assert.rejects(taken.uploader.enqueue(pickedFile(tmp.dir, 'a.mp4', 2 * PART)).promise, (err) => {
     assert.equal(err.code, 'ObjectExists');
-    assert.equal(err.message, '这个文件名在存储中已被占用, 请重新上传');
+    assert.equal(err.message, '这个文件名在存储中已被占用，请重新上传');
     return true;
   });
   assert.deepEqual(saved(taken.storage), []);
@@ -428,7 +434,7 @@ test('401: one fresh login, then the same call again', { timeout: 10000 }, async
   assert.ok(puts(net).every((p) => !('Authorization' in p.header)));
 
   fake.multipart.auth = () => false;
-  await assert.rejects(uploader.enqueue(pickedFile(tmp.dir, 'b.mp4', PART)).promise, (err) => err.code === 'Unauthorized' && err.message === '登录已失效, 请重新进入小程序后再试');
+  await assert.rejects(uploader.enqueue(pickedFile(tmp.dir, 'b.mp4', PART)).promise, (err) => err.code === 'Unauthorized' && err.message === '登录已失效，请重新进入小程序后再试');
 });
 
 test('base library older than 2.10.0: refused in Chinese before any request or read', { timeout: 10000 }, async () => {
@@ -453,7 +459,7 @@ test('a picked file that vanished, and an OSS host outside request合法域名, 
   await assert.rejects(uploader.enqueue(file).promise, (err) => {
     assert.equal(err.kind, 'file');
     assert.equal(err.code, 'ReadFailed');
-    assert.equal(err.message, '读取文件失败, 文件可能已被清理, 请重新选择文件');
+    assert.equal(err.message, '读取文件失败，文件可能已被清理，请重新选择文件');
     assert.match(err.detail, /no such file/);
     return true;
   });
@@ -485,4 +491,64 @@ test('a part that times out narrows the upload to fewer parts at once', { timeou
   const later = puts(net).filter((p) => p.startedAt > timedOut.at + 100);
   assert.ok(later.length > 5, `${later.length} parts after the timeout`);
   assert.ok(later.every((p) => p.putsInFlightAtStart <= 2), `in flight after the timeout: ${later.map((p) => p.putsInFlightAtStart)}`);
+});
+
+// The server's side of concurrent completes, quotas and signed part sizes.
+
+test('409 CompleteInProgress: waits Retry-After and calls complete again (a few times), then takes the record', { timeout: 20000 }, async () => {
+  const { uploader } = setup();
+  const file = pickedFile(tmp.dir, 'a.mp4', 2 * PART + 1);
+  const at = [];
+  fake.multipart.onComplete = (id, attempt) => {
+    at.push(Date.now());
+    if (attempt === 1) return { status: 409, json: { error: { code: 'CompleteInProgress', message: 'busy' } }, headers: { 'Retry-After': '1' } };
+    if (attempt === 2) return { status: 409, json: { error: { code: 'CompleteInProgress', message: 'busy' } }, headers: { 'Retry-After': '0' } };
+    return null;
+  };
+  const { record } = await uploader.enqueue(file).promise;
+  assert.equal(at.length, 3);
+  assert.ok(at[1] - at[0] >= 950, `waited the Retry-After second: ${at[1] - at[0]} ms`);
+  assert.ok(fake.objects.get(record.key).bytes.equals(file.bytes));
+
+  // Bounded: a completion that never ends is reported, not waited for forever.
+  fake.multipart.onComplete = () => ({ status: 409, json: { error: { code: 'CompleteInProgress', message: 'busy' } }, headers: { 'Retry-After': '0' } });
+  const before = fake.received.multipart.completes.length;
+  await assert.rejects(uploader.enqueue(pickedFile(tmp.dir, 'b.mp4', PART + 1)).promise, (err) => err.code === 'CompleteInProgress' && err.retryable);
+  assert.equal(fake.received.multipart.completes.length - before, 5);
+});
+
+test('403 QuotaExceeded on POST /api/multipart: refused before any part is sent, nothing saved for a resume', { timeout: 10000 }, async () => {
+  const { net, storage, uploader } = setup();
+  fake.multipart.onCreate = () => ({ status: 403, json: { error: { code: 'QuotaExceeded', message: 'quota' } } });
+  await assert.rejects(uploader.enqueue(pickedFile(tmp.dir, 'big.mp4', 4 * PART)).promise, (err) => err.code === 'QuotaExceeded' && !err.retryable);
+  assert.equal(puts(net).length, 0);
+  assert.equal(fake.received.multipart.presigns.length, 0);
+  assert.deepEqual(saved(storage), []);
+});
+
+test('each part is sent with exactly the signed size; a part whose bytes differ from `size` fails before sending; no `size` (older servers) is not checked', { timeout: 15000 }, async () => {
+  const { net, uploader } = setup();
+  const file = pickedFile(tmp.dir, 'a.mp4', 3 * PART + 7);
+  const { record } = await uploader.enqueue(file).promise;
+  assert.ok(fake.objects.get(record.key).bytes.equals(file.bytes), 'the fake OSS accepts only the signed length');
+  assert.deepEqual(fake.received.multipart.puts.map((p) => p.bytes).sort((a, b) => a - b), [7, PART, PART, PART]);
+
+  // A server that cut the file differently from what the phone read: refused, never sent.
+  const sent = puts(net).length;
+  const wrong = pickedFile(tmp.dir, 'b.mp4', 2 * PART);
+  const job = uploader.enqueue(wrong);
+  // Every URL claims one byte more than the part the phone reads.
+  fake.multipart.onPresign = (body) => {
+    const id = fake.received.multipart.presigns.at(-1).id;
+    const expire = new Date(Date.now() + 60000).toISOString();
+    return { status: 200, json: { parts: body.partNumbers.map((n) => ({ partNumber: n, url: `${fake.base}/mp-oss/x?partNumber=${n}&uploadId=${id}`, headers: {}, size: PART + 1 })), expire } };
+  };
+  await assert.rejects(job.promise, (err) => err.code === 'PartSizeMismatch' && err.kind === 'file' && !err.retryable && /大小不一致/.test(err.message));
+  assert.equal(puts(net).length, sent, 'no byte went out');
+  fake.multipart.onPresign = null;
+
+  fake.multipart.sendSize = false;
+  const old = pickedFile(tmp.dir, 'c.mp4', PART + 3);
+  const done = await uploader.enqueue(old).promise;
+  assert.ok(fake.objects.get(done.record.key).bytes.equals(old.bytes));
 });

@@ -36,7 +36,7 @@ test('every OSS code the kit names has its own Chinese message', () => {
     assert.match(text, /[\u4e00-\u9fa5]/, code);
     assert.doesNotMatch(text, new RegExp(`\\(${code}\\)`), `${code} falls back to the generic text`);
   }
-  assert.equal(messages.ossMessage({ code: 'AccessDenied', message: 'Invalid according to Policy: Policy expired.' }), '上传签名已过期, 请重新上传');
+  assert.equal(messages.ossMessage({ code: 'AccessDenied', message: 'Invalid according to Policy: Policy expired.' }), '上传签名已过期，请重新上传');
   assert.match(messages.ossMessage({ code: 'SomethingNew', message: '' }), /SomethingNew/);
 });
 

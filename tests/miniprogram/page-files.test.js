@@ -50,12 +50,19 @@ test('the list: thumbnail for images, a badge for documents, name, size and time
   assert.doesNotMatch(text(page), /还没有文件/);
 });
 
-test('empty: 还没有文件 and a pointer to 上传', { timeout: 15000 }, async () => {
-  const { page } = open();
+test('empty: an icon, one sentence and a primary 去上传 that switches to the upload tab', { timeout: 15000 }, async () => {
+  const { wx, page } = open();
   await waitFor(() => page.data.loaded, 'loaded');
   assert.ok(page.querySelector('#files-empty'));
-  assert.match(text(page), /还没有文件, 去「上传」页传一个吧/);
+  assert.equal(attrsOf(page, 'empty-icon')[0].src, '/images/empty-files.png');
+  assert.ok(require('node:fs').existsSync(require('node:path').join(__dirname, '../../miniprogram/images/empty-files.png')));
+  assert.equal(page.querySelector('#files-empty .state-text').dom.textContent, '还没有文件，上传的文件都会保存在这里');
+  const button = attrsOf(page, 'go-upload')[0];
+  assert.deepEqual([button.type, page.querySelector('#go-upload').dom.textContent], ['primary', '去上传']);
   assert.equal(page.querySelectorAll('.file').length, 0);
+  page.querySelector('#go-upload').dispatchEvent('tap');
+  await waitFor(() => wx.calls.switchTab.length === 1, 'switched');
+  assert.deepEqual(wx.calls.switchTab, ['/pages/index/index']);
 });
 
 test('a first load that fails: the Chinese reason and 重试, which loads', { timeout: 15000 }, async () => {
@@ -64,7 +71,7 @@ test('a first load that fails: the Chinese reason and 重试, which loads', { ti
   fake.list = () => apiError(503, 'DatabaseUnavailable');
   const { page } = open();
   await waitFor(() => page.data.error, 'error shown');
-  assert.match(text(page), /文件列表没有加载出来: 服务端数据库暂时不可用/);
+  assert.match(text(page), /文件列表没有加载出来：服务端数据库暂时不可用/);
   assert.ok(page.querySelector('#files-retry'));
   fake.list = list;
   page.querySelector('#files-retry').dispatchEvent('tap');
@@ -143,17 +150,20 @@ test('a viewer that fails: a Chinese notice', { timeout: 15000 }, async () => {
   await waitFor(() => page.data.loaded, 'loaded');
   page.querySelector(`#file-${pdf.id}`).dispatchEvent('tap');
   await waitFor(() => page.data.notice, 'notice shown');
-  assert.match(text(page), /没能打开这个文件, 请重试/);
+  assert.match(text(page), /没能打开这个文件，请重试/);
 });
 
-test('long press -> 删除 confirmed -> DELETE -> gone from the list; cancel deletes nothing', { timeout: 15000 }, async () => {
+test('long press -> ActionSheet 删除 -> confirmed -> DELETE -> gone from the list; cancel deletes nothing', { timeout: 15000 }, async () => {
   fake.addFile({ name: 'a.pdf' });
   const b = fake.addFile({ name: '旧照片.png', contentType: 'image/png' });
-  const { wx, page } = open({ modals: [false, true] });
+  const { wx, page } = open({ modals: [false, true], sheets: [1, 1] });
   await waitFor(() => page.data.loaded, 'loaded');
+  assert.equal(page.querySelectorAll('.delete').length, 0, 'no delete button on the rows');
+  assert.equal(page.querySelectorAll('.chevron').length, 2, 'each row shows it can be tapped');
 
   page.querySelector(`#file-${b.id}`).dispatchEvent('longpress');
   await waitFor(() => wx.calls.modals.length === 1, 'asked');
+  assert.deepEqual(wx.calls.sheets[0].itemList, ['预览', '删除']);
   assert.equal(wx.calls.modals[0].title, '删除文件');
   assert.match(wx.calls.modals[0].content, /确定删除「旧照片\.png」吗/);
   assert.equal(wx.calls.modals[0].confirmText, '删除');
@@ -170,27 +180,32 @@ test('long press -> 删除 confirmed -> DELETE -> gone from the list; cancel del
   assert.equal(wx.calls.previews.length, 0, 'a long press is not a tap');
 });
 
-test('the 删除 button asks too, and does not open the file; the last one gone shows the empty state', { timeout: 15000 }, async () => {
-  fake.addFile({ name: 'a.pdf' });
-  const { wx, page } = open({ modals: [true] });
+test('the ActionSheet: 打开 for a document opens it, 取消 does nothing; the last one deleted shows the empty state', { timeout: 15000 }, async () => {
+  const pdf = fake.addFile({ name: 'a.pdf', contentType: 'application/pdf' });
+  const { wx, page } = open({ modals: [true], sheets: [-1, 0, 1] });
   await waitFor(() => page.data.loaded, 'loaded');
-  page.querySelector('.delete').dispatchEvent('tap');
+  page.querySelector(`#file-${pdf.id}`).dispatchEvent('longpress');
+  await waitFor(() => wx.calls.sheets.length === 1, 'sheet shown');
+  await new Promise((r) => setTimeout(r, 20));
+  assert.deepEqual([wx.calls.documents.length, wx.calls.modals.length], [0, 0]);
+  page.querySelector(`#file-${pdf.id}`).dispatchEvent('longpress');
+  await waitFor(() => wx.calls.documents.length === 1, 'opened');
+  assert.deepEqual(wx.calls.sheets[1].itemList, ['打开', '删除']);
+  page.querySelector(`#file-${pdf.id}`).dispatchEvent('longpress');
   await waitFor(() => page.data.files.length === 0, 'removed');
-  assert.equal(wx.calls.documents.length, 0);
-  assert.equal(fake.received.downloads.length, 0);
   assert.match(text(page), /还没有文件/);
 });
 
 test('a delete the server refuses: a Chinese notice, the file stays; one already gone leaves the list', { timeout: 15000 }, async () => {
   const a = fake.addFile({ name: 'a.pdf' });
   const b = fake.addFile({ name: 'b.pdf' });
-  const { page } = open({ modals: [true, true] });
+  const { page } = open({ modals: [true, true], sheets: [1, 1] });
   await waitFor(() => page.data.loaded, 'loaded');
   const remove = fake.remove;
   fake.remove = () => apiError(503, 'StorageUnavailable');
   page.querySelector(`#file-${a.id}`).dispatchEvent('longpress');
   await waitFor(() => page.data.notice, 'notice shown');
-  assert.match(text(page), /没能删除: 服务端暂时连不上存储 \(OSS\)/);
+  assert.match(text(page), /没能删除：服务端暂时连不上存储（OSS）/);
   assert.equal(page.data.files.length, 2);
   assert.equal(page.data.files.find((f) => f.id === a.id).deleting, false);
 
@@ -273,4 +288,51 @@ test('coming back to the tab shows files uploaded meanwhile', { timeout: 15000 }
   page.instance.onShow();
   await waitFor(() => page.data.files.length === 2, 'new file listed');
   assert.deepEqual(names(page), ['b.pdf', 'a.pdf']);
+});
+
+test('the usage line: 已用 120 MB / 1 GB with a quota, 已用 … without; a failing /api/usage never breaks the list', { timeout: 15000 }, async () => {
+  fake.addFile({ name: 'a.pdf', bytes: Buffer.alloc(3000) });
+  const usage = fake.usage;
+  fake.usage = () => ({ status: 200, json: { usedBytes: 120 * 1024 * 1024, fileCount: 1, reservedBytes: 0, quotaBytes: 1024 ** 3, quotaFiles: 0 } });
+  const { page } = open();
+  await waitFor(() => page.data.usageText, 'usage shown');
+  assert.equal(page.querySelector('#files-usage').dom.textContent, '已用 120 MB / 1 GB');
+  assert.ok(fake.received.usages[0].headers, 'asked with the same client as the list');
+
+  fake.usage = usage; // unlimited: 0
+  page.instance.onPullDownRefresh();
+  await waitFor(() => page.data.usageText === '已用 2.9 KB', 'unlimited');
+
+  fake.usage = () => ({ status: 500, json: { error: { code: 'InternalError', message: 'x' } } });
+  fake.addFile({ name: 'b.pdf' });
+  page.instance.onPullDownRefresh();
+  await waitFor(() => page.data.files.length === 2 && page.data.usageText === '', 'list fine, no usage line');
+  assert.equal(page.data.notice, '');
+  assert.deepEqual(names(page), ['b.pdf', 'a.pdf']);
+});
+
+test('正式版: one plain sentence for a failed load, the same on a failed pull-to-refresh, with a 重试 that works', { timeout: 15000 }, async () => {
+  fake.addFile({ name: 'a.pdf' });
+  const list = fake.list;
+  fake.list = () => ({ drop: true });
+  const { wx, page } = open({ envVersion: 'release' });
+  await waitFor(() => page.data.error, 'error shown');
+  const sentence = page.querySelector('#files-error .state-text').dom.textContent;
+  assert.equal(sentence, '网络不可用，请检查网络后重试');
+  fake.list = list;
+  page.querySelector('#files-retry').dispatchEvent('tap');
+  await waitFor(() => page.data.loaded, 'loaded after 重试');
+
+  fake.list = () => ({ drop: true });
+  page.instance.onPullDownRefresh();
+  await waitFor(() => wx.calls.stopPullDownRefresh === 1, 'pull finished');
+  assert.equal(page.querySelector('#files-notice .notice-text').dom.textContent, sentence, 'the same words on refresh');
+  fake.list = () => apiError(401, 'Unauthorized', 'token expired');
+  page.querySelector('#notice-retry').dispatchEvent('tap');
+  await waitFor(() => page.data.notice === '登录已过期，请点「重试」重新登录', 'no 请重新进入小程序 beside a working 重试');
+  fake.list = list;
+  fake.addFile({ name: 'b.pdf' });
+  page.querySelector('#notice-retry').dispatchEvent('tap');
+  await waitFor(() => page.data.files.length === 2 && !page.data.notice, 'refreshed by 重试');
+  assert.doesNotMatch(text(page), /api|HTTP|Unauthorized/);
 });

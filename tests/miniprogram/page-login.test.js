@@ -29,7 +29,7 @@ function actionsDisabled(page) {
 }
 
 test('login fails at launch: 未登录 with the reason and 重试; no upload starts; 重试 logs in, uploads carry the token', { timeout: 15000 }, async () => {
-  fake.login = () => ({ status: 503, json: { error: { code: 'WeChatUnavailable', message: '微信服务繁忙, 请稍后再试' } } });
+  fake.login = () => ({ status: 503, json: { error: { code: 'WeChatUnavailable', message: '微信服务繁忙，请稍后再试' } } });
   const file = pickedFile(tmp.dir, 'photo.jpg', 2000);
   const wx = pageWx([[messageFile(file, 'image')]], {}, { codes: ['code-1', 'code-2'] });
   const app = launchApp(wx);
@@ -48,7 +48,7 @@ test('login fails at launch: 未登录 with the reason and 重试; no upload sta
   await new Promise((r) => setTimeout(r, 30));
   assert.equal(wx.calls.chooseMessageFile.length, 0);
   assert.equal(wx.calls.chooseMedia.length, 0);
-  assert.deepEqual(wx.calls.toasts.map((t) => t.title), ['请先登录: 登录成功后才能上传', '请先登录: 登录成功后才能上传']);
+  assert.deepEqual(wx.calls.toasts.map((t) => t.title), ['请先登录：登录成功后才能上传', '请先登录：登录成功后才能上传']);
   assert.equal(fake.received.signatures.length, 0);
 
   fake.login = grant;
@@ -79,10 +79,11 @@ test('while logging in the buttons wait; login off on the server enables them an
   const page = renderPage('pages/index/index', wx, launchApp(wx));
   await waitFor(() => answer, 'login request in flight');
   assert.equal(page.data.login.state, 'pending');
-  assert.match(text(page), /正在连接签名服务/);
+  assert.match(text(page), /正在连接服务…/);
+  assert.equal(page.querySelector('#disabled-why').dom.textContent, '正在连接服务，连上后就能选择文件', 'the disabled pickers say why');
   assert.deepEqual(actionsDisabled(page), [true, true]);
 
-  answer({ status: 404, json: { error: { code: 'LoginDisabled', message: '服务端未开启登录 (本地模式), 无需登录即可上传' } } });
+  answer({ status: 404, json: { error: { code: 'LoginDisabled', message: '服务端未开启登录（本地模式），无需登录即可上传' } } });
   await waitFor(() => page.data.login.state === 'off', 'login off');
   assert.doesNotMatch(text(page), /正在连接|未登录/);
   assert.deepEqual(actionsDisabled(page), [false, false]);
@@ -124,14 +125,16 @@ test('/api/config unreachable at launch: 未登录 with the reason; 重试 asks 
   const wx = pageWx([], {}, { codes: () => { throw new Error('wx.login must not be called'); } });
   const page = renderPage('pages/index/index', wx, launchApp(wx));
   await waitFor(() => page.data.login.state === 'failed', '未登录 shown');
-  assert.match(text(page), /未登录/);
-  assert.match(text(page), /连不上签名服务, 读不到服务端配置/);
+  assert.equal(page.querySelector('.banner-title').dom.textContent, '连不上服务', 'a server that cannot be reached is not 未登录');
+  assert.match(text(page), /连不上签名服务，读不到服务端配置/, '开发版: the developer message');
   assert.deepEqual(actionsDisabled(page), [true, true]);
+  assert.match(page.querySelector('#disabled-why').dom.textContent, /连上服务后才能选择文件/);
 
   fake.config = () => ({ status: 200, json: { loginRequired: false } });
   page.querySelector('#login-retry').dispatchEvent('tap');
   await waitFor(() => page.data.login.state === 'off', 'login off after 重试');
   assert.equal(page.querySelector('#login-failed'), undefined);
+  assert.equal(page.querySelector('#disabled-why'), undefined);
   assert.deepEqual(actionsDisabled(page), [false, false]);
   assert.equal(fake.received.configs.length, 2);
   assert.equal(wx.calls.login.count, 0);
@@ -148,4 +151,24 @@ test('the page stops listening when it unloads', { timeout: 15000 }, async () =>
   answer({ status: 401, json: { error: { code: 'InvalidCode', message: 'x' } } });
   await waitFor(() => app.loginStatus().state === 'failed', 'login failed');
   assert.equal(page.data.login.state, 'pending', 'a detached page is not updated');
+});
+
+test('正式版: the login banner speaks plainly (no API path, setting or code file), with the codes behind 复制错误信息', { timeout: 15000 }, async () => {
+  fake.config = () => ({ drop: true });
+  const wx = pageWx([], {}, { envVersion: 'release', codes: ['code-1'] });
+  const page = renderPage('pages/index/index', wx, launchApp(wx));
+  await waitFor(() => page.data.login.state === 'failed', 'failed');
+  assert.equal(page.querySelector('.banner-title').dom.textContent, '连不上服务');
+  assert.equal(page.querySelector('.banner-message').dom.textContent, '网络不可用，请检查网络后重试');
+  assert.doesNotMatch(text(page), /api|config|signerBaseUrl|未登录/i);
+
+  // A refusal the server did answer: 未登录, and its code can be copied for support.
+  fake.config = loginRequired;
+  fake.login = () => ({ status: 403, json: { error: { code: 'UserBlocked', message: 'risky user' } } });
+  page.querySelector('#login-retry').dispatchEvent('tap');
+  await waitFor(() => page.data.login.message === '当前账号暂时不能使用这个功能', 'refused');
+  assert.equal(page.querySelector('.banner-title').dom.textContent, '未登录');
+  page.querySelector('#login-failed .link').dispatchEvent('tap');
+  await waitFor(() => wx.calls.clipboard.length === 1, 'copied');
+  assert.match(wx.calls.clipboard[0], /^错误码：UserBlocked\nHTTP 状态：403\n时间：/);
 });

@@ -2,8 +2,9 @@
 // and a file OSS already holds part of is offered 继续上传.
 
 const test = require('node:test');
+const crypto = require('node:crypto');
 const assert = require('node:assert/strict');
-const { renderPage, waitFor } = require('./support/page-env');
+const { renderPage, waitFor, attrsOf } = require('./support/page-env');
 const { pageWx, messageFile } = require('./support/page-wx');
 const { createWxNetwork, createWxFiles } = require('./support/wx-double');
 const { startFakeServers, apiError } = require('./support/fake-servers');
@@ -33,8 +34,8 @@ test.afterEach(async () => {
 });
 
 /** The page's wx plus readFile over real files (base library 3.x). */
-function largeFileWx(picks, network) {
-  const wx = pageWx(picks, network);
+function largeFileWx(picks, network, more) {
+  const wx = pageWx(picks, network, more);
   const files = createWxFiles();
   return Object.assign(wx, { getFileSystemManager: files.getFileSystemManager, getAppBaseInfo: files.getAppBaseInfo });
 }
@@ -55,10 +56,10 @@ async function pickAndWaitForOffer(page) {
 }
 
 /** The page with one large file picked and its first parts in OSS. */
-async function largeFileUnderWay() {
+async function largeFileUnderWay(more) {
   fake.multipart.putDelayMs = 40;
-  const file = pickedFile(tmp.dir, 'long.mp4', 8 * PART);
-  const wx = largeFileWx([[messageFile(file, 'video')]]);
+  const file = pickedFile(tmp.dir, 'long.mp4', 16 * PART);
+  const wx = largeFileWx([[messageFile(file, 'video')]], {}, more);
   const page = renderPage('pages/index/index', wx, { getToken: async () => null });
   tapOn(page, '#choose-file');
   await waitFor(() => page.data.items[0] && page.data.items[0].progress > 0, 'parts under way');
@@ -66,6 +67,13 @@ async function largeFileUnderWay() {
 }
 
 const byName = (page, name) => page.data.items.find((i) => i.name === name);
+const text = (page) => page.dom.textContent;
+
+/** Part n of a file's bytes as the fake OSS stores it. */
+function partOf(bytes, n, partSize) {
+  const data = bytes.subarray((n - 1) * partSize, n * partSize);
+  return { bytes: data, etag: `"${crypto.createHash('md5').update(data).digest('hex').toUpperCase()}"` };
+}
 const tapOn = (page, selector) => page.querySelector(selector).dispatchEvent('tap');
 
 test('at the threshold and above: parts with 暂停/继续; below: the form POST', { timeout: 20000 }, async () => {
@@ -81,11 +89,17 @@ test('at the threshold and above: parts with 暂停/继续; below: the form POST
   const movie = byName(page, 'movie.mp4');
   tapOn(page, `#item-${movie.id} .pause`);
   await waitFor(() => byName(page, 'movie.mp4').state === 'paused', '已暂停');
-  assert.match(page.querySelector(`#item-${movie.id}`).dom.textContent, /已暂停/);
+  assert.match(page.querySelector(`#item-${movie.id}`).dom.textContent, /已暂停 \d+%/);
   assert.ok(page.querySelector(`#item-${movie.id} .resume`), '继续 shown');
   assert.ok(page.querySelector(`#item-${movie.id} .cancel`), '取消 still there');
   assert.equal(page.querySelector(`#item-${movie.id} .pause`), undefined);
-  assert.equal(page.data.busy, true, 'a paused file keeps the batch open');
+  const colours = attrsOf(page, 'bar').map((a) => a.activeColor);
+  assert.ok(colours.includes('#b8bcc4'), 'the paused bar is grey');
+  assert.ok(colours.includes('#07c160'), 'the running ones are in the accent colour');
+  // Button hierarchy: 暂停/继续 and 重试 are normal controls, 取消 and 重新上传 quiet.
+  assert.match(attrsOf(page, 'resume')[0].class, /\bop\b/);
+  assert.doesNotMatch(attrsOf(page, 'resume')[0].class, /op-quiet/);
+  assert.match(attrsOf(page, 'cancel')[0].class, /op-quiet/);
 
   await waitFor(() => byName(page, 'edge.mp4').state === 'success' && byName(page, 'small.jpg').state === 'success', 'the others finish meanwhile');
   tapOn(page, `#item-${movie.id} .resume`);
@@ -96,13 +110,12 @@ test('at the threshold and above: parts with 暂停/继续; below: the form POST
   assert.ok(fake.objects.get('uploads/fake/mp-2-edge.mp4').bytes.equals(exact.bytes));
   assert.deepEqual(fake.received.uploads.map((u) => u.parts.at(-1).data.length), [small.size], 'only the small file went by form');
   assert.equal(fake.received.multipart.statuses.length, 1, '继续 asked what OSS holds');
-  assert.equal(page.data.busy, false);
   assert.equal(page.querySelectorAll('.pause').length, 0);
 });
 
 test('a file OSS already holds part of: 继续上传 sends only the rest; 重新上传 starts anew; 取消 aborts it', { timeout: 20000 }, async () => {
   const file = pickedFile(tmp.dir, 'talk.mp4', 6 * PART + 1);
-  const wx = largeFileWx([[messageFile(file, 'video')], [messageFile(file, 'video')], [messageFile(file, 'video')]]);
+  const wx = largeFileWx([[messageFile(file, 'video')], [messageFile(file, 'video')], [messageFile(file, 'video')]], {}, { modals: [true] });
   const uploadId = await interruptedRun(wx, file, 3);
   const held = [...fake.multipart.uploads.get(uploadId).parts.keys()];
 
@@ -110,7 +123,9 @@ test('a file OSS already holds part of: 继续上传 sends only the rest; 重新
   const id = await pickAndWaitForOffer(page);
   assert.match(page.querySelector(`#item-${id}`).dom.textContent, /上次没传完/);
   assert.ok(page.querySelector(`#item-${id} .restart`), '重新上传 offered too');
-  assert.equal(page.data.busy, true);
+  assert.match(attrsOf(page, 'restart')[0].class, /op-quiet/);
+  await waitFor(() => page.data.items[0].heldText, 'how much OSS holds');
+  assert.equal(page.querySelector(`#item-${id} .size`).dom.textContent, `已传 ${(held.length * PART / 1024).toFixed(1)} KB / ${(file.size / 1024).toFixed(1)} KB`);
   const putsBefore = fake.received.multipart.puts.length;
   tapOn(page, `#item-${id} .continue`);
   await waitFor(() => page.data.items[0].state === 'success', 'continued to the end');
@@ -126,22 +141,49 @@ test('a file OSS already holds part of: 继续上传 sends only the rest; 重新
   assert.ok(fake.received.multipart.deletes.some((d) => d.id === second), 'the older upload is aborted');
   assert.equal(fake.received.multipart.creates.length, 3);
 
-  // Once more, and 取消 on the offer: aborted on the server, nothing uploaded.
+  // Once more, and 取消 on the offer: it asks first (OSS holds a part), then aborts on the server.
   const third = await interruptedRun(wx, file, 1);
-  tapOn(page, `#item-${await pickAndWaitForOffer(page)} .cancel`);
+  const offered = await pickAndWaitForOffer(page);
+  await waitFor(() => page.data.items[0].heldBytes > 0, 'held bytes known');
+  const heldBytes = [...fake.multipart.uploads.get(third).parts.values()].reduce((sum, p) => sum + p.bytes.length, 0);
+  tapOn(page, `#item-${offered} .cancel`);
   await waitFor(() => fake.received.multipart.deletes.some((d) => d.id === third), 'DELETE sent');
-  assert.equal(page.data.items[0].state, 'canceled');
-  assert.equal(page.data.busy, false);
+  assert.equal(wx.calls.modals.length, 1);
+  assert.equal(wx.calls.modals[0].content, `已上传 ${Math.floor((heldBytes * 100) / file.size)}%，取消后需要从头再传`);
+  await waitFor(() => page.data.items[0].state === 'canceled', '已取消');
   assert.equal(fake.received.multipart.creates.length, 4);
 });
 
-test('取消 on a running large file aborts it on the server', { timeout: 20000 }, async () => {
-  const { page } = await largeFileUnderWay();
+test('取消 on a running large file asks first (「已上传 n%」); 继续传 keeps it, 取消上传 aborts it on the server', { timeout: 20000 }, async () => {
+  const { page, wx } = await largeFileUnderWay({ modals: [false, true] });
+  tapOn(page, '.cancel');
+  await waitFor(() => wx.calls.modals.length === 1, 'asked');
+  assert.match(wx.calls.modals[0].content, /^已上传 \d+%，取消后需要从头再传$/);
+  assert.deepEqual([wx.calls.modals[0].confirmText, wx.calls.modals[0].cancelText], ['取消上传', '继续传']);
+  await new Promise((r) => setTimeout(r, 30));
+  assert.equal(fake.received.multipart.deletes.length, 0, 'kept');
+  assert.notEqual(page.data.items[0].state, 'canceled');
+
   tapOn(page, '.cancel');
   await waitFor(() => page.data.items[0].state === 'canceled', '已取消');
-  await waitFor(() => fake.received.multipart.deletes.length === 1, 'DELETE sent');
+  assert.equal(fake.received.multipart.deletes.length, 1, 'DELETE sent');
   assert.equal(fake.multipart.uploads.size, 0);
-  assert.equal(page.data.busy, false);
+});
+
+test('a cancel that loses against the completion (409 UploadCompleting) shows the file as saved, never 已取消', { timeout: 20000 }, async () => {
+  const { page, file } = await largeFileUnderWay({ modals: [true] });
+  const up = [...fake.multipart.uploads.values()][0];
+  // Another request is completing it meanwhile (every part in place): the cancel is refused, and
+  // complete answers the record.
+  fake.multipart.onDelete = () => {
+    for (let n = 1; n <= up.partCount; n += 1) up.parts.set(n, partOf(file.bytes, n, up.partSize));
+    return apiError(409, 'UploadCompleting', 'the upload is being completed');
+  };
+  tapOn(page, '.cancel');
+  await waitFor(() => page.data.items[0].state === 'success', 'shown as saved');
+  assert.match(page.querySelector(`#item-${page.data.items[0].id}`).dom.textContent, /已保存到我的文件/);
+  assert.doesNotMatch(text(page), /已取消/);
+  assert.equal(page.data.items[0].key, up.key);
 });
 
 test('leaving the page pauses a large file instead of aborting it: 继续上传 later', { timeout: 20000 }, async () => {
@@ -165,9 +207,8 @@ test('重试 after a failed completion continues without asking; 成功 shows th
   tapOn(page, '#choose-file');
   await waitFor(() => page.data.items[0] && page.data.items[0].state === 'failed', 'completion failed', 20000);
   const failed = page.data.items[0];
-  assert.equal(failed.message, '服务端数据库暂时不可用, 请稍后重试');
+  assert.equal(failed.message, '服务端数据库暂时不可用，请稍后重试');
   assert.equal(failed.retryable, true);
-  assert.equal(page.data.busy, false);
   const putsBefore = fake.received.multipart.puts.length;
   // The server records the name it was given; a different one here shows the page takes the record's.
   [...fake.multipart.uploads.values()][0].name = '讲座 第一讲.mp4';
@@ -185,5 +226,30 @@ test('重试 after a failed completion continues without asking; 成功 shows th
   assert.match(page.querySelector(`#item-${done.id}`).dom.textContent, /讲座 第一讲\.mp4/);
   assert.equal(done.confirmKey, '');
   assert.equal(fake.received.confirms.length, 0, 'complete records the file itself: no POST /api/files/confirm');
-  assert.equal(page.data.busy, false);
+});
+
+test('picking stays possible while a large file is paused or waits for 继续上传: the new files queue and upload', { timeout: 20000 }, async () => {
+  fake.multipart.putDelayMs = 40;
+  const big = pickedFile(tmp.dir, 'long.mp4', 16 * PART);
+  const small = pickedFile(tmp.dir, 'note.txt', 300);
+  const resumable = pickedFile(tmp.dir, 'talk.mp4', 6 * PART + 1);
+  const other = pickedFile(tmp.dir, 'b.txt', 200);
+  const wx = largeFileWx([[messageFile(big, 'video')], [messageFile(small, 'file')], [messageFile(resumable, 'video')], [messageFile(other, 'file')]]);
+  const page = renderPage('pages/index/index', wx, { getToken: async () => null });
+  tapOn(page, '#choose-file');
+  await waitFor(() => page.data.items[0] && page.data.items[0].progress > 0, 'under way');
+  tapOn(page, '.pause');
+  await waitFor(() => page.data.items[0].state === 'paused', 'paused');
+  assert.deepEqual(attrsOf(page, 'action').map((a) => a.disabled), [false, false]);
+  tapOn(page, '#choose-file');
+  await waitFor(() => byName(page, 'note.txt') && byName(page, 'note.txt').state === 'success', 'uploaded while the other is paused');
+  assert.equal(byName(page, 'long.mp4').state, 'paused');
+
+  await interruptedRun(wx, resumable, 2);
+  tapOn(page, '#choose-file');
+  await waitFor(() => byName(page, 'talk.mp4') && byName(page, 'talk.mp4').state === 'resumable', 'offer open');
+  tapOn(page, '#choose-file');
+  await waitFor(() => byName(page, 'b.txt') && byName(page, 'b.txt').state === 'success', 'uploaded while the offer waits');
+  assert.equal(byName(page, 'talk.mp4').state, 'resumable');
+  assert.deepEqual(wx.calls.toasts, []);
 });

@@ -37,7 +37,7 @@ test('readSlice returns exactly the bytes asked for; a short or failed read is a
   await assert.rejects(readSlice(old, file.path, 0, 1024), (err) => err.code === 'FileChanged' && /文件在上传过程中变了/.test(err.message));
   await assert.rejects(readSlice(reader, file.path, file.size, 1), (err) => err.code === 'ReadFailed' && /out of range/.test(err.detail));
   fs.rmSync(file.path);
-  await assert.rejects(readSlice(reader, file.path, 0, 1), (err) => err.kind === 'file' && err.message === '读取文件失败, 文件可能已被清理, 请重新选择文件');
+  await assert.rejects(readSlice(reader, file.path, 0, 1), (err) => err.kind === 'file' && err.message === '读取文件失败，文件可能已被清理，请重新选择文件');
 });
 
 test('fingerprint: the size and both ends; equal for a copy, different for other bytes', async () => {

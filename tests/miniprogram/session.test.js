@@ -49,7 +49,7 @@ test('wx.login code -> POST /api/login as JSON; the token is kept in memory and 
   assert.equal(fake.received.configs.length, 1, '/api/config asked first, once');
   assert.deepEqual(storage.read(STORAGE_KEY), { token: 'tok-code-a', expiresAt: T0 + 7200 * 1000 });
   assert.deepEqual(states, ['pending', 'ready']);
-  assert.deepEqual(session.status(), { state: 'ready', message: '', detail: '' });
+  assert.deepEqual(session.status(), { state: 'ready', message: '', detail: '', error: null });
 
   assert.equal(await session.getToken({ refresh: false }), 'tok-code-a');
   assert.equal(await session.getToken(), 'tok-code-a');
@@ -123,7 +123,7 @@ test('single flight: concurrent callers share one wx.login and one POST', { time
 });
 
 test('single flight on failure: every caller gets the same error from one attempt', { timeout: 10000 }, async () => {
-  fake.login = () => ({ status: 503, json: { error: { code: 'WeChatUnavailable', message: '微信服务繁忙, 请稍后再试' } } });
+  fake.login = () => ({ status: 503, json: { error: { code: 'WeChatUnavailable', message: '微信服务繁忙，请稍后再试' } } });
   const { session, login } = setup();
   const outcomes = await Promise.allSettled([session.getToken({ refresh: false }), session.getToken({ refresh: false }), session.getToken({ refresh: true })]);
   assert.deepEqual(outcomes.map((o) => o.status), ['rejected', 'rejected', 'rejected']);
@@ -183,8 +183,8 @@ async function expectLoginError(session, check) {
 
 const SERVER_ERRORS = [
   { status: 401, code: 'InvalidCode', text: /微信登录凭证无效或已用过/, retryable: true },
-  { status: 429, code: 'TooManyRequests', headers: { 'Retry-After': '17' }, text: /^操作太频繁, 请 17 秒后再试$/, retryable: true },
-  { status: 429, code: 'TooManyRequests', text: /^操作太频繁, 请稍后再试$/, retryable: true },
+  { status: 429, code: 'TooManyRequests', headers: { 'Retry-After': '17' }, text: /^操作太频繁，请 17 秒后再试$/, retryable: true },
+  { status: 429, code: 'TooManyRequests', text: /^操作太频繁，请稍后再试$/, retryable: true },
   { status: 503, code: 'WeChatUnavailable', text: /暂时连不上微信登录服务/, retryable: true },
   { status: 502, code: 'WeChatBadResponse', text: /无法识别/, retryable: true },
   { status: 403, code: 'UserBlocked', text: /风险/, retryable: false },
@@ -299,7 +299,7 @@ test('/api/config unreachable: failed with a Chinese message naming it; the next
     assert.equal(err.kind, 'network');
     assert.equal(err.code, 'ConfigUnavailable');
     assert.equal(err.retryable, true);
-    assert.match(err.message, /连不上签名服务, 读不到服务端配置 \(\/api\/config\)/);
+    assert.match(err.message, /连不上签名服务，读不到服务端配置（\/api\/config）/);
     assert.match(err.message, /重试/);
     assert.match(err.detail, /^request:fail /);
   });
@@ -313,7 +313,7 @@ test('/api/config timing out, failing or answering nonsense: each a clear Chines
   fake.config = () => new Promise(() => {});
   const net = createWxNetwork({ timeoutMs: 200 });
   const slow = createSession({ wx: { request: net.request, ...createWxLogin([]), ...createWxStorage() }, baseUrl: fake.base });
-  await expectLoginError(slow, (err) => assert.match(err.message, /^连接签名服务超时, 读不到服务端配置/));
+  await expectLoginError(slow, (err) => assert.match(err.message, /^连接签名服务超时，读不到服务端配置/));
 
   fake.config = () => apiError(503, 'RateLimitUnavailable');
   const { session } = setup();

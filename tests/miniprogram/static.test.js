@@ -27,7 +27,7 @@ test('tsc --checkJs against miniprogram-api-typings: zero errors', { timeout: 12
 
 test('eslint with the mini-program globals: zero errors', { timeout: 120000 }, async () => {
   const eslint = new ESLint({ cwd: REPO });
-  const results = await eslint.lintFiles(['miniprogram', 'tests/miniprogram', 'eslint.config.js']);
+  const results = await eslint.lintFiles(['miniprogram', 'tests/miniprogram', 'tools', 'eslint.config.js']);
   const formatter = await eslint.loadFormatter('stylish');
   const problems = results.reduce((n, r) => n + r.errorCount + r.warningCount, 0);
   assert.equal(problems, 0, await formatter.format(results));
@@ -35,6 +35,7 @@ test('eslint with the mini-program globals: zero errors', { timeout: 120000 }, a
   assert.ok(linted.includes('miniprogram/pages/index/index.js'));
   assert.ok(linted.includes('miniprogram/pages/files/index.js'));
   assert.ok(linted.includes('miniprogram/app.js'));
+  assert.ok(linted.includes('tools/screenshots/render.js'));
   // The globals are declared, not switched off: an undefined name still fails.
   const [probe] = await eslint.lintText('wx.request({}); notAGlobal();\n', { filePath: path.join(REPO, 'miniprogram/probe.js') });
   assert.deepEqual(probe.messages.map((m) => m.message), ["'notAGlobal' is not defined."]);
@@ -69,4 +70,60 @@ test('app.json: both pages, a tab bar with 上传 and 我的文件, no __usePriv
   assert.equal('__usePrivacyCheck__' in app, false);
   const files = JSON.parse(fs.readFileSync(path.join(MINIPROGRAM, 'pages/files/index.json'), 'utf8'));
   assert.equal(files.enablePullDownRefresh, true, 'onPullDownRefresh needs it');
+});
+
+/** Relative luminance contrast of two #rrggbb colours (WCAG 2). */
+function contrast(a, b) {
+  const luminance = (hex) => {
+    const [r, g, bl] = [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16) / 255).map((c) => (c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4));
+    return 0.2126 * r + 0.7152 * g + 0.0722 * bl;
+  };
+  const [hi, lo] = [luminance(a), luminance(b)].sort((x, y) => y - x);
+  return (hi + 0.05) / (lo + 0.05);
+}
+
+/** Every `selector { ... }` block of the WXSS files. */
+function wxssRules() {
+  return fs.readdirSync(MINIPROGRAM, { recursive: true }).filter((f) => f.endsWith('.wxss')).flatMap((file) =>
+    [...fs.readFileSync(path.join(MINIPROGRAM, file), 'utf8').replace(/\/\*[\s\S]*?\*\//g, '').matchAll(/([^{}]+)\{([^}]*)\}/g)]
+      .map(([, selector, body]) => ({ file, selector: selector.trim(), body })));
+}
+
+test('tab bar: an icon and a selected icon per tab, PNG 81x81 and at most 40 KB each, in the accent colour', () => {
+  const app = JSON.parse(fs.readFileSync(path.join(MINIPROGRAM, 'app.json'), 'utf8'));
+  assert.equal(app.tabBar.selectedColor, '#07c160');
+  for (const tab of app.tabBar.list) {
+    for (const icon of [tab.iconPath, tab.selectedIconPath]) {
+      assert.match(icon, /^images\/.+\.png$/);
+      const bytes = fs.readFileSync(path.join(MINIPROGRAM, icon));
+      assert.ok(bytes.length <= 40 * 1024, `${icon}: ${bytes.length} bytes`);
+      assert.equal(bytes.subarray(1, 4).toString(), 'PNG');
+      assert.deepEqual([bytes.readUInt32BE(16), bytes.readUInt32BE(20)], [81, 81], icon);
+    }
+  }
+});
+
+test('WXSS: one accent colour, text contrast at least 4.5:1, tap targets at least 88rpx, no mid-word breaks outside the detail', () => {
+  const rules = wxssRules();
+  const all = rules.map((r) => r.body).join('\n');
+  assert.doesNotMatch(all, /#3a5ccc/i, 'no second (blue) accent');
+  const progress = fs.readFileSync(path.join(MINIPROGRAM, 'pages/index/index.wxml'), 'utf8');
+  assert.match(progress, /activeColor="\{\{item.state === 'paused' \? '#b8bcc4' : '#07c160'\}\}"/);
+  // The chevron is an icon glyph: graphics need 3:1.
+  for (const { file, selector, body } of rules) {
+    const match = /(?:^|;|\s)color:\s*(#[0-9a-f]{6})/i.exec(body);
+    if (!match) continue;
+    const background = /background-color:\s*(#[0-9a-f]{6})/i.exec(body);
+    const needed = selector === '.chevron' ? 3 : 4.5;
+    const ratio = contrast(match[1].toLowerCase(), background ? background[1].toLowerCase() : '#ffffff');
+    assert.ok(ratio >= needed, `${file} ${selector}: ${match[1]} is ${ratio.toFixed(2)}:1`);
+  }
+  const op = rules.find((r) => r.selector === '.op');
+  assert.match(op.body, /min-height:\s*88rpx/);
+  // The state and percentage of an upload are smaller than the file name (28rpx, the page's size).
+  const fontSize = (file, selector) => Number((/font-size:\s*(\d+)rpx/.exec(rules.find((r) => r.file === file && r.selector === selector).body) || [])[1]);
+  assert.ok(fontSize('pages/index/index.wxss', '.state') < fontSize('app.wxss', 'page'));
+  assert.equal(rules.find((r) => r.file === 'pages/index/index.wxss' && r.selector === '.name').body.includes('font-size'), false);
+  const breaking = rules.filter((r) => /word-break:\s*break-all/.test(r.body)).map((r) => r.selector);
+  assert.deepEqual(breaking, ['.detail'], 'only codes and ids break anywhere');
 });

@@ -84,7 +84,7 @@ for (const [label, code, message] of [
 test('retries only once: a second expiry is reported', { timeout: 10000 }, async () => {
   const { uploader } = setup();
   fake.oss = () => ({ status: 403, body: ossErrorXml('AccessDenied', 'Invalid according to Policy: Policy expired.', 'REQ-2') });
-  await assert.rejects(uploader.uploadFileToOSS(pickedFile(tmp.dir, 'a.jpg', 10)), (err) => err.code === 'AccessDenied' && err.message === '上传签名已过期, 请重新上传');
+  await assert.rejects(uploader.uploadFileToOSS(pickedFile(tmp.dir, 'a.jpg', 10)), (err) => err.code === 'AccessDenied' && err.message === '上传签名已过期，请重新上传');
   assert.equal(fake.received.uploads.length, 2);
   assert.equal(fake.received.signatures.length, 2);
 });
@@ -100,11 +100,11 @@ test('signer errors become Chinese messages and nothing is uploaded', { timeout:
   const { uploader } = setup();
   const cases = [
     [400, 'InvalidFilename', '文件名不可用', false],
-    [400, 'InvalidSize', '文件大小不对, 空文件不能上传', false],
-    [413, 'FileTooLarge', '文件太大, 超过了允许的上限', false],
+    [400, 'InvalidSize', '文件大小不对，空文件不能上传', false],
+    [413, 'FileTooLarge', '文件太大，超过了允许的上限', false],
     [415, 'ExtensionNotAllowed', '不支持上传这种类型的文件', false],
-    [503, 'CredentialsUnavailable', '服务端暂时拿不到上传凭证, 请稍后重试', true],
-    [429, 'TooManyRequests', '操作太频繁, 请稍后再试', true],
+    [503, 'CredentialsUnavailable', '服务端暂时拿不到上传凭证，请稍后重试', true],
+    [429, 'TooManyRequests', '操作太频繁，请稍后再试', true],
   ];
   for (const [status, code, text, retryable] of cases) {
     fake.signer = () => ({ status, json: { error: { code, message: `server says ${code}` } } });
@@ -145,7 +145,7 @@ test('sends the bearer token, and on 401 logs in again once', { timeout: 10000 }
   const { uploader } = setup({ getToken });
   const base = fake.signer;
   fake.signer = (q, headers, n) =>
-    headers.authorization === 'Bearer fresh-token' ? base(q, headers, n) : { status: 401, json: { error: { code: 'Unauthorized', message: '登录已失效, 请重新登录' } } };
+    headers.authorization === 'Bearer fresh-token' ? base(q, headers, n) : { status: 401, json: { error: { code: 'Unauthorized', message: '登录已失效，请重新登录' } } };
   fake.oss = () => ({ status: 200, callback: true }); // no confirm call in this test
   await uploader.uploadFileToOSS(pickedFile(tmp.dir, 'a.txt', 10));
   assert.deepEqual(calls, [false, true]);
@@ -153,7 +153,7 @@ test('sends the bearer token, and on 401 logs in again once', { timeout: 10000 }
 
   // Still 401 after a fresh login: reported, not looped.
   fake.signer = () => ({ status: 401, json: { error: { code: 'Unauthorized', message: 'x' } } });
-  await assert.rejects(uploader.uploadFileToOSS(pickedFile(tmp.dir, 'a.txt', 10)), (err) => err.code === 'Unauthorized' && err.message === '登录已失效, 请重新进入小程序后再试');
+  await assert.rejects(uploader.uploadFileToOSS(pickedFile(tmp.dir, 'a.txt', 10)), (err) => err.code === 'Unauthorized' && err.message === '登录已失效，请重新进入小程序后再试');
   assert.equal(fake.received.signatures.length, 4);
 });
 
@@ -292,7 +292,7 @@ test('confirm 503 DatabaseUnavailable: a retryable Chinese error naming the key;
   assert.equal(caught.code, 'DatabaseUnavailable');
   assert.equal(caught.statusCode, 503);
   assert.equal(caught.retryable, true);
-  assert.equal(caught.message, '文件已存到 OSS, 但服务端没能登记这次上传: 服务端数据库暂时不可用, 请稍后重试');
+  assert.equal(caught.message, '文件已存到 OSS，但服务端没能登记这次上传：服务端数据库暂时不可用，请稍后重试');
   assert.equal(caught.detail, '数据库不可用');
   assert.equal(caught.confirmKey, 'uploads/fake/1-a.pdf');
 
@@ -312,7 +312,7 @@ test('confirm without an answer (network) is retryable; 404 ObjectNotFound is no
   await assert.rejects(uploader.uploadFileToOSS(pickedFile(tmp.dir, 'a.txt', 10)), (err) => {
     assert.equal(err.kind, 'network');
     assert.equal(err.retryable, true);
-    assert.match(err.message, /^文件已存到 OSS, 但服务端没能登记这次上传: 连不上签名服务/);
+    assert.match(err.message, /^文件已存到 OSS，但服务端没能登记这次上传：连不上签名服务/);
     assert.ok(err.confirmKey);
     return true;
   });

@@ -1,11 +1,16 @@
-// 我的文件: the user's uploads, newest first, with preview, open and delete. The network work lives
-// in utils/files.js, the loaded list (pages, URL freshness) in utils/file-list.js.
+// 我的文件: the user's uploads, newest first, as WeUI list cells: a tap previews or opens, a long
+// press offers 预览/删除 in an ActionSheet; the usage line on top when the server reports it. The
+// network work lives in utils/files.js, the loaded list (pages, URL freshness) in
+// utils/file-list.js; failures read as utils/error-view.js words them for this build.
 
 const config = require('../../config');
 const { createFileApi } = require('../../utils/files');
 const { createFileList } = require('../../utils/file-list');
 const { MESSAGES } = require('../../utils/messages');
-const { formatSize, formatTime } = require('../../utils/format');
+const { formatSize, formatTime, formatUsage } = require('../../utils/format');
+const { isDeveloperBuild, errorView } = require('../../utils/error-view');
+
+const UPLOAD_TAB = '/pages/index/index';
 
 /**
  * @typedef {import('../../utils/files').ListedFile} ListedFile
@@ -29,11 +34,6 @@ function badgeText(name) {
   return match ? match[1].toUpperCase() : '文件';
 }
 
-/** @param {unknown} error */
-function messageOf(error) {
-  const err = /** @type {UploadError} */ (error);
-  return (err && err.message) || String(error);
-}
 
 Page({
   data: {
@@ -44,9 +44,13 @@ Page({
     hasMore: false,
     /** Why the first load failed (with 重试). */
     error: '',
-    /** What went wrong with the last action (a refresh, an open, a delete). */
+    /** What went wrong with the last action (a refresh, an open, a delete); a failed refresh offers 重试. */
     notice: '',
+    noticeRetry: false,
+    /** 已用 120 MB / 1 GB, when the server reports it. */
+    usageText: '',
     emptyText: MESSAGES.FILES_EMPTY,
+    hint: MESSAGES.FILES_HINT,
   },
 
   /** @type {ReturnType<typeof createFileApi> | null} */
@@ -55,6 +59,8 @@ Page({
   list: null,
   /** A broken thumbnail refreshes the list once; only the user's own refresh re-arms it. */
   imageRefreshUsed: false,
+  /** 开发版: failures in developer words. */
+  developer: false,
 
   onLoad() {
     const app = /** @type {AppApi} */ (getApp());
@@ -64,6 +70,19 @@ Page({
       getToken: app && app.getToken ? (options) => /** @type {any} */ (app).getToken(options) : null,
     });
     this.list = createFileList({ api: this.fileApi, pageSize: config.filesPageSize });
+    this.developer = isDeveloperBuild(wx);
+  },
+
+  /**
+   * The sentence for a failure: the same on a first load and on a refresh.
+   * @param {unknown} error
+   * @param {'list' | 'delete' | 'open'} action
+   */
+  failureText(error, action) {
+    const view = errorView(error, { action, developer: this.developer, retry: action === 'list' });
+    if (!this.developer) return view.message;
+    const prefix = { list: MESSAGES.FILES_LOAD_FAILED, delete: MESSAGES.DELETE_FAILED, open: '' };
+    return prefix[action] + view.message;
   },
 
   onShow() {
@@ -81,23 +100,38 @@ Page({
     this.setData({ loadingMore: true });
     list.loadMore().then(
       (snapshot) => this.show(snapshot, { loadingMore: false }),
-      (error) => this.setData({ loadingMore: false, notice: MESSAGES.FILES_LOAD_FAILED + messageOf(error) })
+      (error) => this.setData({ loadingMore: false, notice: this.failureText(error, 'list'), noticeRetry: false })
     );
   },
 
-  /** 重试 after a failed first load. */
+  /** 重试 after a failed load or refresh. */
   retryLoad() {
-    this.setData({ error: '' });
+    this.setData({ error: '', notice: '', noticeRetry: false });
     this.refresh({ keepCount: false });
   },
 
+  /** 去上传 on the empty state. */
+  goUpload() {
+    wx.switchTab({ url: UPLOAD_TAB });
+  },
+
   /**
+   * The list and, beside it, the usage line (whose failure never touches the list).
    * @param {{keepCount: boolean}} opts
    * @returns {Promise<void>}
    */
   refresh(opts) {
     this.imageRefreshUsed = false;
+    this.loadUsage();
     return this.reload(opts);
+  },
+
+  loadUsage() {
+    const fileApi = /** @type {ReturnType<typeof createFileApi>} */ (this.fileApi);
+    fileApi.usage().then(
+      (usage) => this.setData({ usageText: formatUsage(usage) }),
+      () => this.setData({ usageText: '' })
+    );
   },
 
   /**
@@ -106,10 +140,11 @@ Page({
    */
   reload(opts) {
     return this.fileList().reload(opts).then(
-      (snapshot) => this.show(snapshot, { error: '', notice: '' }),
+      (snapshot) => this.show(snapshot, { error: '', notice: '', noticeRetry: false }),
       (error) => {
-        if (this.data.loaded) this.setData({ notice: MESSAGES.FILES_LOAD_FAILED + messageOf(error) });
-        else this.setData({ error: MESSAGES.FILES_LOAD_FAILED + messageOf(error) });
+        const text = this.failureText(error, 'list');
+        if (this.data.loaded) this.setData({ notice: text, noticeRetry: true });
+        else this.setData({ error: text });
       }
     );
   },
@@ -152,12 +187,12 @@ Page({
   /** Tap on a file: an image opens in the previewer, a document in WeChat's viewer. */
   openFile(/** @type {WechatMiniprogram.BaseEvent} */ event) {
     const id = Number(event.currentTarget.dataset.id);
-    this.setData({ notice: '' });
+    this.setData({ notice: '', noticeRetry: false });
     this.freshFile(id).then(({ file, files }) => {
       if (!file) return;
       if (isImage(file)) return this.preview(file, files);
       return this.openDocument(file, true);
-    }, (error) => this.setData({ notice: MESSAGES.FILES_LOAD_FAILED + messageOf(error) }));
+    }, (error) => this.setData({ notice: this.failureText(error, 'list'), noticeRetry: true }));
   },
 
   /**
@@ -169,7 +204,8 @@ Page({
       urls: files.filter(isImage).map((f) => f.url),
       current: file.url,
       fail: (err) => {
-        if (!/cancel/i.test((err && err.errMsg) || '')) this.setData({ notice: MESSAGES.PREVIEW_FAILED + ((err && err.errMsg) || '') });
+        if (/cancel/i.test((err && err.errMsg) || '')) return;
+        this.setData({ notice: this.developer ? MESSAGES.PREVIEW_FAILED + ((err && err.errMsg) || '') : MESSAGES.OPEN_FAILED });
       },
     });
   },
@@ -194,9 +230,9 @@ Page({
             this.show(snapshot);
             const again = snapshot.files.find((f) => f.id === file.id);
             if (again) return this.openDocument(again, false);
-          }, (refreshError) => this.setData({ notice: MESSAGES.FILES_LOAD_FAILED + messageOf(refreshError) }));
+          }, (refreshError) => this.setData({ notice: this.failureText(refreshError, 'list'), noticeRetry: true }));
         }
-        this.setData({ notice: messageOf(error) });
+        this.setData({ notice: this.failureText(error, 'open') });
       }
     );
   },
@@ -208,9 +244,25 @@ Page({
     this.reload({ keepCount: true });
   },
 
-  /** Long press or 删除: ask first. */
-  askDelete(/** @type {WechatMiniprogram.BaseEvent} */ event) {
+  /** Long press: 预览 (or 打开) and 删除 in an ActionSheet. */
+  showActions(/** @type {WechatMiniprogram.BaseEvent} */ event) {
     const id = Number(event.currentTarget.dataset.id);
+    const view = this.data.files.find((f) => f.id === id);
+    if (!view || view.deleting) return;
+    wx.showActionSheet({
+      itemList: [view.isImage ? MESSAGES.FILES_ACTION_PREVIEW : MESSAGES.FILES_ACTION_OPEN, MESSAGES.FILES_ACTION_DELETE],
+      success: (res) => {
+        if (res.tapIndex === 0) this.openFile(event);
+        else if (res.tapIndex === 1) this.askDelete(id);
+      },
+    });
+  },
+
+  /**
+   * 删除 from the ActionSheet: ask first, naming the file.
+   * @param {number} id
+   */
+  askDelete(id) {
     const view = this.data.files.find((f) => f.id === id);
     if (!view || view.deleting) return;
     wx.showModal({
@@ -230,12 +282,13 @@ Page({
     this.markDeleting(id, true);
     fileApi.remove(id).then(
       () => {
-        this.show(this.fileList().drop(id), { notice: '' });
+        this.show(this.fileList().drop(id), { notice: '', noticeRetry: false });
         wx.showToast({ title: MESSAGES.DELETED, icon: 'success' });
+        this.loadUsage();
       },
       (error) => {
         this.markDeleting(id, false);
-        this.setData({ notice: MESSAGES.DELETE_FAILED + messageOf(error) });
+        this.setData({ notice: this.failureText(error, 'delete'), noticeRetry: false });
       }
     );
   },

@@ -1,24 +1,20 @@
-// The upload screen: pick files, show each one's progress and outcome, and the privacy prompt the
-// pickers may need. The network work lives in utils/uploader.js (one form POST) and
-// utils/multipart.js (files of config.multipartThreshold or more, in parts: 暂停/继续, and 继续上传
-// for a file picked again after a drop or a restart).
+// The upload screen: pick files (more can be picked while others upload, pause or wait: they
+// queue), show each one's progress and outcome, and the privacy prompt the pickers may need. The
+// network work lives in utils/uploader.js (one form POST) and utils/multipart.js (files of
+// config.multipartThreshold or more, in parts: 暂停/继续, and 继续上传 for a file picked again after a
+// drop or a restart). Failures read as utils/error-view.js words them for this build.
 
 const config = require('../../config');
 const { createUploader } = require('../../utils/uploader');
 const { createMultipartUploader } = require('../../utils/multipart');
-const { MESSAGES } = require('../../utils/messages');
-const { formatSize } = require('../../utils/format');
+const { createFileApi } = require('../../utils/files');
+const { MESSAGES, UPLOAD_STATE } = require('../../utils/messages');
+const { formatSize, quotaMessage } = require('../../utils/format');
+const { createMediaNamer } = require('../../utils/media-names');
+const { isDeveloperBuild, errorView, isUnreachable, copySupportText } = require('../../utils/error-view');
 const privacy = require('../../utils/privacy');
 
-const STATE_TEXT = {
-  queued: '排队中',
-  uploading: '上传中',
-  success: '成功',
-  failed: '失败',
-  canceled: '已取消',
-  paused: '已暂停',
-  resumable: '上次没传完',
-};
+const FILES_TAB = '/pages/files/index';
 const IMAGE_EXTENSIONS = /\.(jpe?g|png|gif|webp|bmp|heic|heif)$/i;
 
 /**
@@ -30,16 +26,19 @@ const IMAGE_EXTENSIONS = /\.(jpe?g|png|gif|webp|bmp|heic|heif)$/i;
  * @typedef {import('../../utils/session').LoginStatus} LoginStatus
  * @typedef {import('../../utils/session').AppApi} AppApi
  * @typedef {import('../../utils/resume-store').SavedUpload} SavedUpload
- * @typedef {'queued' | 'uploading' | 'success' | 'failed' | 'canceled' | 'paused' | 'resumable'} ItemState
- *   paused: a large file stopped by 暂停; resumable: a large file OSS already holds part of, waiting
- *   for 继续上传 or 重新上传.
+ * @typedef {'queued' | 'uploading' | 'saving' | 'success' | 'failed' | 'canceled' | 'paused' | 'resumable'} ItemState
+ *   saving: every byte sent, the server is recording it; paused: a large file stopped by 暂停;
+ *   resumable: a large file OSS already holds part of, waiting for 继续上传 or 重新上传.
  * @typedef {{
  *   id: number, name: string, path: string, size: number, sizeText: string, isImage: boolean,
  *   state: ItemState, stateText: string, progress: number, key: string, message: string,
- *   detail: string, requestId: string, retryable: boolean, confirmKey: string, multipart: boolean
+ *   detail: string, requestId: string, support: string, retryable: boolean, confirmKey: string,
+ *   multipart: boolean, quotaFull: boolean, heldBytes: number, heldText: string
  * }} Item
  *   confirmKey: stored in OSS, not yet recorded by the server: 重试 confirms it again;
- *   multipart: uploaded in parts (config.multipartThreshold or more).
+ *   multipart: uploaded in parts (config.multipartThreshold or more); support: what
+ *   「复制错误信息」 copies; quotaFull: refused for the storage quota (offers 去我的文件);
+ *   heldBytes / heldText: what OSS holds of a resumable upload.
  * @typedef {UploadJob & {pause?: () => void, resume?: () => void}} Job
  */
 
@@ -61,15 +60,13 @@ Page({
   data: {
     /** @type {Item[]} */
     items: [],
-    maxFilesPerPick: config.maxFilesPerPick,
-    maxConcurrentUploads: config.maxConcurrentUploads,
-    multipartThresholdText: formatSize(config.multipartThreshold),
-    busy: false,
+    hint: '',
     notice: '',
     /** Without login support in the app, uploads go without a token, as with login off. */
-    login: { state: 'off', message: '' },
-    /** True while logging in or after a failed login: no upload can start. */
+    login: { state: 'off', title: '', message: '', support: '' },
+    /** True while logging in or after a failed login: no upload can start; `disabledWhy` says so. */
     loginBlocked: false,
+    disabledWhy: '',
     /** The privacy prompt, shown when WeChat asks before a picker runs. */
     privacyPrompt: false,
     privacyContractName: MESSAGES.PRIVACY_CONTRACT_NAME,
@@ -79,6 +76,12 @@ Page({
   uploader: null,
   /** @type {ReturnType<typeof createMultipartUploader> | null} */
   multipart: null,
+  /** @type {ReturnType<typeof createFileApi> | null} for the storage usage behind a quota refusal */
+  fileApi: null,
+  /** 开发版: failures in developer words. */
+  developer: false,
+  /** @type {ReturnType<typeof createMediaNamer> | null} */
+  mediaName: null,
   /** @type {Record<number, Job>} running, queued or paused uploads by item id */
   jobs: {},
   /** @type {Record<number, SavedUpload | null>} 继续上传 offers by item id (null: still looking) */
@@ -93,6 +96,9 @@ Page({
     const app = /** @type {AppApi} */ (getApp());
     this.jobs = {};
     this.offers = {};
+    this.developer = isDeveloperBuild(wx);
+    this.mediaName = createMediaNamer();
+    this.setData({ hint: MESSAGES.UPLOAD_HINT.replace('{count}', String(config.maxFilesPerPick)) });
     if (app && app.loginStatus && app.onLoginChange) {
       this.showLogin(app.loginStatus());
       this.stopWatchingLogin = app.onLoginChange((status) => this.showLogin(status));
@@ -101,6 +107,7 @@ Page({
     const getToken = app && app.getToken ? (options) => /** @type {any} */ (app).getToken(options) : null;
     this.uploader = createUploader({ wx, baseUrl: config.signerBaseUrl, concurrency: config.maxConcurrentUploads, getToken });
     this.multipart = createMultipartUploader({ wx, baseUrl: config.signerBaseUrl, concurrency: config.multipartConcurrency, getToken });
+    this.fileApi = createFileApi({ wx, baseUrl: config.signerBaseUrl, getToken });
     this.privacy = privacy.createPrivacyPrompt(wx, () => this.setData({ privacyPrompt: true }));
     privacy.privacyContractName(wx).then((name) => this.setData({ privacyContractName: name }));
   },
@@ -125,9 +132,18 @@ Page({
 
   /** @param {LoginStatus} status */
   showLogin(status) {
+    const failed = status.state === 'failed';
+    const view = failed ? errorView(status.error || status.message, { action: 'login', developer: this.developer, retry: true }) : null;
+    const why = { pending: MESSAGES.LOGIN_PENDING_WHY, failed: MESSAGES.LOGIN_FAILED_WHY };
     this.setData({
-      login: { state: status.state, message: status.message },
-      loginBlocked: status.state === 'pending' || status.state === 'failed',
+      login: {
+        state: status.state,
+        title: failed ? (isUnreachable(status.error) ? MESSAGES.UNREACHABLE_TITLE : MESSAGES.LOGIN_TITLE) : '',
+        message: view ? view.message : '',
+        support: view ? view.support : '',
+      },
+      loginBlocked: status.state === 'pending' || failed,
+      disabledWhy: /** @type {Record<string, string>} */ (why)[status.state] || '',
     });
   },
 
@@ -156,7 +172,7 @@ Page({
 
   /** 选择文件: any file from a chat, up to 9. */
   chooseAndUploadFile() {
-    if (this.refuseWhileBusy() || this.refuseWhileLoggedOut()) return;
+    if (this.refuseWhileLoggedOut()) return;
     wx.chooseMessageFile({
       count: config.maxFilesPerPick,
       type: 'all',
@@ -172,29 +188,25 @@ Page({
     });
   },
 
-  /** 相册 / 拍摄: images and videos. */
+  /** 相册 / 拍摄: images and videos, named by when they were picked (never `tmp_<hex>`). */
   chooseAndUploadMedia() {
-    if (this.refuseWhileBusy() || this.refuseWhileLoggedOut()) return;
+    if (this.refuseWhileLoggedOut()) return;
     wx.chooseMedia({
       count: config.maxFilesPerPick,
       mediaType: ['image', 'video'],
       sourceType: ['album', 'camera'],
       success: (res) => {
+        const at = new Date();
+        const name = /** @type {ReturnType<typeof createMediaNamer>} */ (this.mediaName);
         this.startBatch(res.tempFiles.map((f) => ({
           path: f.tempFilePath,
-          name: baseName(f.tempFilePath),
+          name: name(f.fileType === 'video' ? 'video' : 'image', f.tempFilePath, at),
           size: f.size,
           isImage: f.fileType === 'image',
         })));
       },
       fail: (err) => this.pickFailed('chooseMedia', err),
     });
-  },
-
-  refuseWhileBusy() {
-    if (!this.data.busy) return false;
-    wx.showToast({ title: MESSAGES.BUSY, icon: 'none' });
-    return true;
   },
 
   refuseWhileLoggedOut() {
@@ -208,13 +220,17 @@ Page({
    * @param {import('../../utils/privacy').WxFailure} err
    */
   pickFailed(api, err) {
-    const message = privacy.pickFailureMessage(api, err);
+    const message = privacy.pickFailureMessage(api, err, this.developer);
     if (message) this.setData({ notice: message });
   },
 
-  /** @param {Array<PickedFile & {isImage: boolean}>} files */
+  /**
+   * New files go on top and join the queues (the uploaders run 3 small files and one large file at
+   * a time), whatever else is running, paused or waiting.
+   * @param {Array<PickedFile & {isImage: boolean}>} files
+   */
   startBatch(files) {
-    if (this.data.busy || this.data.loginBlocked || files.length === 0) return;
+    if (this.data.loginBlocked || files.length === 0) return;
     /** @type {Item[]} */
     const fresh = files.map((f) => ({
       id: this.nextItemId++,
@@ -224,17 +240,21 @@ Page({
       sizeText: formatSize(f.size),
       isImage: f.isImage,
       state: 'queued',
-      stateText: STATE_TEXT.queued,
+      stateText: UPLOAD_STATE.queued,
       progress: 0,
       key: '',
       message: '',
       detail: '',
       requestId: '',
+      support: '',
       retryable: false,
       confirmKey: '',
       multipart: isLarge(f.size),
+      quotaFull: false,
+      heldBytes: 0,
+      heldText: '',
     }));
-    this.setData({ items: fresh.concat(this.data.items), busy: true, notice: '' });
+    this.setData({ items: fresh.concat(this.data.items), notice: '' });
     fresh.forEach((item) => (item.multipart ? this.offerOrRun(item, true) : this.follow(item, this.startJob(item, this.callbacksFor(item)))));
   },
 
@@ -263,12 +283,15 @@ Page({
    */
   callbacksFor(item) {
     return {
-      onStart: () => this.patchItem(item.id, { state: 'uploading', stateText: STATE_TEXT.uploading }),
+      onStart: () => this.patchItem(item.id, { state: 'uploading', stateText: UPLOAD_STATE.uploading }),
       onProgress: (p) => {
         const current = this.findItem(item.id);
-        if (current && current.progress !== p.progress) this.patchItem(item.id, { progress: p.progress });
+        if (!current || current.progress === p.progress) return;
+        // Every byte is out: what is left is the server recording it (no 取消 any more).
+        const saving = p.progress >= 100 && current.state === 'uploading';
+        this.patchItem(item.id, saving ? { progress: 100, state: 'saving', stateText: UPLOAD_STATE.saving } : { progress: p.progress });
       },
-      onPause: () => this.patchItem(item.id, { state: 'paused', stateText: STATE_TEXT.paused }),
+      onPause: () => this.patchItem(item.id, { state: 'paused', stateText: UPLOAD_STATE.paused }),
     };
   },
 
@@ -279,12 +302,17 @@ Page({
    */
   offerOrRun(item, ask) {
     const multipart = /** @type {ReturnType<typeof createMultipartUploader>} */ (this.multipart);
-    // Counted as busy from now on: the page waits for the lookup (and the answer).
+    // Held from now on: the page waits for the lookup (and the answer).
     this.offers[item.id] = null;
     multipart.findResumable({ path: item.path, name: item.name, size: item.size }).then((saved) => {
       if (saved && ask) {
         this.offers[item.id] = saved;
-        this.patchItem(item.id, { state: 'resumable', stateText: STATE_TEXT.resumable });
+        this.patchItem(item.id, { state: 'resumable', stateText: UPLOAD_STATE.resumable });
+        multipart.heldBytes(saved).then((held) => {
+          if (held === null || !this.offers[item.id]) return;
+          const heldText = MESSAGES.HELD.replace('{held}', formatSize(held)).replace('{size}', formatSize(item.size));
+          this.patchItem(item.id, { heldBytes: held, heldText });
+        });
         return;
       }
       delete this.offers[item.id];
@@ -293,7 +321,7 @@ Page({
   },
 
   /**
-   * Show a job's outcome on its item: 成功 with what the server recorded, or the failure.
+   * Show a job's outcome on its item: 已保存 with what the server recorded, or the failure.
    * @param {Item} item
    * @param {UploadJob} job
    */
@@ -303,50 +331,99 @@ Page({
       (/** @type {UploadResult} */ result) => {
         const record = result.record;
         /** @type {Partial<Item>} */
-        const done = { state: 'success', stateText: STATE_TEXT.success, progress: 100, key: result.key, confirmKey: '' };
+        const done = { state: 'success', stateText: UPLOAD_STATE.success, progress: 100, key: result.key, confirmKey: '' };
         if (record) Object.assign(done, { name: record.name, size: record.size, sizeText: formatSize(record.size), key: record.key });
         this.patchItem(item.id, done);
       },
-      (/** @type {UploadError} */ error) => {
-        const canceled = error && error.kind === 'aborted';
-        this.patchItem(item.id, {
-          state: canceled ? 'canceled' : 'failed',
-          stateText: canceled ? STATE_TEXT.canceled : STATE_TEXT.failed,
-          message: canceled ? '' : (error && error.message) || String(error),
-          detail: (error && error.detail) || '',
-          requestId: (error && error.requestId) || '',
-          retryable: !!(error && error.retryable),
-          confirmKey: (error && error.confirmKey) || '',
-        });
-      }
+      (/** @type {UploadError} */ error) => this.showFailure(item.id, error)
     ).then(() => {
       delete this.jobs[item.id];
-      this.updateBusy();
     });
   },
 
-  /** Busy while any upload runs, waits or is paused, or a 继续上传 offer is open. */
-  updateBusy() {
-    this.setData({ busy: Object.keys(this.jobs).length + Object.keys(this.offers).length > 0 });
+  /**
+   * @param {number} id
+   * @param {UploadError} error
+   */
+  showFailure(id, error) {
+    if (error && error.kind === 'aborted') {
+      this.patchItem(id, { state: 'canceled', stateText: UPLOAD_STATE.canceled, message: '', detail: '', requestId: '', support: '' });
+      return;
+    }
+    const view = errorView(error, { action: 'upload', developer: this.developer });
+    const quotaFull = !!error && error.code === 'QuotaExceeded';
+    this.patchItem(id, {
+      state: 'failed',
+      stateText: UPLOAD_STATE.failed,
+      message: quotaFull ? quotaMessage(null) : view.message,
+      detail: view.detail,
+      requestId: view.requestId,
+      support: view.support,
+      retryable: !!(error && error.retryable),
+      confirmKey: (error && error.confirmKey) || '',
+      quotaFull,
+    });
+    // The numbers come from a fresh look at the usage, never from the server's message.
+    if (quotaFull && this.fileApi) {
+      this.fileApi.usage().then((usage) => this.patchItem(id, { message: quotaMessage(usage) }), () => {});
+    }
   },
 
-  /** @param {WechatMiniprogram.BaseEvent} event */
+  /**
+   * 取消: a large file OSS already holds part of asks first (its progress would be lost).
+   * @param {WechatMiniprogram.BaseEvent} event
+   */
   cancelUpload(event) {
     const id = Number(event.currentTarget.dataset.id);
+    const item = this.findItem(id);
+    if (!item) return;
+    const held = id in this.offers ? item.heldBytes : item.multipart ? Math.floor((item.progress * item.size) / 100) : 0;
+    if (held <= 0) return this.cancelNow(id);
+    wx.showModal({
+      title: MESSAGES.CANCEL_CONFIRM_TITLE,
+      content: MESSAGES.CANCEL_CONFIRM_TEXT.replace('{percent}', String(Math.max(1, Math.floor((held * 100) / item.size)))),
+      confirmText: MESSAGES.CANCEL_CONFIRM_BUTTON,
+      cancelText: MESSAGES.CANCEL_KEEP_BUTTON,
+      confirmColor: '#c9353f',
+      success: (res) => {
+        if (res.confirm) this.cancelNow(id);
+      },
+    });
+  },
+
+  /**
+   * Cancel on the uploader (and on the server). A large file whose cancel lost against its
+   * completion ends as 已保存, not 已取消: follow() shows what the job settles with.
+   * @param {number} id
+   */
+  cancelNow(id) {
     const offer = this.offers[id];
     const item = this.findItem(id);
     if (offer && item) {
       // 取消 an offer: the parts OSS holds are aborted too.
       delete this.offers[id];
       const discarded = this.startJob(item, {}, offer);
-      discarded.promise.catch(() => {}); // settles as 已取消, which the item already says
       discarded.abort();
-      this.patchItem(id, { state: 'canceled', stateText: STATE_TEXT.canceled });
-      this.updateBusy();
+      this.follow(item, discarded);
       return;
     }
     const job = this.jobs[id];
     if (job) job.abort();
+  },
+
+  /** 已保存到我的文件, or 去我的文件 after a quota refusal. */
+  openFiles() {
+    wx.switchTab({ url: FILES_TAB });
+  },
+
+  /**
+   * 复制错误信息: the codes support needs.
+   * @param {WechatMiniprogram.BaseEvent} event
+   */
+  copyError(event) {
+    const id = event.currentTarget.dataset.id;
+    const support = id === 'login' ? this.data.login.support : (this.findItem(Number(id)) || { support: '' }).support;
+    if (support) copySupportText(wx, support);
   },
 
   /** 暂停 a large file: the parts OSS holds stay there. */
@@ -360,7 +437,7 @@ Page({
     const id = Number(event.currentTarget.dataset.id);
     const job = this.jobs[id];
     if (!job || !job.resume) return;
-    this.patchItem(id, { state: 'queued', stateText: STATE_TEXT.queued });
+    this.patchItem(id, { state: 'queued', stateText: UPLOAD_STATE.queued });
     job.resume();
   },
 
@@ -374,7 +451,7 @@ Page({
     const item = this.findItem(id);
     if (!offer || !item) return;
     delete this.offers[id];
-    this.patchItem(id, { state: 'queued', stateText: STATE_TEXT.queued });
+    this.patchItem(id, { state: 'queued', stateText: UPLOAD_STATE.queued });
     this.follow(item, this.startJob(item, this.callbacksFor(item), event.currentTarget.dataset.fresh ? null : offer));
   },
 
@@ -390,12 +467,11 @@ Page({
     const uploader = /** @type {ReturnType<typeof createUploader>} */ (this.uploader);
     const confirming = !!item.confirmKey;
     this.patchItem(item.id, {
-      state: confirming ? 'uploading' : 'queued',
-      stateText: confirming ? STATE_TEXT.uploading : STATE_TEXT.queued,
+      state: confirming ? 'saving' : 'queued',
+      stateText: confirming ? UPLOAD_STATE.saving : UPLOAD_STATE.queued,
       progress: confirming ? 100 : 0,
-      message: '', detail: '', requestId: '', retryable: false,
+      message: '', detail: '', requestId: '', support: '', retryable: false,
     });
-    this.setData({ busy: true });
     if (confirming) this.follow(item, uploader.confirm(item.confirmKey));
     else if (item.multipart) this.offerOrRun(item, false);
     else this.follow(item, this.startJob(item, this.callbacksFor(item)));

@@ -60,8 +60,11 @@ function contentTypeOf(name) {
  * the part (upper hex); a part PUT again replaces it; ListParts-like status; complete checks that
  * every part is there, every part but the last is exactly partSize and the sizes add up, then
  * assembles the object into the fake OSS (`state.objects`) and answers its record, as the server
- * does. Hooks let a test answer instead (`onCreate`, `onPresign`, `onComplete`,
- * `onPart`; return null to go on as usual) and `auth(headers)` decide what a 401 is.
+ * does. Each presigned part carries `size`, the exact byte count its URL accepts (the server signs
+ * Content-Length); a PUT of another length is refused like OSS refuses a signature mismatch
+ * (`sendSize = false` plays an older server without `size`). Hooks let a test answer instead
+ * (`onCreate`, `onPresign`, `onComplete`, `onDelete`, `onPart`; return null to go on as usual) and
+ * `auth(headers)` decide what a 401 is.
  */
 function createMultipartFake(state) {
   const secret = crypto.randomBytes(16).toString('hex');
@@ -75,12 +78,15 @@ function createMultipartFake(state) {
     onCreate: null,
     onPresign: null,
     onComplete: null,
+    onDelete: null,
     onPart: null,
+    sendSize: true,
     putsInFlight: 0,
     maxPutsInFlight: 0,
   };
   const received = { creates: [], presigns: [], statuses: [], completes: [], deletes: [], puts: [] };
-  const sign = (uploadId, partNumber, expiresAt) => crypto.createHmac('sha256', secret).update(`${uploadId}:${partNumber}:${expiresAt}`).digest('hex');
+  const sign = (uploadId, partNumber, expiresAt, size) => crypto.createHmac('sha256', secret).update(`${uploadId}:${partNumber}:${expiresAt}:${size}`).digest('hex');
+  const partSizeOf = (up, n) => (n < up.partCount ? up.partSize : up.size - (up.partCount - 1) * up.partSize);
   const upload = (id) => mp.uploads.get(id) || null;
   const notFound = () => apiError(404, 'UploadNotFound', 'upload not found');
 
@@ -114,11 +120,11 @@ function createMultipartFake(state) {
         return apiError(400, 'InvalidPartNumbers', 'bad part numbers');
       }
       const expiresAt = Date.now() + mp.urlTtlMs;
-      const parts = numbers.map((n) => ({
-        partNumber: n,
-        url: `${state.base}/mp-oss/${encodeURIComponent(up.key)}?partNumber=${n}&uploadId=${id}&expires=${expiresAt}&signature=${sign(id, n, expiresAt)}`,
-        headers: { 'Content-Type': 'application/octet-stream' },
-      }));
+      const parts = numbers.map((n) => {
+        const size = mp.sendSize ? partSizeOf(up, n) : '';
+        const url = `${state.base}/mp-oss/${encodeURIComponent(up.key)}?partNumber=${n}&uploadId=${id}&expires=${expiresAt}&size=${size}&signature=${sign(id, n, expiresAt, size)}`;
+        return { partNumber: n, url, headers: { 'Content-Type': 'application/octet-stream' }, ...(mp.sendSize ? { size } : {}) };
+      });
       return { status: 200, json: { parts, expire: new Date(expiresAt).toISOString() } };
     }
     if (sub === '/complete' && method === 'POST') {
@@ -150,6 +156,8 @@ function createMultipartFake(state) {
     }
     if (!sub && method === 'DELETE') {
       received.deletes.push({ id, headers });
+      const hooked = mp.onDelete && mp.onDelete(id, received.deletes.length);
+      if (hooked) return hooked;
       if (!up) return notFound();
       mp.uploads.delete(id);
       return { status: 204 };
@@ -167,7 +175,9 @@ function createMultipartFake(state) {
     const attempt = received.puts.filter((p) => p.uploadId === id && p.partNumber === n).length;
     const hooked = mp.onPart && mp.onPart({ partNumber: n, uploadId: id, attempt, bytes });
     if (hooked) return hooked;
-    if (url.searchParams.get('signature') !== sign(id, n, expiresAt) || headers['content-type'] !== 'application/octet-stream') {
+    const size = url.searchParams.get('size');
+    const signed = url.searchParams.get('signature') === sign(id, n, expiresAt, size);
+    if (!signed || headers['content-type'] !== 'application/octet-stream' || (size !== '' && Number(size) !== bytes.length)) {
       return { status: 403, body: ossErrorXml('SignatureDoesNotMatch', 'The request signature we calculated does not match the signature you provided.', 'REQ-SIG') };
     }
     if (Date.now() > expiresAt) return { status: 403, body: ossErrorXml('AccessDenied', 'Request has expired.', 'REQ-EXP') };
@@ -185,7 +195,7 @@ function createMultipartFake(state) {
 /**
  * One server, every role the mini-program talks to:
  * - signer: GET /api/config, POST /api/login, GET /generate_signature, POST /api/files/confirm,
- *   GET /api/files, DELETE /api/files/<id>, and /api/multipart... (createMultipartFake);
+ *   GET /api/files, DELETE /api/files/<id>, GET /api/usage, and /api/multipart... (createMultipartFake);
  * - OSS: POST /oss (PostObject), GET /obj/<key>?... (a "presigned" read) and PUT /mp-oss/<key>?...
  *   (a part).
  * Every route has a replaceable handler. By default it behaves like the real signer in local mode
@@ -194,7 +204,7 @@ function createMultipartFake(state) {
  * records what OSS holds, and the list pages through the records newest first.
  */
 async function startFakeServers() {
-  const received = { configs: [], logins: [], signatures: [], uploads: [], confirms: [], lists: [], deletes: [], downloads: [] };
+  const received = { configs: [], logins: [], signatures: [], uploads: [], confirms: [], lists: [], deletes: [], downloads: [], usages: [] };
   let counter = 0;
   let nextRecordId = 1;
   const state = {
@@ -237,6 +247,15 @@ async function startFakeServers() {
       const more = newest.length > limit;
       return json(200, { files: page.map(state.listed), nextCursor: more ? String(page[page.length - 1].id) : null }, { 'Cache-Control': 'no-store' });
     },
+    /** GET /api/usage: what the records add up to; no quota (0) unless a test sets `quota`. */
+    quota: { bytes: 0, files: 0 },
+    usage: () => json(200, {
+      usedBytes: state.records.reduce((sum, r) => sum + r.size, 0),
+      fileCount: state.records.length,
+      reservedBytes: 0,
+      quotaBytes: state.quota.bytes,
+      quotaFiles: state.quota.files,
+    }),
     remove: (id) => {
       if (!/^\d+$/.test(id)) return apiError(400, 'InvalidId');
       const index = state.records.findIndex((r) => r.id === Number(id));
@@ -331,6 +350,10 @@ async function startFakeServers() {
       if (req.method === 'GET' && url.pathname === '/api/files') {
         received.lists.push({ query: url.searchParams, headers: req.headers });
         return reply(state.list(url.searchParams, req.headers, received.lists.length));
+      }
+      if (req.method === 'GET' && url.pathname === '/api/usage') {
+        received.usages.push({ headers: req.headers });
+        return reply(state.usage(req.headers, received.usages.length));
       }
       const deleting = /^\/api\/files\/([^/]+)$/.exec(url.pathname);
       if (req.method === 'DELETE' && deleting) {

@@ -31,8 +31,8 @@ function crc32(bytes) {
   return (c ^ 0xffffffff) >>> 0;
 }
 
-/** A real PNG (RGB, one colour) of `width` x `height`, for thumbnails that must decode. */
-function pngBytes(width, height) {
+/** A real PNG (RGB, one colour: `rgb`) of `width` x `height`, for thumbnails that must decode. */
+function pngBytes(width, height, rgb = [0x5a, 0x5a, 0x5a]) {
   const chunk = (type, data) => {
     const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
     const out = Buffer.alloc(12 + data.length);
@@ -45,14 +45,15 @@ function pngBytes(width, height) {
   header.writeUInt32BE(width, 0);
   header.writeUInt32BE(height, 4);
   header.set([8, 2, 0, 0, 0], 8); // 8-bit RGB, no interlace
-  const row = Buffer.concat([Buffer.from([0]), Buffer.alloc(width * 3, 0x5a)]);
+  const pixel = Buffer.from(rgb);
+  const row = Buffer.concat([Buffer.from([0]), ...Array.from({ length: width }, () => pixel)]);
   const pixels = zlib.deflateSync(Buffer.concat(Array.from({ length: height }, () => row)));
   return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', header), chunk('IDAT', pixels), chunk('IEND', Buffer.alloc(0))]);
 }
 
-/** A picked PNG file of `width` x `height`. */
-function pickedPng(dir, name, width, height) {
-  const bytes = pngBytes(width, height);
+/** A picked PNG file of `width` x `height` (optionally of colour `rgb`). */
+function pickedPng(dir, name, width, height, rgb) {
+  const bytes = pngBytes(width, height, rgb);
   const filePath = path.join(dir, `tmp_${crypto.randomBytes(4).toString('hex')}_${name}`);
   fs.writeFileSync(filePath, bytes);
   return { path: filePath, name, size: bytes.length, bytes };

@@ -14,15 +14,21 @@ const { createWxNetwork, createWxLogin, createWxStorage } = require('./wx-double
  *   so a picker first goes through onNeedPrivacyAuthorization; `{api: false}`: a base library
  *   without the privacy APIs (below 2.32.3)
  * @param {object} [more.openDocumentFail] the fail argument of every wx.openDocument
+ * @param {string | null} [more.envVersion] what wx.getAccountInfoSync says: 'develop' (the default:
+ *   the detailed messages), 'trial' or 'release' (plain sentences); null: a base library without it
+ * @param {number[]} [more.sheets] each wx.showActionSheet's answer (the tapped index; -1 = 取消)
+ * @param {object} [more.clipboardFail] the fail argument of every wx.setClipboardData
  */
 function pageWx(picks, network = {}, more = {}) {
   const net = createWxNetwork(network);
   const login = createWxLogin(more.codes || []);
   const modals = more.modals || [];
+  const sheets = more.sheets || [];
+  const envVersion = more.envVersion === undefined ? 'develop' : more.envVersion;
   const privacy = { needed: false, api: true, ...(more.privacy || {}) };
   const calls = {
     chooseMessageFile: [], chooseMedia: [], toasts: [], login: login.calls, previews: [], documents: [], modals: [],
-    stopPullDownRefresh: 0, privacyAnswers: [], privacyContract: 0,
+    stopPullDownRefresh: 0, privacyAnswers: [], privacyContract: 0, switchTab: [], clipboard: [], sheets: [],
   };
   let privacyListener = null;
 
@@ -71,7 +77,7 @@ function pageWx(picks, network = {}, more = {}) {
       calls.modals.push(options);
       const confirm = modals.shift();
       if (confirm === undefined) throw new Error('wx.showModal called more often than scripted');
-      setImmediate(() => options.success({ confirm, cancel: !confirm, content: '', errMsg: 'showModal:ok' }));
+      setImmediate(() => options.success && options.success({ confirm, cancel: !confirm, content: '', errMsg: 'showModal:ok' }));
     },
     previewImage(options) {
       calls.previews.push(options);
@@ -85,7 +91,23 @@ function pageWx(picks, network = {}, more = {}) {
     stopPullDownRefresh() {
       calls.stopPullDownRefresh += 1;
     },
+    switchTab(options) {
+      calls.switchTab.push(options.url);
+    },
+    setClipboardData(options) {
+      calls.clipboard.push(options.data);
+      if (more.clipboardFail) return setImmediate(() => options.fail && options.fail(more.clipboardFail));
+      setImmediate(() => options.success && options.success({ errMsg: 'setClipboardData:ok' }));
+    },
+    showActionSheet(options) {
+      calls.sheets.push(options);
+      const tapped = sheets.shift();
+      if (tapped === undefined) throw new Error('wx.showActionSheet called more often than scripted');
+      if (tapped < 0) return setImmediate(() => options.fail && options.fail({ errMsg: 'showActionSheet:fail cancel' }));
+      setImmediate(() => options.success({ tapIndex: tapped, errMsg: 'showActionSheet:ok' }));
+    },
   };
+  if (envVersion) wx.getAccountInfoSync = () => ({ miniProgram: { appId: 'wx0000000000000000', envVersion, version: '' } });
   if (privacy.api) {
     Object.assign(wx, {
       onNeedPrivacyAuthorization(listener) {
