@@ -14,8 +14,13 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 CONFIG = REPO / "deploy" / "gunicorn.conf.py"
 
-# What every bench server shares: login off (so the route itself is measured) and no rate limit.
+# Production runs with the per-user quota on, so the benches do too: every signature takes the
+# reservation path (one write transaction, the user's row locked), at limits no bench ever reaches.
+QUOTA_ON = {"USER_QUOTA_BYTES": str(2 ** 50), "USER_QUOTA_FILES": str(10 ** 9)}
+
+# What every bench server shares: login off (so the route itself is measured), no rate limit, the quota on.
 BASE_ENV = {
+    **QUOTA_ON,
     "AUTH_REQUIRED": "false",
     "SIGN_RATE_LIMIT": "1000000000/second",
     "OSS_BUCKET": "bench-bucket",

@@ -19,6 +19,8 @@ from werkzeug.serving import make_server
 
 from server import create_app
 
+from .gunicorn_run import QUOTA_ON
+
 GOAL_RATIO = 0.8
 SIGN_PATH = "/generate_signature?filename=%E7%85%A7%E7%89%87.jpg&size=123456"
 PING_PATH = "/bench/ping"
@@ -31,6 +33,7 @@ def build_app(storage_dir: str):
             "AUTH_REQUIRED": "false",
             "LOCAL_OSS_DIR": storage_dir,
             "SIGN_RATE_LIMIT": "1000000000/second",
+            **QUOTA_ON,
         }
     )
     app.add_url_rule(PING_PATH, "bench_ping", lambda: jsonify({"ok": True}))
