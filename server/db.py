@@ -55,6 +55,7 @@ from sqlalchemy import (
     String,
     Table,
     Unicode,
+    bindparam,
     create_engine,
     delete,
     event,
@@ -595,11 +596,11 @@ class Database:
         before_id when given (keyset: pages stay stable while files are added). Ask for limit + 1 to
         learn whether there is a next page."""
         _check(isinstance(limit, int) and 1 <= limit <= 1000, "limit must be 1..1000")
-        query = select(uploads).where(uploads.c.user_folder == user_folder)
-        if before_id is not None:
-            query = query.where(uploads.c.id < before_id)
-        query = query.order_by(uploads.c.id.desc()).limit(limit)
-        return [_upload(row) for row in self._run(lambda conn: conn.execute(query).all(), single_read=True)]
+        if before_id is None:
+            query, params = _PAGE_FIRST, {"folder": user_folder, "limit": limit}
+        else:
+            query, params = _PAGE_BEFORE, {"folder": user_folder, "limit": limit, "before": before_id}
+        return [_upload(row) for row in self._run(lambda conn: conn.execute(query, params).all(), single_read=True)]
 
     def delete_upload(self, upload_id: int, user_folder: str) -> bool:
         """Remove the record if it is user_folder's; False when there was none to remove."""
@@ -724,7 +725,7 @@ class Database:
 
     def usage(self, user_folder: str) -> Usage:
         """What user_folder stores and holds now (no lock: for display)."""
-        return self._run(lambda conn: self._usage(conn, user_folder, lock=False))
+        return self._run(lambda conn: self._usage(conn, user_folder))
 
     def reserve(self, user_folder: str, bucket: str, key: str, size: int, expires_at: datetime,
                 check: Callable[[Usage, int], None]) -> Usage:
@@ -737,14 +738,14 @@ class Database:
 
         def work(conn):
             # The user's row first: from here on this user's writers queue behind us (no deadlocks).
-            self._lock_usage(conn, user_folder)
+            row = self._lock_usage(conn, user_folder)
+            now = self._now()
             # Expired holds of this user go: the table stays as small as the forms in flight.
-            conn.execute(delete(upload_reservations).where(upload_reservations.c.user_folder == user_folder,
-                                                           upload_reservations.c.expires_at <= self._now()))
-            usage = self._usage(conn, user_folder, lock=True)
+            conn.execute(_HOLDS_EXPIRED, {"folder": user_folder, "now": now})
+            usage = self._usage(conn, user_folder, locked_row=row, now=now)
             check(usage, size)
-            conn.execute(insert(upload_reservations).values(
-                key_hash=key_hash(bucket, key), user_folder=user_folder, size=size, expires_at=expires_at))
+            conn.execute(_INSERTS[upload_reservations], {
+                "key_hash": key_hash(bucket, key), "user_folder": user_folder, "size": size, "expires_at": expires_at})
             return usage
 
         return self._run(work, write=True)
@@ -880,9 +881,9 @@ class Database:
         for _attempt in range(3):
             try:
                 with conn.begin_nested():
-                    new_id = conn.execute(insert(uploads).values(**values)).inserted_primary_key[0]
+                    new_id = conn.execute(_INSERTS[uploads], values).inserted_primary_key[0]
                 self._count(conn, values["user_folder"], values["size"], 1)
-                conn.execute(delete(upload_reservations).where(upload_reservations.c.key_hash == values["key_hash"]))
+                conn.execute(_HOLD_DROP, {"hash": values["key_hash"]})
                 return UploadRecord(id=int(new_id), **_record_fields(values), fresh=True)
             except IntegrityError:
                 pass  # already recorded: a replayed callback, or a confirm racing the callback
@@ -900,45 +901,41 @@ class Database:
         """The user's usage row, locked until the transaction ends (MySQL/PostgreSQL: FOR UPDATE;
         SQLite's write transactions are serialised already). A missing row is first counted from
         `uploads`: every writer of `uploads` takes this lock before writing, so the count is exact."""
-        query = select(user_usage).where(user_usage.c.user_folder == user_folder)
+        params = {"folder": user_folder}
         # A plain read first: a locking read of a missing row takes a gap lock on InnoDB, and two such
         # callers inserting the row would deadlock. Racing inserts of the row just meet on its key.
-        if conn.execute(query).first() is None:
-            counted = conn.execute(select(func.coalesce(func.sum(uploads.c.size), 0), func.count())
-                                   .where(uploads.c.user_folder == user_folder)).first()
+        row = conn.execute(_USAGE_ROW, params).first()
+        if row is None:
+            counted = conn.execute(_USAGE_COUNTED, params).first()
             self._insert_ignoring_duplicate(conn, user_usage, {
                 "user_folder": user_folder, "used_bytes": int(counted[0]), "file_count": int(counted[1])})
-        return conn.execute(query.with_for_update()).first()
+        elif self._sqlite:
+            return row  # BEGIN IMMEDIATE holds the write lock already: the row cannot change under us
+        return conn.execute(_USAGE_ROW_LOCKED, params).first()
 
     @staticmethod
     def _count(conn: Connection, user_folder: str, size: int, files: int) -> None:
-        conn.execute(user_usage.update().where(user_usage.c.user_folder == user_folder).values(
-            used_bytes=user_usage.c.used_bytes + size, file_count=user_usage.c.file_count + files))
+        conn.execute(_USAGE_ADD, {"folder": user_folder, "add_bytes": size, "add_files": files})
 
-    def _usage(self, conn: Connection, user_folder: str, lock: bool) -> Usage:
-        if lock:
-            row = self._lock_usage(conn, user_folder)
-            used, files = int(row.used_bytes), int(row.file_count)
+    def _usage(self, conn: Connection, user_folder: str, locked_row=None, now: Optional[datetime] = None) -> Usage:
+        """Used and held; `locked_row` is the user's row from _lock_usage when the caller holds the lock."""
+        params = {"folder": user_folder, "now": now or self._now()}
+        if locked_row is not None:
+            used, files = int(locked_row.used_bytes), int(locked_row.file_count)
         else:
-            row = conn.execute(select(user_usage).where(user_usage.c.user_folder == user_folder)).first()
-            if row is None:
-                counted = conn.execute(select(func.coalesce(func.sum(uploads.c.size), 0), func.count())
-                                       .where(uploads.c.user_folder == user_folder)).first()
-                used, files = int(counted[0]), int(counted[1])
-            else:
+            row = conn.execute(_USAGE_ROW, params).first()
+            if row is not None:
                 used, files = int(row.used_bytes), int(row.file_count)
-        forms = select(func.coalesce(func.sum(upload_reservations.c.size), 0), func.count()).where(
-            upload_reservations.c.user_folder == user_folder, upload_reservations.c.expires_at > self._now())
-        # Open multipart uploads hold their declared size until completed or aborted. Few rows per user
-        # and a small table (completed rows are purged by reconcile): no index needed.
-        parts = select(func.coalesce(func.sum(multipart_uploads.c.size), 0), func.count()).where(
-            multipart_uploads.c.user_folder == user_folder, _is_open() | (multipart_uploads.c.state != COMPLETED))
-        if lock and conn.dialect.name in ("mysql", "mariadb"):
+            else:
+                counted = conn.execute(_USAGE_COUNTED, params).first()
+                used, files = int(counted[0]), int(counted[1])
+        forms, parts = _HELD_BY_FORMS, _HELD_BY_PARTS
+        if locked_row is not None and conn.dialect.name in ("mysql", "mariadb"):
             # InnoDB's plain reads keep to the snapshot taken before we waited for the user's lock and
             # would miss holds committed meanwhile; a locking read sees them. (PostgreSQL's default READ
             # COMMITTED sees them anyway, and refuses FOR SHARE with an aggregate.)
-            forms, parts = forms.with_for_update(read=True), parts.with_for_update(read=True)
-        forms, parts = conn.execute(forms).first(), conn.execute(parts).first()
+            forms, parts = _HELD_LOCKED
+        forms, parts = conn.execute(forms, params).first(), conn.execute(parts, params).first()
         return Usage(used, files, int(forms[0]) + int(parts[0]), int(forms[1]) + int(parts[1]))
 
     @staticmethod
@@ -946,15 +943,14 @@ class Database:
         """INSERT inside the caller's transaction; False (nothing changed) when the key is taken."""
         try:
             with conn.begin_nested():
-                conn.execute(insert(table).values(**values))
+                conn.execute(_INSERTS[table], values)
             return True
         except IntegrityError:
             return False
 
     @staticmethod
     def _find_by_key(conn: Connection, bucket: str, key: str, lock: bool = False) -> Optional[UploadRecord]:
-        query = select(uploads).where(uploads.c.key_hash == key_hash(bucket, key))
-        row = conn.execute(query.with_for_update(read=True) if lock else query).first()
+        row = conn.execute(_BY_HASH_LOCKED if lock else _BY_HASH, {"hash": key_hash(bucket, key)}).first()
         # The hash is the index; the columns are the truth.
         if row is not None and (row.bucket, row.object_key) != (bucket, key):
             return None
@@ -993,3 +989,41 @@ def _multipart(row) -> Optional[MultipartRecord]:
 
 def _is_open():
     return multipart_uploads.c.state.is_(None) | (multipart_uploads.c.state == OPEN)
+
+
+# The hot statements, built once with bound parameters. Building a select per call (coercing every
+# operand) cost more than running it; a statement object that is reused also keeps its cache key,
+# so SQLAlchemy finds its compiled form at once.
+_MINE = uploads.c.user_folder == bindparam("folder")
+# MySQL and MariaDB estimate a deep keyset page (`id < cursor` far down a heavy user's rows) as a
+# `ref` on user_folder alone and read every row above the cursor; the hint makes it the two-column
+# range it is. Other dialects render no hint (SQLite and PostgreSQL take the range by themselves).
+_LIST_HINT = "FORCE INDEX (ix_uploads_user_folder_id)"
+
+
+def _page_query(*where):
+    query = select(uploads).where(_MINE, *where).order_by(uploads.c.id.desc()).limit(bindparam("limit"))
+    return query.with_hint(uploads, _LIST_HINT, "mysql").with_hint(uploads, _LIST_HINT, "mariadb")
+
+
+_PAGE_FIRST = _page_query()
+_PAGE_BEFORE = _page_query(uploads.c.id < bindparam("before"))
+_USAGE_ROW = select(user_usage).where(user_usage.c.user_folder == bindparam("folder"))
+_USAGE_ROW_LOCKED = _USAGE_ROW.with_for_update()
+_USAGE_COUNTED = select(func.coalesce(func.sum(uploads.c.size), 0), func.count()).where(_MINE)
+_USAGE_ADD = user_usage.update().where(user_usage.c.user_folder == bindparam("folder")).values(
+    used_bytes=user_usage.c.used_bytes + bindparam("add_bytes"), file_count=user_usage.c.file_count + bindparam("add_files"))
+_HOLDS_EXPIRED = delete(upload_reservations).where(upload_reservations.c.user_folder == bindparam("folder"),
+                                                   upload_reservations.c.expires_at <= bindparam("now"))
+_HOLD_DROP = delete(upload_reservations).where(upload_reservations.c.key_hash == bindparam("hash"))
+_HELD_BY_FORMS = select(func.coalesce(func.sum(upload_reservations.c.size), 0), func.count()).where(
+    upload_reservations.c.user_folder == bindparam("folder"), upload_reservations.c.expires_at > bindparam("now"))
+# Open multipart uploads hold their declared size until completed or aborted. Few rows per user and a
+# small table (completed rows are purged by reconcile): no index needed.
+_HELD_BY_PARTS = select(func.coalesce(func.sum(multipart_uploads.c.size), 0), func.count()).where(
+    multipart_uploads.c.user_folder == bindparam("folder"),
+    _is_open() | (multipart_uploads.c.state != COMPLETED))
+_HELD_LOCKED = (_HELD_BY_FORMS.with_for_update(read=True), _HELD_BY_PARTS.with_for_update(read=True))
+_BY_HASH = select(uploads).where(uploads.c.key_hash == bindparam("hash"))
+_BY_HASH_LOCKED = _BY_HASH.with_for_update(read=True)
+_INSERTS = {table: insert(table) for table in metadata.sorted_tables}
