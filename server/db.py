@@ -43,6 +43,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from functools import lru_cache
 from typing import Callable, List, Optional, TypeVar
 
 from sqlalchemy import (
@@ -71,6 +72,7 @@ from sqlalchemy.types import VARBINARY, TypeDecorator
 
 from .clock import require_aware, utc_now
 from .errors import ApiError
+from .sql_prepared import Prepared
 
 log = logging.getLogger("server.db")
 T = TypeVar("T")
@@ -85,7 +87,7 @@ DATABASE_TROUBLE = (DBAPIError, DisconnectionError, PoolTimeout, OSError)
 # long (frozen, overloaded, a lock held elsewhere) counts as down. Every statement here is tiny.
 READ_TIMEOUT_SECONDS = 5
 SQLITE_BUSY_TIMEOUT_SECONDS = 5
-TOKEN_PURGE_EVERY = timedelta(minutes=10)
+PURGE_EVERY = timedelta(minutes=10)
 # Used tokens are kept this long past their expiry, so instances whose clocks differ a little still
 # see a replay; the callers' own expiry check keeps anything older out.
 TOKEN_KEEP_AFTER_EXPIRY = timedelta(hours=1)
@@ -492,7 +494,7 @@ class Database:
         self._engine: Optional[Engine] = None
         self._lock = threading.Lock()
         self._tables_ready = False
-        self._last_purge: Optional[datetime] = None
+        self._last_purge: dict = {}  # what -> when it was last purged (tokens, reservations)
         self._down_since: Optional[float] = None
         self._last_outage_log: Optional[float] = None
         self._sqlite = self.url.get_backend_name() == "sqlite"
@@ -596,11 +598,13 @@ class Database:
         before_id when given (keyset: pages stay stable while files are added). Ask for limit + 1 to
         learn whether there is a next page."""
         _check(isinstance(limit, int) and 1 <= limit <= 1000, "limit must be 1..1000")
-        if before_id is None:
-            query, params = _PAGE_FIRST, {"folder": user_folder, "limit": limit}
-        else:
-            query, params = _PAGE_BEFORE, {"folder": user_folder, "limit": limit, "before": before_id}
-        return [_upload(row) for row in self._run(lambda conn: conn.execute(query, params).all(), single_read=True)]
+        query, params = _page(user_folder, limit, before_id)
+        return [_upload(row) for row in self._run(lambda conn: query.all(conn, params), single_read=True)]
+
+    def explain_list_uploads(self, user_folder: str, limit: int, before_id: Optional[int] = None) -> List[dict]:
+        """The database's plan for that list_uploads page (docs/performance.md shows it)."""
+        query, params = _page(user_folder, limit, before_id)
+        return self._run(lambda conn: query.explain(conn, params))
 
     def delete_upload(self, upload_id: int, user_folder: str) -> bool:
         """Remove the record if it is user_folder's; False when there was none to remove."""
@@ -739,16 +743,17 @@ class Database:
         def work(conn):
             # The user's row first: from here on this user's writers queue behind us (no deadlocks).
             row = self._lock_usage(conn, user_folder)
-            now = self._now()
-            # Expired holds of this user go: the table stays as small as the forms in flight.
-            conn.execute(_HOLDS_EXPIRED, {"folder": user_folder, "now": now})
-            usage = self._usage(conn, user_folder, locked_row=row, now=now)
+            usage = self._usage(conn, user_folder, locked_row=row)
             check(usage, size)
-            conn.execute(_INSERTS[upload_reservations], {
-                "key_hash": key_hash(bucket, key), "user_folder": user_folder, "size": size, "expires_at": expires_at})
+            hold = {"key_hash": key_hash(bucket, key), "user_folder": user_folder, "size": size, "expires_at": expires_at}
+            _insert(upload_reservations, tuple(hold)).write(conn, hold)
             return usage
 
-        return self._run(work, write=True)
+        usage = self._run(work, write=True)
+        # Expired holds no longer count (the sums skip them by the index); deleting them is housekeeping
+        # that keeps the table as small as the forms in flight, done every few minutes, not per signature.
+        self._purge_now_and_then("reservations", self.purge_expired_reservations)
+        return usage
 
     def purge_expired_reservations(self) -> int:
         statement = delete(upload_reservations).where(upload_reservations.c.expires_at <= self._now())
@@ -814,12 +819,8 @@ class Database:
             return False
         row = {"token_id": token_id, "expires_at": expires_at}
         first = self._run(lambda conn: self._insert_ignoring_duplicate(conn, callback_tokens_used, row), write=True)
-        if first and (self._last_purge is None or now - self._last_purge >= TOKEN_PURGE_EVERY):
-            self._last_purge = now
-            try:
-                self.purge_expired_tokens()
-            except DatabaseUnavailable:
-                pass  # the token is recorded; purging waits for the next round
+        if first:
+            self._purge_now_and_then("tokens", self.purge_expired_tokens)
         return first
 
     def purge_expired_tokens(self) -> int:
@@ -828,6 +829,18 @@ class Database:
         return self._run(lambda conn: conn.execute(statement).rowcount, write=True)
 
     # ---------- internals ----------
+
+    def _purge_now_and_then(self, what: str, purge: Callable[[], int]) -> None:
+        """Run `purge` at most once per PURGE_EVERY in this process, after the caller's work committed."""
+        now = self._now()
+        last = self._last_purge.get(what)
+        if last is not None and now - last < PURGE_EVERY:
+            return
+        self._last_purge[what] = now
+        try:
+            purge()
+        except DatabaseUnavailable:
+            pass  # the caller's work is done; purging waits for the next round
 
     def _now(self) -> datetime:
         return require_aware(self.clock(), "clock()").replace(microsecond=0)
@@ -881,9 +894,9 @@ class Database:
         for _attempt in range(3):
             try:
                 with conn.begin_nested():
-                    new_id = conn.execute(_INSERTS[uploads], values).inserted_primary_key[0]
+                    new_id = _insert(uploads, tuple(values)).write(conn, values)
                 self._count(conn, values["user_folder"], values["size"], 1)
-                conn.execute(_HOLD_DROP, {"hash": values["key_hash"]})
+                _HOLD_DROP.write(conn, {"hash": values["key_hash"]})
                 return UploadRecord(id=int(new_id), **_record_fields(values), fresh=True)
             except IntegrityError:
                 pass  # already recorded: a replayed callback, or a confirm racing the callback
@@ -904,55 +917,52 @@ class Database:
         params = {"folder": user_folder}
         # A plain read first: a locking read of a missing row takes a gap lock on InnoDB, and two such
         # callers inserting the row would deadlock. Racing inserts of the row just meet on its key.
-        row = conn.execute(_USAGE_ROW, params).first()
+        row = _USAGE_ROW.first(conn, params)
         if row is None:
-            counted = conn.execute(_USAGE_COUNTED, params).first()
+            counted = _USAGE_COUNTED.first(conn, params)
             self._insert_ignoring_duplicate(conn, user_usage, {
-                "user_folder": user_folder, "used_bytes": int(counted[0]), "file_count": int(counted[1])})
+                "user_folder": user_folder, "used_bytes": int(counted["total"]), "file_count": int(counted["files"])})
         elif self._sqlite:
             return row  # BEGIN IMMEDIATE holds the write lock already: the row cannot change under us
-        return conn.execute(_USAGE_ROW_LOCKED, params).first()
+        return _USAGE_ROW_LOCKED.first(conn, params)
 
     @staticmethod
     def _count(conn: Connection, user_folder: str, size: int, files: int) -> None:
-        conn.execute(_USAGE_ADD, {"folder": user_folder, "add_bytes": size, "add_files": files})
+        _USAGE_ADD.write(conn, {"folder": user_folder, "add_bytes": size, "add_files": files})
 
     def _usage(self, conn: Connection, user_folder: str, locked_row=None, now: Optional[datetime] = None) -> Usage:
         """Used and held; `locked_row` is the user's row from _lock_usage when the caller holds the lock."""
         params = {"folder": user_folder, "now": now or self._now()}
-        if locked_row is not None:
-            used, files = int(locked_row.used_bytes), int(locked_row.file_count)
+        row = locked_row if locked_row is not None else _USAGE_ROW.first(conn, params)
+        if row is not None:
+            used, files = int(row["used_bytes"]), int(row["file_count"])
         else:
-            row = conn.execute(_USAGE_ROW, params).first()
-            if row is not None:
-                used, files = int(row.used_bytes), int(row.file_count)
-            else:
-                counted = conn.execute(_USAGE_COUNTED, params).first()
-                used, files = int(counted[0]), int(counted[1])
-        forms, parts = _HELD_BY_FORMS, _HELD_BY_PARTS
+            counted = _USAGE_COUNTED.first(conn, params)
+            used, files = int(counted["total"]), int(counted["files"])
+        held = _HELD
         if locked_row is not None and conn.dialect.name in ("mysql", "mariadb"):
             # InnoDB's plain reads keep to the snapshot taken before we waited for the user's lock and
             # would miss holds committed meanwhile; a locking read sees them. (PostgreSQL's default READ
             # COMMITTED sees them anyway, and refuses FOR SHARE with an aggregate.)
-            forms, parts = _HELD_LOCKED
-        forms, parts = conn.execute(forms, params).first(), conn.execute(parts, params).first()
-        return Usage(used, files, int(forms[0]) + int(parts[0]), int(forms[1]) + int(parts[1]))
+            held = _HELD_LOCKED
+        forms, parts = (statement.first(conn, params) for statement in held)
+        return Usage(used, files, int(forms["total"]) + int(parts["total"]), int(forms["files"]) + int(parts["files"]))
 
     @staticmethod
     def _insert_ignoring_duplicate(conn: Connection, table: Table, values: dict) -> bool:
         """INSERT inside the caller's transaction; False (nothing changed) when the key is taken."""
         try:
             with conn.begin_nested():
-                conn.execute(_INSERTS[table], values)
+                _insert(table, tuple(values)).write(conn, values)
             return True
         except IntegrityError:
             return False
 
     @staticmethod
     def _find_by_key(conn: Connection, bucket: str, key: str, lock: bool = False) -> Optional[UploadRecord]:
-        row = conn.execute(_BY_HASH_LOCKED if lock else _BY_HASH, {"hash": key_hash(bucket, key)}).first()
+        row = (_BY_HASH_LOCKED if lock else _BY_HASH).first(conn, {"hash": key_hash(bucket, key)})
         # The hash is the index; the columns are the truth.
-        if row is not None and (row.bucket, row.object_key) != (bucket, key):
+        if row is not None and (row["bucket"], row["object_key"]) != (bucket, key):
             return None
         return _upload(row)
 
@@ -970,9 +980,11 @@ def _record_fields(values: dict) -> dict:
 
 
 def _upload(row) -> Optional[UploadRecord]:
+    """From a mapping (sql_prepared) or a Row."""
     if row is None:
         return None
-    return UploadRecord(id=int(row.id), **_record_fields(row._mapping))
+    m = row if isinstance(row, dict) else row._mapping
+    return UploadRecord(id=int(m["id"]), **_record_fields(m))
 
 
 def _multipart(row) -> Optional[MultipartRecord]:
@@ -991,9 +1003,8 @@ def _is_open():
     return multipart_uploads.c.state.is_(None) | (multipart_uploads.c.state == OPEN)
 
 
-# The hot statements, built once with bound parameters. Building a select per call (coercing every
-# operand) cost more than running it; a statement object that is reused also keeps its cache key,
-# so SQLAlchemy finds its compiled form at once.
+# The hot statements, built once with bound parameters and run through sql_prepared.Prepared.
+# Building a select per call (coercing every operand) cost more than running it.
 _MINE = uploads.c.user_folder == bindparam("folder")
 # MySQL and MariaDB estimate a deep keyset page (`id < cursor` far down a heavy user's rows) as a
 # `ref` on user_folder alone and read every row above the cursor; the hint makes it the two-column
@@ -1001,29 +1012,45 @@ _MINE = uploads.c.user_folder == bindparam("folder")
 _LIST_HINT = "FORCE INDEX (ix_uploads_user_folder_id)"
 
 
-def _page_query(*where):
+def _page_query(*where) -> Prepared:
     query = select(uploads).where(_MINE, *where).order_by(uploads.c.id.desc()).limit(bindparam("limit"))
-    return query.with_hint(uploads, _LIST_HINT, "mysql").with_hint(uploads, _LIST_HINT, "mariadb")
+    return Prepared(query.with_hint(uploads, _LIST_HINT, "mysql").with_hint(uploads, _LIST_HINT, "mariadb"))
+
+
+def _totals(table: Table, *where) -> select:
+    return select(func.coalesce(func.sum(table.c.size), 0).label("total"), func.count().label("files")).where(*where)
 
 
 _PAGE_FIRST = _page_query()
 _PAGE_BEFORE = _page_query(uploads.c.id < bindparam("before"))
+
+
+def _page(user_folder: str, limit: int, before_id: Optional[int]) -> tuple:
+    if before_id is None:
+        return _PAGE_FIRST, {"folder": user_folder, "limit": limit}
+    return _PAGE_BEFORE, {"folder": user_folder, "limit": limit, "before": before_id}
+
+
 _USAGE_ROW = select(user_usage).where(user_usage.c.user_folder == bindparam("folder"))
-_USAGE_ROW_LOCKED = _USAGE_ROW.with_for_update()
-_USAGE_COUNTED = select(func.coalesce(func.sum(uploads.c.size), 0), func.count()).where(_MINE)
-_USAGE_ADD = user_usage.update().where(user_usage.c.user_folder == bindparam("folder")).values(
-    used_bytes=user_usage.c.used_bytes + bindparam("add_bytes"), file_count=user_usage.c.file_count + bindparam("add_files"))
-_HOLDS_EXPIRED = delete(upload_reservations).where(upload_reservations.c.user_folder == bindparam("folder"),
-                                                   upload_reservations.c.expires_at <= bindparam("now"))
-_HOLD_DROP = delete(upload_reservations).where(upload_reservations.c.key_hash == bindparam("hash"))
-_HELD_BY_FORMS = select(func.coalesce(func.sum(upload_reservations.c.size), 0), func.count()).where(
-    upload_reservations.c.user_folder == bindparam("folder"), upload_reservations.c.expires_at > bindparam("now"))
+_USAGE_ROW_LOCKED = Prepared(_USAGE_ROW.with_for_update())
+_USAGE_ROW = Prepared(_USAGE_ROW)
+_USAGE_COUNTED = Prepared(_totals(uploads, _MINE))
+_USAGE_ADD = Prepared(user_usage.update().where(user_usage.c.user_folder == bindparam("folder")).values(
+    used_bytes=user_usage.c.used_bytes + bindparam("add_bytes"), file_count=user_usage.c.file_count + bindparam("add_files")))
+_HOLD_DROP = Prepared(delete(upload_reservations).where(upload_reservations.c.key_hash == bindparam("hash")))
+_HELD_BY_FORMS = _totals(upload_reservations, upload_reservations.c.user_folder == bindparam("folder"),
+                         upload_reservations.c.expires_at > bindparam("now"))
 # Open multipart uploads hold their declared size until completed or aborted. Few rows per user and a
 # small table (completed rows are purged by reconcile): no index needed.
-_HELD_BY_PARTS = select(func.coalesce(func.sum(multipart_uploads.c.size), 0), func.count()).where(
-    multipart_uploads.c.user_folder == bindparam("folder"),
-    _is_open() | (multipart_uploads.c.state != COMPLETED))
-_HELD_LOCKED = (_HELD_BY_FORMS.with_for_update(read=True), _HELD_BY_PARTS.with_for_update(read=True))
+_HELD_BY_PARTS = _totals(multipart_uploads, multipart_uploads.c.user_folder == bindparam("folder"),
+                         _is_open() | (multipart_uploads.c.state != COMPLETED))
+_HELD_LOCKED = (Prepared(_HELD_BY_FORMS.with_for_update(read=True)), Prepared(_HELD_BY_PARTS.with_for_update(read=True)))
+_HELD = (Prepared(_HELD_BY_FORMS), Prepared(_HELD_BY_PARTS))
 _BY_HASH = select(uploads).where(uploads.c.key_hash == bindparam("hash"))
-_BY_HASH_LOCKED = _BY_HASH.with_for_update(read=True)
-_INSERTS = {table: insert(table) for table in metadata.sorted_tables}
+_BY_HASH_LOCKED = Prepared(_BY_HASH.with_for_update(read=True))
+_BY_HASH = Prepared(_BY_HASH)
+
+
+@lru_cache(maxsize=64)
+def _insert(table: Table, columns: tuple) -> Prepared:
+    return Prepared(insert(table), list(columns))
