@@ -1,5 +1,6 @@
 """The record routes next to /generate_signature, in one run of one app (local mode, SQLite, the
-per-user quota on, so signing takes its reservation transaction as in production):
+per-user quota on, so signing takes its reservation transaction as in production, and login on,
+signing for many users in turn: see users.py):
 
 - POST /api/oss-callback: RSA check, token, single-use insert, HEAD of the object in the emulator
   (over HTTP, as OSS would be asked), record insert; every request a fresh, genuinely signed callback
@@ -29,6 +30,7 @@ from Crypto.Signature import pkcs1_15
 
 from .http_routes import SIGN_PATH
 from .local_kit import free_port, local_kit
+from .users import AUTH_ENV, tokens
 
 GOALS = {"list": 0.5, "callback": 0.35, "confirm": 0.35}
 LIST_ITEMS = 20
@@ -36,10 +38,11 @@ LIST_ITEMS = 20
 PLAN = {"tiny": (5, 20, 1), "small": (100, 300, 3), "full": (250, 1000, 4)}
 
 
-def _upload(http, signer: str, index: int) -> dict:
-    """One small object stored through a signed form; returns the form (for its callback)."""
+def _upload(http, signer: str, index: int, auth: dict) -> dict:
+    """One small object stored through a form signed for the user of `auth`; returns the form (for its callback)."""
     data = f"bench object {index}\n".encode()  # an image by its name: the list signs a thumbnail URL too
-    form = http.get(f"{signer}/generate_signature", params={"filename": f"b{index}.jpg", "size": len(data)}).json()
+    form = http.get(f"{signer}/generate_signature", params={"filename": f"b{index}.jpg", "size": len(data)},
+                    headers=auth).json()
     files = [(name, (None, value)) for name, value in form["formData"].items()] + [("file", ("b.jpg", data))]
     response = http.post(form["host"], files=files, timeout=10)
     if response.status_code not in (200, 203):
@@ -79,21 +82,25 @@ def measure(per_round_writes: int, per_round: int, rounds: int) -> dict:
     # kept) and every token is still unused for ours: OSS signs path and query, never the host.
     signer_port, dead_port = free_port(), free_port()
     settings = {"PUBLIC_BASE_URL": f"http://127.0.0.1:{dead_port}",
-                "OSS_CALLBACK_PUBLIC_KEY": key.publickey().export_key().decode()}
+                "OSS_CALLBACK_PUBLIC_KEY": key.publickey().export_key().decode(), **AUTH_ENV}
+    # Signing takes the users in turn (see users.py); one user owns the listed files, one confirms.
+    auths = [{"Authorization": f"Bearer {token}"} for token in tokens()]
+    lister, confirmer = auths[0], auths[1]
     with local_kit(signer_port, **settings), requests.Session() as session:
         signer = f"http://127.0.0.1:{signer_port}"
-        forms = [_upload(session, signer, n) for n in range(LIST_ITEMS + 2 * per_round_writes * rounds)]
-        for form in forms[:LIST_ITEMS]:  # the list's 20 records (images: 40 URLs)
-            session.post(f"{signer}/api/files/confirm", json={"key": form["key"]}, timeout=10)
+        listed = [_upload(session, signer, n, lister) for n in range(LIST_ITEMS)]
+        for form in listed:  # the list's 20 records (images: 40 URLs)
+            session.post(f"{signer}/api/files/confirm", json={"key": form["key"]}, headers=lister, timeout=10)
+        forms = [_upload(session, signer, n, confirmer) for n in range(2 * per_round_writes * rounds)]
         connection = http.client.HTTPConnection("127.0.0.1", signer_port, timeout=10)
         connection.connect()
         connection.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        sign = [("GET", SIGN_PATH, {}, None)] * per_round
-        listing = [("GET", f"/api/files?limit={LIST_ITEMS}", {}, None)] * per_round
+        sign = [("GET", SIGN_PATH, auths[n % len(auths)], None) for n in range(per_round)]
+        listing = [("GET", f"/api/files?limit={LIST_ITEMS}", lister, None)] * per_round
         _timed(connection, sign[:5] + listing[:5])  # warm up
         # Callbacks and confirms record an object once: each round gets its own fresh objects.
-        fresh = forms[LIST_ITEMS:]
-        json_headers = {"Content-Type": "application/json"}
+        fresh = forms
+        json_headers = {"Content-Type": "application/json", **confirmer}
         rounds_out = []
         for round_no in range(rounds):
             share = fresh[round_no * 2 * per_round_writes:(round_no + 1) * 2 * per_round_writes]
@@ -102,14 +109,14 @@ def measure(per_round_writes: int, per_round: int, rounds: int) -> dict:
                         for form in share[per_round_writes:]]
             rounds_out.append({"sign": _timed(connection, sign), "callback": _timed(connection, callbacks),
                                "confirm": _timed(connection, confirms), "list": _timed(connection, listing)})
-        items = json.loads(_get(connection, f"/api/files?limit={LIST_ITEMS}"))["files"]
+        items = json.loads(_get(connection, f"/api/files?limit={LIST_ITEMS}", lister))["files"]
         connection.close()
     return {"rounds": rounds_out,
             "list_urls": sum(1 for item in items for name in ("url", "thumbnailUrl") if name in item)}
 
 
-def _get(connection, path: str) -> bytes:
-    connection.request("GET", path)
+def _get(connection, path: str, headers: dict) -> bytes:
+    connection.request("GET", path, headers=headers)
     return connection.getresponse().read()
 
 
@@ -123,7 +130,7 @@ def run(size) -> dict:
     labels = {"callback": "POST /api/oss-callback (verify + token + HEAD + insert)",
               "confirm": "POST /api/files/confirm (HEAD + insert)",
               "list": f"GET /api/files ({LIST_ITEMS} items, {numbers['list_urls']} presigned URLs)"}
-    print(f"records (werkzeug threaded, 1 keep-alive client, SQLite, quota on, {rounds} round(s), median of "
+    print(f"records (werkzeug threaded, 1 keep-alive client, SQLite, quota and login on, {rounds} round(s), median of "
           f"per-round ratios):")
     print(f"  /generate_signature: {rps['sign']:,.0f} req/s")
     for name, goal in GOALS.items():
