@@ -472,7 +472,13 @@ def _sqlite_transactions(engine: Engine) -> None:
         options = connection.get_execution_options()
         if options.get("read_only"):
             return  # one SELECT is its own transaction in SQLite: no BEGIN/COMMIT round trips
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if options.get("write", False) else "BEGIN")
+        statement = "BEGIN IMMEDIATE" if options.get("write", False) else "BEGIN"
+        # Straight to sqlite3 (SQLAlchemy's statement machinery costs more than the BEGIN), with its
+        # errors (the busy timeout ran out, the file is gone) raised as SQLAlchemy's, like any statement.
+        try:
+            connection.connection.driver_connection.execute(statement)
+        except sqlite3.Error as error:
+            raise DBAPIError.instance(statement, (), error, sqlite3.Error, dialect=connection.dialect) from error
 
 
 def _is_retryable(error: BaseException) -> bool:

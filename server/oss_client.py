@@ -1,4 +1,5 @@
-"""The server's own requests to its bucket, through Alibaba Cloud's alibabacloud-oss-v2 SDK.
+"""The server's own requests to its bucket, through Alibaba Cloud's alibabacloud-oss-v2 SDK (the
+HEAD before every record through object_head.py instead, presigned like the file list's links).
 
 This is the only module that knows the SDK. It signs with the cached temporary credentials (no
 second credential chain, no extra STS call) and with the app's clock, uses short timeouts, and in
@@ -20,6 +21,7 @@ from typing import Callable, Dict, Iterator, List, Optional
 from .clock import require_aware
 from .credentials import CredentialCache
 from .errors import ApiError
+from .object_head import HeadFailed, ObjectHead
 from .presign_v4 import QuerySigner
 
 log = logging.getLogger("server.oss")
@@ -29,6 +31,8 @@ CONNECT_TIMEOUT = 2
 READ_TIMEOUT = 3
 # OSS's limit for a presigned URL (x-oss-expires at most 604800 s).
 MAX_PRESIGN = timedelta(days=7)
+# The server's own HEAD is presigned too (object_head.py), for this long.
+HEAD_URL_LIFETIME = timedelta(seconds=60)
 PART_CONTENT_TYPE = "application/octet-stream"
 
 
@@ -97,6 +101,9 @@ class UrlSigner:
         if process:
             params["x-oss-process"] = process
         return self._signer.url("GET", self._host, self._bucket, key, params)
+
+    def head(self, key: str) -> str:
+        return self._signer.url("HEAD", self._host, self._bucket, key)
 
     def upload_part(self, key: str, upload_id: str, part_number: int, size: int):
         """(url, headers): the client PUTs exactly `size` bytes to `url` sending exactly `headers`."""
@@ -175,6 +182,7 @@ class BucketClient:
         self._clock = clock
         self._sdk_client = None
         self._sdk_lock = threading.Lock()
+        self._head = ObjectHead(settings.upload_host, CONNECT_TIMEOUT, READ_TIMEOUT)
 
     @property
     def _client(self):
@@ -186,20 +194,21 @@ class BucketClient:
 
     # -- objects -----------------------------------------------------------------------------
     def head(self, key: str) -> Optional[ObjectInfo]:
-        """The object's size, ETag and headers; None when there is no such object."""
-        oss = _sdk()
+        """The object's size, ETag and headers; None when there is no such object. Not through the SDK:
+        every record starts with this HEAD (see object_head.py)."""
+        url = self.url_signer(self._clock() + HEAD_URL_LIFETIME).head(key)
         try:
-            result = self._client.head_object(oss.HeadObjectRequest(bucket=self.bucket, key=key))
-        except oss.exceptions.OperationError as error:
-            if _status(error) == 404:
-                return None
-            raise self._unavailable("HeadObject", error) from None
-        headers = {name.lower(): value for name, value in result.headers.items()}
+            found = self._head.head(url)
+        except HeadFailed:
+            raise StorageUnavailable() from None
+        if found is None:
+            return None
+        _, headers = found
         return ObjectInfo(
             key=key,
-            size=int(result.content_length or 0),
-            etag=(result.etag or "").strip('"'),
-            content_type=result.content_type or "",
+            size=int(headers.get("content-length") or 0),
+            etag=headers.get("etag", "").strip('"'),
+            content_type=headers.get("content-type", ""),
             headers=headers,
         )
 
