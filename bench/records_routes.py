@@ -99,11 +99,10 @@ def measure(per_round_writes: int, per_round: int, rounds: int) -> dict:
         listing = [("GET", f"/api/files?limit={LIST_ITEMS}", lister, None)] * per_round
         _timed(connection, sign[:5] + listing[:5])  # warm up
         # Callbacks and confirms record an object once: each round gets its own fresh objects.
-        fresh = forms
         json_headers = {"Content-Type": "application/json", **confirmer}
         rounds_out = []
         for round_no in range(rounds):
-            share = fresh[round_no * 2 * per_round_writes:(round_no + 1) * 2 * per_round_writes]
+            share = forms[round_no * 2 * per_round_writes:(round_no + 1) * 2 * per_round_writes]
             callbacks = [("POST", *_signed_callback(form, key)) for form in share[:per_round_writes]]
             confirms = [("POST", "/api/files/confirm", json_headers, json.dumps({"key": form["key"]}).encode())
                         for form in share[per_round_writes:]]
