@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import sys
 
-from . import (emulator_throughput, gunicorn_routes, http_routes, multipart_resume, records_routes, report,
-               signing_core, startup, tutorial_compare)
+from . import (emulator_throughput, gunicorn_routes, gunicorn_workers, http_routes, keyset_pages, multipart_resume,
+               records_routes, report, signing_core, startup, tutorial_compare)
 from .sizes import pick
 
-BENCHES = (signing_core, http_routes, records_routes, gunicorn_routes, tutorial_compare, emulator_throughput,
-           multipart_resume, startup)
+BENCHES = (signing_core, http_routes, records_routes, keyset_pages, gunicorn_routes, tutorial_compare,
+           gunicorn_workers, emulator_throughput, multipart_resume, startup)
 
 
 def main(argv) -> int:

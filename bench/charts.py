@@ -14,6 +14,48 @@ def _by_name(results: list) -> dict:
     return {r.get("name"): r for r in results if isinstance(r, dict)}
 
 
+def _label_bars(axis, xs, values, fmt: str) -> None:
+    for x, value in zip(xs, values):
+        axis.annotate(fmt.format(value), (x, value), ha="center", va="bottom", fontsize=8)
+
+
+def _records_keyset_workers(plt, results: dict, out_dir: str):
+    """The record routes next to signing, the keyset pages at scale, 1 vs 2 gunicorn workers."""
+    records, keyset, workers = results.get("records"), results.get("keyset_pages"), results.get("gunicorn_workers")
+    if not (records and keyset and workers):
+        return None
+    figure, (left, middle, right) = plt.subplots(1, 3, figsize=(13, 3.8))
+    names = ["sign", "list", "callback", "confirm"]
+    labels = ["/generate_\nsignature", f"/api/files\n({records['list_urls']} URLs)", "oss-callback", "confirm"]
+    rps = [records[f"{name}_rps"] for name in names]
+    left.bar(labels, rps, color=["#2f7ed8", "#8bbc21", "#910000", "#f28f43"])
+    _label_bars(left, range(len(rps)), rps, "{:,.0f}")
+    left.set_ylabel("requests/s (median of rounds)")
+    left.set_title("record routes (werkzeug, 1 client, quota on)", fontsize=10)
+    backends = [name for name, r in keyset["results"].items() if r]
+    width = 0.35
+    for offset, (key, label) in enumerate((("first_ms", "page 1"), ("deep_ms", f"page {keyset['deep_page']:,}"))):
+        xs = [i + offset * width for i in range(len(backends))]
+        values = [keyset["results"][name][key] for name in backends]
+        middle.bar(xs, values, width, label=label)
+        _label_bars(middle, xs, values, "{:.2f}")
+    middle.set_xticks([i + width / 2 for i in range(len(backends))], backends)
+    middle.set_ylabel("ms (median)")
+    middle.set_title(f"keyset pages, {keyset['records']:,} records", fontsize=10)
+    middle.legend()
+    counts = [str(n) for n in workers["rps"]]
+    values = list(workers["rps"].values())
+    right.bar([f"{n} worker(s)" for n in counts], values, color=["#999999", "#2f7ed8"])
+    _label_bars(right, range(len(values)), values, "{:,.0f}")
+    right.set_ylabel("signing requests/s")
+    right.set_title(f"gunicorn workers ({workers['ratio']:.2f}x, 2 cores shared)", fontsize=10)
+    figure.tight_layout()
+    path = os.path.join(out_dir, "perf-records-scale.png")
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    return path
+
+
 def draw(results_path: str, out_dir: str) -> list:
     import matplotlib
 
@@ -39,8 +81,7 @@ def draw(results_path: str, out_dir: str) -> list:
         right.set_title("8 concurrent connections")
         for axis, values, fmt in ((left, [ours["sequential"]["p50_ms"], tutorial["sequential"]["p50_ms"]], "{:.2f} ms"),
                                   (right, [ours["concurrent"]["rps"], tutorial["concurrent"]["rps"]], "{:,.0f}")):
-            for x, value in enumerate(values):
-                axis.annotate(fmt.format(value), (x, value), ha="center", va="bottom", fontsize=9)
+            _label_bars(axis, range(len(values)), values, fmt)
         pinned = ", server and client on separate cores" if compare.get("pinned") else ""
         figure.suptitle(f"STS stand-in answering in 50 ms, gunicorn deploy config{pinned}", fontsize=11)
         figure.tight_layout()
@@ -56,8 +97,7 @@ def draw(results_path: str, out_dir: str) -> list:
         labels = ["/generate_signature", "/bench/fixed\n(same-size JSON)", "/bench/ping\n(tiny JSON)"]
         rps = [routes[name]["rps"] for name in names]
         left.bar(labels, rps, color=["#2f7ed8", "#999999", "#cccccc"])
-        for x, value in enumerate(rps):
-            left.annotate(f"{value:,.0f}", (x, value), ha="center", va="bottom", fontsize=9)
+        _label_bars(left, range(len(rps)), rps, "{:,.0f}")
         left.set_ylabel("requests/s (median of rounds)")
         left.set_title(f"throughput (ratio vs same-size {routes['ratio']:.2f})")
         width = 0.35
@@ -73,6 +113,9 @@ def draw(results_path: str, out_dir: str) -> list:
         path = os.path.join(out_dir, "perf-routes.png")
         figure.savefig(path, dpi=110)
         plt.close(figure)
+        written.append(path)
+    path = _records_keyset_workers(plt, results, out_dir)
+    if path:
         written.append(path)
     return written
 

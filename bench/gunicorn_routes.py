@@ -1,7 +1,8 @@
 """/generate_signature next to trivial JSON routes of the same app, all under gunicorn with
 deploy/gunicorn.conf.py on 127.0.0.1, loaded by a keep-alive client (wrk when installed).
 
-Local mode with login off: the route's own cost (plan, sign, JSON), not STS or WeChat.
+Local mode, with the quota on and login on: the bench's users sign in turn (users.py), so the route's
+cost is production's (token, rate-limit count, quota hold, plan, sign, JSON), not STS or WeChat.
 The goal compares against a trivial route whose answer has the signing answer's size and shape
 (a fixed copy of one real answer), so the ratio measures what signing adds; the tiny-answer route
 is printed next to it for transparency. Rounds alternate the routes' order; medians are reported.
@@ -13,6 +14,7 @@ import statistics
 from . import loadgen, pinning
 from .gunicorn_apps import FIXED_PATH, PING_PATH, SIGN_PATH
 from .gunicorn_run import gunicorn
+from .users import AUTH_ENV, tokens
 
 GOAL_RATIO = 0.8
 # (seconds per run, rounds, connections)
@@ -23,10 +25,11 @@ WARM_UP = 200  # requests per route: imports, first credentials, connection set-
 
 def measure(seconds: float, rounds: int, connections: int, pin) -> list:
     """One dict per round: route name -> loadgen.Load."""
-    env = {"CREDENTIALS_TYPE": "local"}
+    env = {"CREDENTIALS_TYPE": "local", **AUTH_ENV}
+    users = tokens()  # every route gets the same header; only signing reads it
     with gunicorn("bench.gunicorn_apps:signer_with_ping()", env, prefix=pin.server_prefix()) as port:
         for _, path in ROUTES:
-            if loadgen.exactly(port, path, connections, WARM_UP):
+            if loadgen.exactly(port, path, connections, WARM_UP, tokens=users):
                 raise RuntimeError(f"{path}: failed requests while warming up")
         results = []
         for round_no in range(rounds):
@@ -34,7 +37,7 @@ def measure(seconds: float, rounds: int, connections: int, pin) -> list:
             shift = round_no % len(ROUTES)
             this_round = {}
             for name, path in ROUTES[shift:] + ROUTES[:shift]:
-                result = loadgen.run(port, path, connections, seconds, pin)
+                result = loadgen.run(port, path, connections, seconds, pin, users)
                 if result.failed:
                     raise RuntimeError(f"{path}: {result.failed} failed requests under load")
                 this_round[name] = result

@@ -14,8 +14,13 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 CONFIG = REPO / "deploy" / "gunicorn.conf.py"
 
-# What every bench server shares: login off (so the route itself is measured) and no rate limit.
+# Production runs with the per-user quota on, so the benches do too: every signature takes the
+# reservation path (one write transaction, the user's row locked), at limits no bench ever reaches.
+QUOTA_ON = {"USER_QUOTA_BYTES": str(2 ** 50), "USER_QUOTA_FILES": str(10 ** 9)}
+
+# What every bench server shares: login off (so the route itself is measured), no rate limit, the quota on.
 BASE_ENV = {
+    **QUOTA_ON,
     "AUTH_REQUIRED": "false",
     "SIGN_RATE_LIMIT": "1000000000/second",
     "OSS_BUCKET": "bench-bucket",
@@ -41,8 +46,8 @@ def _ready(port: int, path: str) -> bool:
 
 
 @contextlib.contextmanager
-def gunicorn(app_spec: str, env: dict, ready_path: str = "/healthz", timeout: float = 30.0, prefix=()):
-    """Yield the port of `gunicorn -c deploy/gunicorn.conf.py -b 127.0.0.1:<port> <app_spec>`.
+def gunicorn(app_spec: str, env: dict, ready_path: str = "/healthz", timeout: float = 30.0, prefix=(), args=()):
+    """Yield the port of `gunicorn -c deploy/gunicorn.conf.py -b 127.0.0.1:<port> <args> <app_spec>`.
 
     Runs in an empty working directory, so a developer's `.env` never leaks into a measurement.
     `prefix` goes before the command (e.g. `taskset -c 0`).
@@ -53,7 +58,7 @@ def gunicorn(app_spec: str, env: dict, ready_path: str = "/healthz", timeout: fl
         full_env = {**clean, **BASE_ENV, "LOCAL_OSS_DIR": os.path.join(workdir, "oss"),
                     "DATABASE_URL": f"sqlite:///{os.path.join(workdir, 'uploads.sqlite3')}", **env,
                     "PYTHONPATH": str(REPO)}
-        command = [*prefix, sys.executable, "-m", "gunicorn", "-c", str(CONFIG), "-b", f"127.0.0.1:{port}", app_spec]
+        command = [*prefix, sys.executable, "-m", "gunicorn", "-c", str(CONFIG), "-b", f"127.0.0.1:{port}", *args, app_spec]
         log_path = os.path.join(workdir, "gunicorn.log")
         with open(log_path, "wb") as log:
             process = subprocess.Popen(command, cwd=workdir, env=full_env, stdout=log, stderr=subprocess.STDOUT)

@@ -6,14 +6,17 @@ Every run is bounded by `seconds`.
 from __future__ import annotations
 
 import http.client
+import itertools
+import os
 import re
 import shutil
 import socket
 import subprocess
+import tempfile
 import threading
 import time
 from dataclasses import dataclass
-from typing import List, Optional
+from typing import List, Optional, Sequence
 
 from .pinning import Pinning
 
@@ -34,16 +37,36 @@ def tool() -> str:
     return "wrk" if shutil.which("wrk") else "python"
 
 
-def run(port: int, path: str, connections: int, seconds: float, pin: Optional[Pinning] = None) -> Load:
-    """Load for `seconds`; with `pin`, the client runs on the pinning's client cores."""
+def run(port: int, path: str, connections: int, seconds: float, pin: Optional[Pinning] = None,
+        tokens: Sequence[str] = ()) -> Load:
+    """Load for `seconds`; with `pin`, the client runs on the pinning's client cores. With `tokens`, the
+    requests carry `Authorization: Bearer <token>`, taking the tokens in turn (many signed-in users)."""
     if tool() == "wrk":
         if pin and pin.pinned:
-            return _wrk(port, path, connections, seconds, pin.client_prefix(), threads=len(pin.client))
-        return _wrk(port, path, connections, seconds, [], threads=2)
+            return _wrk(port, path, connections, seconds, pin.client_prefix(), len(pin.client), tokens)
+        return _wrk(port, path, connections, seconds, [], 2, tokens)
     if pin:
         with pin.client_threads():
-            return _python(port, path, connections, seconds)
-    return _python(port, path, connections, seconds)
+            return _python(port, path, connections, seconds, tokens)
+    return _python(port, path, connections, seconds, tokens)
+
+
+def _rotation(tokens: Sequence[str]):
+    """Headers for the next request: the tokens in turn (none without tokens); thread-safe enough (GIL)."""
+    if not tokens:
+        return lambda: {}
+    turn = itertools.cycle([{"Authorization": f"Bearer {token}"} for token in tokens])
+    return lambda: next(turn)
+
+
+# wrk asks this script for every request: the tokens in turn, one counter per wrk thread.
+_WRK_TOKENS = """local tokens = {%s}
+local turn = 0
+request = function()
+  turn = turn %% #tokens + 1
+  return wrk.format(nil, nil, {["Authorization"] = "Bearer " .. tokens[turn]})
+end
+"""
 
 
 _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
@@ -54,11 +77,18 @@ def _ms(text: str) -> float:
     return float(number) * _UNITS[unit]
 
 
-def _wrk(port: int, path: str, connections: int, seconds: float, prefix: List[str], threads: int) -> Load:
+def _wrk(port: int, path: str, connections: int, seconds: float, prefix: List[str], threads: int,
+         tokens: Sequence[str] = ()) -> Load:
     threads = min(threads, connections)  # one wrk thread per core it may use
     command = [*prefix, "wrk", f"-t{threads}", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--latency",
                "--timeout", "5s", f"http://127.0.0.1:{port}{path}"]
-    out = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 30, check=True).stdout
+    with tempfile.TemporaryDirectory(prefix="bench-wrk-") as folder:
+        if tokens:
+            script = os.path.join(folder, "tokens.lua")
+            with open(script, "w", encoding="ascii") as handle:
+                handle.write(_WRK_TOKENS % ", ".join(f'"{token}"' for token in tokens))
+            command[-1:-1] = ["-s", script]
+        out = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 30, check=True).stdout
     total = re.search(r"(\d+) requests in ([\d.]+)(us|ms|s|m)", out)
     requests = int(total.group(1))
     elapsed = _ms(total.group(2) + total.group(3)) / 1000
@@ -71,8 +101,9 @@ def _wrk(port: int, path: str, connections: int, seconds: float, prefix: List[st
     return Load("wrk", connections, requests, elapsed, requests / elapsed, p50, p99, failed)
 
 
-def _python(port: int, path: str, connections: int, seconds: float) -> Load:
+def _python(port: int, path: str, connections: int, seconds: float, tokens: Sequence[str] = ()) -> Load:
     latencies: List[List[float]] = [[] for _ in range(connections)]
+    headers = _rotation(tokens)
     failures = [0] * connections
     deadline = time.perf_counter() + seconds
 
@@ -85,7 +116,7 @@ def _python(port: int, path: str, connections: int, seconds: float) -> Load:
             started = time.perf_counter()
             if started >= deadline:
                 break
-            ok = _get_ok(connection, path)
+            ok = _get_ok(connection, path, headers())
             mine.append((time.perf_counter() - started) * 1000)
             failures[slot] += 0 if ok else 1
         connection.close()
@@ -104,10 +135,10 @@ def _python(port: int, path: str, connections: int, seconds: float) -> Load:
                 percentile(merged, 50), percentile(merged, 99), sum(failures))
 
 
-def _get_ok(connection: http.client.HTTPConnection, path: str) -> bool:
+def _get_ok(connection: http.client.HTTPConnection, path: str, headers: Optional[dict] = None) -> bool:
     """One GET on a keep-alive connection; a broken connection is closed so the next call reopens it."""
     try:
-        connection.request("GET", path)
+        connection.request("GET", path, headers=headers or {})
         response = connection.getresponse()
         response.read()
         return response.status == 200
@@ -121,8 +152,10 @@ def percentile(ordered: List[float], pct: float) -> float:
     return ordered[index]
 
 
-def exactly(port: int, path: str, connections: int, total: int, timeout: float = 300.0) -> int:
+def exactly(port: int, path: str, connections: int, total: int, timeout: float = 300.0,
+            tokens: Sequence[str] = ()) -> int:
     """Send exactly `total` requests over `connections` keep-alive connections; the number that failed."""
+    headers = _rotation(tokens)
     lock = threading.Lock()
     left = [total]
     failed = [0]
@@ -135,7 +168,7 @@ def exactly(port: int, path: str, connections: int, total: int, timeout: float =
                 if left[0] == 0:
                     break
                 left[0] -= 1
-            ok = _get_ok(connection, path)
+            ok = _get_ok(connection, path, headers())
             if not ok:
                 with lock:
                     failed[0] += 1

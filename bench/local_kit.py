@@ -11,6 +11,7 @@ from pathlib import Path
 from oss_emulator import create_emulator_app
 from server import create_app
 
+from .gunicorn_run import QUOTA_ON
 from .http_routes import Server
 
 
@@ -34,7 +35,7 @@ def local_kit(signer_port: int, **settings):
                 "CREDENTIALS_TYPE": "local", "AUTH_REQUIRED": "false", "LOCAL_OSS_DIR": f"{folder}/oss",
                 "LOCAL_OSS_PORT": str(oss_port), "PUBLIC_BASE_URL": f"http://127.0.0.1:{signer_port}",
                 "DATABASE_URL": f"sqlite:///{Path(folder) / 'records.sqlite3'}",
-                "SIGN_RATE_LIMIT": "1000000000/second", **settings,
+                "SIGN_RATE_LIMIT": "1000000000/second", **QUOTA_ON, **settings,
             })
             emulator = create_emulator_app(app.config["SETTINGS"])
             with Server(emulator, port=oss_port), Server(app, port=signer_port):

@@ -28,6 +28,7 @@ MODES = {
     "ecs_ram_role": {"CREDENTIALS_TYPE": "ecs_ram_role", "ALIBABA_CLOUD_ECS_METADATA": "bench-role"},
 }
 RUNS = {"tiny": 1, "small": 3, "full": 5}
+GOAL_SECONDS = 0.5  # local mode, import + create_app(): what `make run` waits for before it listens
 
 CHILD = r"""
 import ipaddress, json, socket, sys, time
@@ -73,16 +74,20 @@ def measure(mode: str, runs: int) -> dict:
 def run(size) -> dict:
     results = [measure(mode, RUNS[size.name]) for mode in MODES]
     local = results[0]
-    met = not {"alibabacloud_sts20150401", "alibabacloud_credentials"} & set(local["heavy"])
+    no_sdk = not {"alibabacloud_sts20150401", "alibabacloud_credentials"} & set(local["heavy"])
+    fast = local["seconds"] <= GOAL_SECONDS
+    met = no_sdk and fast
     print(f"start-up (import server + create_app(), fresh interpreter, median of {RUNS[size.name]}):")
     for r in results:
         print(f"  {r['mode']:>12}: {r['seconds'] * 1000:,.0f} ms ({r['process_seconds'] * 1000:,.0f} ms with the "
               f"interpreter), peak RSS {r['peak_rss_mib']:.0f} MiB, "
               f"SDKs loaded: {', '.join(r['heavy']) or 'none'}")
-    print(f"  goal: local mode loads no cloud SDK -> {'met' if met else 'NOT met'}")
+    print(f"  goal: local mode loads no cloud SDK -> {'met' if no_sdk else 'NOT met'}; local mode within "
+          f"{GOAL_SECONDS * 1000:,.0f} ms -> {'met' if fast else 'NOT met'}")
     return {
         "name": "startup", "modes": results, "met": met,
         "rows": [(f"start-up {r['mode']}: time, peak RSS", f"{r['seconds'] * 1000:,.0f} ms, {r['peak_rss_mib']:.0f} MiB",
-                  "no cloud SDK in local mode" if r is local else "-", met if r is local else None)
+                  f"local: no cloud SDK, <= {GOAL_SECONDS * 1000:,.0f} ms" if r is local else "-",
+                  met if r is local else None)
                  for r in results],
     }

@@ -17,6 +17,7 @@ import sys
 
 from . import loadgen, pinning
 from .gunicorn_run import gunicorn
+from .users import AUTH_ENV, tokens
 
 STS_DELAY_MS = 50
 GOAL_LATENCY_X = 50
@@ -25,8 +26,11 @@ CONCURRENT = 8
 SIGN_PATH = "/generate_signature?filename=a.jpg&size=1024"
 # (seconds of sequential requests, seconds at 8 connections, rounds, counted signatures: ours, tutorial's)
 PLAN = {"tiny": (1, 1, 1, 50, 50), "small": (2, 3, 3, 2_000, 300), "full": (3, 5, 5, 10_000, 2_000)}
-WORKERS, THREADS = 1, 8  # deploy/gunicorn.conf.py
-APPS = (("ours", "server:create_app()"), ("tutorial", "bench.tutorial_app:app"))
+WORKERS, THREADS = 1, 8  # deploy/gunicorn.conf.py (memory:// rate limits: one worker)
+# (name, app, its own settings, readiness probe). Ours signs for signed-in users (users.py) with the quota
+# on, as in production; the tutorial's design has neither, and ignores the header.
+APPS = (("ours", "server:create_app()", AUTH_ENV, "/healthz"), ("tutorial", "bench.tutorial_app:app", {}, SIGN_PATH))
+USERS = tokens()
 
 CLOUD_ENV = {
     # The tutorial's own names; our server accepts them as aliases.
@@ -57,21 +61,22 @@ def sts_calls(port: int) -> int:
 
 
 @contextlib.contextmanager
-def _started(app_spec: str, sts_port: int, counted: int, pin):
+def _started(app_spec: str, settings: dict, ready_path: str, sts_port: int, counted: int, pin):
     """Yield (port, STS calls over the server's life so far) after `counted` signatures."""
-    env = {**CLOUD_ENV, "STS_ENDPOINT": f"http://127.0.0.1:{sts_port}"}
+    env = {**CLOUD_ENV, "STS_ENDPOINT": f"http://127.0.0.1:{sts_port}", **settings}
     before = sts_calls(sts_port)
-    with gunicorn(app_spec, env, ready_path=SIGN_PATH, prefix=pin.server_prefix()) as port:
+    with gunicorn(app_spec, env, ready_path=ready_path, prefix=pin.server_prefix()) as port:
         # STS calls over the server's whole life, start-up included, for a known number of
         # signatures (a timed load generator cuts requests off mid-flight, so it can't count them).
-        failed = loadgen.exactly(port, SIGN_PATH, CONCURRENT, counted - 1)  # + the readiness probe
+        probes = 1 if ready_path == SIGN_PATH else 0  # a readiness probe that signed
+        failed = loadgen.exactly(port, SIGN_PATH, CONCURRENT, counted - probes, tokens=USERS)
         if failed:
             raise RuntimeError(f"{app_spec}: {failed} failed requests")
         yield port, sts_calls(sts_port) - before
 
 
 def _load(port: int, connections: int, seconds: float, pin) -> loadgen.Load:
-    result = loadgen.run(port, SIGN_PATH, connections, seconds, pin)
+    result = loadgen.run(port, SIGN_PATH, connections, seconds, pin, USERS)
     if result.failed:
         raise RuntimeError(f"{result.failed} failed requests at {connections} connection(s)")
     return result
@@ -80,18 +85,19 @@ def _load(port: int, connections: int, seconds: float, pin) -> loadgen.Load:
 def _measure(sts_port: int, seq_seconds: float, conc_seconds: float, rounds: int, counts: dict, pin) -> dict:
     with contextlib.ExitStack() as stack:
         ports, calls = {}, {}
-        for name, app_spec in APPS:  # one after the other, so each server's STS calls are its own
-            ports[name], calls[name] = stack.enter_context(_started(app_spec, sts_port, counts[name], pin))
-        sequential = {name: [] for name, _ in APPS}
-        concurrent = {name: [] for name, _ in APPS}
+        for name, app_spec, settings, ready_path in APPS:  # one after the other: each server's STS calls are its own
+            ports[name], calls[name] = stack.enter_context(
+                _started(app_spec, settings, ready_path, sts_port, counts[name], pin))
+        sequential = {name: [] for name, *_ in APPS}
+        concurrent = {name: [] for name, *_ in APPS}
         for round_no in range(rounds):
             order = APPS if round_no % 2 == 0 else APPS[::-1]
-            for name, _ in order:
+            for name, *_ in order:
                 sequential[name].append(_load(ports[name], 1, seq_seconds, pin))
                 concurrent[name].append(_load(ports[name], CONCURRENT, conc_seconds, pin))
     return {name: {"sequential": _medians(sequential[name]), "concurrent": _medians(concurrent[name]),
                    "concurrent_rounds": [r.rps for r in concurrent[name]],
-                   "sts_calls": calls[name], "signatures": counts[name]} for name, _ in APPS}
+                   "sts_calls": calls[name], "signatures": counts[name]} for name, *_ in APPS}
 
 
 def _medians(loads: list) -> dict:

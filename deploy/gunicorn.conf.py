@@ -14,10 +14,28 @@ wsgi_app = "server:create_app()"
 # Loopback only: the security group opens 443 (nginx), never 5000.
 bind = ["127.0.0.1:5000"]
 
+
+def _settings() -> dict:
+    """The environment over the working directory's `.env` (as the app reads them), without changing os.environ."""
+    from dotenv import dotenv_values
+
+    return {**dotenv_values(os.path.join(os.getcwd(), ".env")), **os.environ}
+
+
+def _worker_plan(settings) -> tuple:
+    """(workers, why). Python runs one thread at a time per process, so a worker per core is what uses
+    the machine; but rate limits kept in memory are counted per process, so only a shared store
+    (Redis) lets several workers count against the same limits."""
+    storage = (settings.get("RATELIMIT_STORAGE_URI") or "memory://").strip()
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    if storage.startswith(("redis://", "rediss://", "redis+unix://")):
+        return cores, f"{cores} 个 worker (每个 CPU 核一个): 限流计数在 Redis 中, 各 worker 共用"
+    return 1, (f"只用 1 个 worker (本机有 {cores} 个 CPU 核): RATELIMIT_STORAGE_URI 是 memory://, 限流计数在进程内, "
+               f"多个 worker 会让实际上限成倍放大; 设置 RATELIMIT_STORAGE_URI=redis://... 后自动每核一个 worker")
+
+
 # Signing is a few HMACs; requests mostly wait on WeChat or STS, so threads serve them well.
-# One worker keeps the in-memory rate limits exact: with more workers (or several machines), set
-# RATELIMIT_STORAGE_URI=redis://... so every process counts against the same limits.
-workers = 1
+workers, _workers_reason = _worker_plan(_settings())
 worker_class = "gthread"
 threads = 8
 timeout = 30
@@ -90,6 +108,11 @@ def on_starting(arbiter):
     from server.config import ConfigError, load_settings
 
     _metrics_folder(arbiter)
+    if arbiter.num_workers == workers:
+        arbiter.log.info(_workers_reason)
+    elif arbiter.num_workers > 1 and workers == 1:  # -w or WEB_CONCURRENCY chose more than memory:// allows
+        arbiter.log.warning("%d 个 worker 但 RATELIMIT_STORAGE_URI 是 memory://: 每个 worker 各自计数, 实际限流上限是设置的 "
+                            "%d 倍; 多 worker 请用 redis://", arbiter.num_workers, arbiter.num_workers)
 
     try:
         settings = load_settings(os.environ)

@@ -34,6 +34,7 @@ database holds (table `schema_version`), and start-up logs a warning when they d
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
@@ -43,8 +44,13 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from functools import lru_cache
 from typing import Callable, List, Optional, TypeVar
 
+try:
+    import fcntl
+except ImportError:  # not on Linux or macOS: SQLite's own busy waiting only
+    fcntl = None
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -55,6 +61,7 @@ from sqlalchemy import (
     String,
     Table,
     Unicode,
+    bindparam,
     create_engine,
     delete,
     event,
@@ -70,6 +77,7 @@ from sqlalchemy.types import VARBINARY, TypeDecorator
 
 from .clock import require_aware, utc_now
 from .errors import ApiError
+from .sql_prepared import Prepared
 
 log = logging.getLogger("server.db")
 T = TypeVar("T")
@@ -84,7 +92,7 @@ DATABASE_TROUBLE = (DBAPIError, DisconnectionError, PoolTimeout, OSError)
 # long (frozen, overloaded, a lock held elsewhere) counts as down. Every statement here is tiny.
 READ_TIMEOUT_SECONDS = 5
 SQLITE_BUSY_TIMEOUT_SECONDS = 5
-TOKEN_PURGE_EVERY = timedelta(minutes=10)
+PURGE_EVERY = timedelta(minutes=10)
 # Used tokens are kept this long past their expiry, so instances whose clocks differ a little still
 # see a replay; the callers' own expiry check keeps anything older out.
 TOKEN_KEEP_AFTER_EXPIRY = timedelta(hours=1)
@@ -464,7 +472,13 @@ def _sqlite_transactions(engine: Engine) -> None:
         options = connection.get_execution_options()
         if options.get("read_only"):
             return  # one SELECT is its own transaction in SQLite: no BEGIN/COMMIT round trips
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if options.get("write", False) else "BEGIN")
+        statement = "BEGIN IMMEDIATE" if options.get("write", False) else "BEGIN"
+        # Straight to sqlite3 (SQLAlchemy's statement machinery costs more than the BEGIN), with its
+        # errors (the busy timeout ran out, the file is gone) raised as SQLAlchemy's, like any statement.
+        try:
+            connection.connection.driver_connection.execute(statement)
+        except sqlite3.Error as error:
+            raise DBAPIError.instance(statement, (), error, sqlite3.Error, dialect=connection.dialect) from error
 
 
 def _is_retryable(error: BaseException) -> bool:
@@ -491,10 +505,12 @@ class Database:
         self._engine: Optional[Engine] = None
         self._lock = threading.Lock()
         self._tables_ready = False
-        self._last_purge: Optional[datetime] = None
+        self._last_purge: dict = {}  # what -> when it was last purged (tokens, reservations)
         self._down_since: Optional[float] = None
         self._last_outage_log: Optional[float] = None
         self._sqlite = self.url.get_backend_name() == "sqlite"
+        self._write_lock = threading.Lock()  # see _sqlite_writer
+        self._lock_handle = None
 
     def __repr__(self) -> str:
         return f"Database({self.shown_url!r})"
@@ -570,6 +586,9 @@ class Database:
     def close(self) -> None:
         if self._engine is not None:
             self._engine.dispose()
+        if self._lock_handle is not None:
+            self._lock_handle.close()
+            self._lock_handle = None
 
     # ---------- uploads ----------
 
@@ -595,11 +614,13 @@ class Database:
         before_id when given (keyset: pages stay stable while files are added). Ask for limit + 1 to
         learn whether there is a next page."""
         _check(isinstance(limit, int) and 1 <= limit <= 1000, "limit must be 1..1000")
-        query = select(uploads).where(uploads.c.user_folder == user_folder)
-        if before_id is not None:
-            query = query.where(uploads.c.id < before_id)
-        query = query.order_by(uploads.c.id.desc()).limit(limit)
-        return [_upload(row) for row in self._run(lambda conn: conn.execute(query).all(), single_read=True)]
+        query, params = _page(user_folder, limit, before_id)
+        return [_upload(row) for row in self._run(lambda conn: query.all(conn, params), single_read=True)]
+
+    def explain_list_uploads(self, user_folder: str, limit: int, before_id: Optional[int] = None) -> List[dict]:
+        """The database's plan for that list_uploads page (docs/performance.md shows it)."""
+        query, params = _page(user_folder, limit, before_id)
+        return self._run(lambda conn: query.explain(conn, params))
 
     def delete_upload(self, upload_id: int, user_folder: str) -> bool:
         """Remove the record if it is user_folder's; False when there was none to remove."""
@@ -724,7 +745,7 @@ class Database:
 
     def usage(self, user_folder: str) -> Usage:
         """What user_folder stores and holds now (no lock: for display)."""
-        return self._run(lambda conn: self._usage(conn, user_folder, lock=False))
+        return self._run(lambda conn: self._usage(conn, user_folder))
 
     def reserve(self, user_folder: str, bucket: str, key: str, size: int, expires_at: datetime,
                 check: Callable[[Usage, int], None]) -> Usage:
@@ -737,17 +758,18 @@ class Database:
 
         def work(conn):
             # The user's row first: from here on this user's writers queue behind us (no deadlocks).
-            self._lock_usage(conn, user_folder)
-            # Expired holds of this user go: the table stays as small as the forms in flight.
-            conn.execute(delete(upload_reservations).where(upload_reservations.c.user_folder == user_folder,
-                                                           upload_reservations.c.expires_at <= self._now()))
-            usage = self._usage(conn, user_folder, lock=True)
+            row = self._lock_usage(conn, user_folder)
+            usage = self._usage(conn, user_folder, locked_row=row)
             check(usage, size)
-            conn.execute(insert(upload_reservations).values(
-                key_hash=key_hash(bucket, key), user_folder=user_folder, size=size, expires_at=expires_at))
+            hold = {"key_hash": key_hash(bucket, key), "user_folder": user_folder, "size": size, "expires_at": expires_at}
+            _insert(upload_reservations, tuple(hold)).write(conn, hold)
             return usage
 
-        return self._run(work, write=True)
+        usage = self._run(work, write=True)
+        # Expired holds no longer count (the sums skip them by the index); deleting them is housekeeping
+        # that keeps the table as small as the forms in flight, done every few minutes, not per signature.
+        self._purge_now_and_then("reservations", self.purge_expired_reservations)
+        return usage
 
     def purge_expired_reservations(self) -> int:
         statement = delete(upload_reservations).where(upload_reservations.c.expires_at <= self._now())
@@ -813,12 +835,8 @@ class Database:
             return False
         row = {"token_id": token_id, "expires_at": expires_at}
         first = self._run(lambda conn: self._insert_ignoring_duplicate(conn, callback_tokens_used, row), write=True)
-        if first and (self._last_purge is None or now - self._last_purge >= TOKEN_PURGE_EVERY):
-            self._last_purge = now
-            try:
-                self.purge_expired_tokens()
-            except DatabaseUnavailable:
-                pass  # the token is recorded; purging waits for the next round
+        if first:
+            self._purge_now_and_then("tokens", self.purge_expired_tokens)
         return first
 
     def purge_expired_tokens(self) -> int:
@@ -827,6 +845,18 @@ class Database:
         return self._run(lambda conn: conn.execute(statement).rowcount, write=True)
 
     # ---------- internals ----------
+
+    def _purge_now_and_then(self, what: str, purge: Callable[[], int]) -> None:
+        """Run `purge` at most once per PURGE_EVERY in this process, after the caller's work committed."""
+        now = self._now()
+        last = self._last_purge.get(what)
+        if last is not None and now - last < PURGE_EVERY:
+            return
+        self._last_purge[what] = now
+        try:
+            purge()
+        except DatabaseUnavailable:
+            pass  # the caller's work is done; purging waits for the next round
 
     def _now(self) -> datetime:
         return require_aware(self.clock(), "clock()").replace(microsecond=0)
@@ -838,7 +868,7 @@ class Database:
             for attempt in range(3):
                 try:
                     self.ensure_tables()
-                    with self.engine.connect() as conn:
+                    with self._sqlite_writer(write), self.engine.connect() as conn:
                         conn.execution_options(write=write, read_only=single_read and self._sqlite)
                         with conn.begin():
                             result = work(conn)
@@ -860,6 +890,47 @@ class Database:
             self._down_since = None
         return result
 
+    @contextlib.contextmanager
+    def _sqlite_writer(self, write: bool):
+        """SQLite lets one transaction write at a time, and one that finds the file locked sleeps in
+        SQLite's busy handler (1, 2, 5, 10... ms) before it looks again: with gunicorn's threads and
+        workers signing at once, most of a signature's time went to those sleeps. Writers of this
+        process queue on a lock, writers of other processes on an flock of `<database>.lock`, and each
+        starts as soon as the one before commits. SQLite's own locking still decides; this only queues."""
+        if not (write and self._sqlite):
+            yield
+            return
+        if not self._write_lock.acquire(timeout=SQLITE_BUSY_TIMEOUT_SECONDS):
+            raise OSError("timed out waiting for this process's other SQLite writers")
+        try:
+            handle = self._lock_file()
+            if handle is None:
+                yield
+                return
+            deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_SECONDS
+            while True:
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() > deadline:
+                        raise OSError("timed out waiting for another process's SQLite writer") from None
+                    time.sleep(0.0002)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+        finally:
+            self._write_lock.release()
+
+    def _lock_file(self):
+        """The open `<database>.lock` of this process (None without fcntl); called under _write_lock."""
+        if fcntl is None:
+            return None
+        if self._lock_handle is None:
+            self._lock_handle = open(os.path.abspath(self.url.database) + ".lock", "a")  # noqa: SIM115 - kept open
+        return self._lock_handle
+
     def _unavailable(self, error: BaseException) -> DatabaseUnavailable:
         if self._down_since is None:
             self._down_since = time.monotonic()
@@ -880,9 +951,9 @@ class Database:
         for _attempt in range(3):
             try:
                 with conn.begin_nested():
-                    new_id = conn.execute(insert(uploads).values(**values)).inserted_primary_key[0]
+                    new_id = _insert(uploads, tuple(values)).write(conn, values)
                 self._count(conn, values["user_folder"], values["size"], 1)
-                conn.execute(delete(upload_reservations).where(upload_reservations.c.key_hash == values["key_hash"]))
+                _HOLD_DROP.write(conn, {"hash": values["key_hash"]})
                 return UploadRecord(id=int(new_id), **_record_fields(values), fresh=True)
             except IntegrityError:
                 pass  # already recorded: a replayed callback, or a confirm racing the callback
@@ -900,63 +971,55 @@ class Database:
         """The user's usage row, locked until the transaction ends (MySQL/PostgreSQL: FOR UPDATE;
         SQLite's write transactions are serialised already). A missing row is first counted from
         `uploads`: every writer of `uploads` takes this lock before writing, so the count is exact."""
-        query = select(user_usage).where(user_usage.c.user_folder == user_folder)
+        params = {"folder": user_folder}
         # A plain read first: a locking read of a missing row takes a gap lock on InnoDB, and two such
         # callers inserting the row would deadlock. Racing inserts of the row just meet on its key.
-        if conn.execute(query).first() is None:
-            counted = conn.execute(select(func.coalesce(func.sum(uploads.c.size), 0), func.count())
-                                   .where(uploads.c.user_folder == user_folder)).first()
+        row = _USAGE_ROW.first(conn, params)
+        if row is None:
+            counted = _USAGE_COUNTED.first(conn, params)
             self._insert_ignoring_duplicate(conn, user_usage, {
-                "user_folder": user_folder, "used_bytes": int(counted[0]), "file_count": int(counted[1])})
-        return conn.execute(query.with_for_update()).first()
+                "user_folder": user_folder, "used_bytes": int(counted["total"]), "file_count": int(counted["files"])})
+        elif self._sqlite:
+            return row  # BEGIN IMMEDIATE holds the write lock already: the row cannot change under us
+        return _USAGE_ROW_LOCKED.first(conn, params)
 
     @staticmethod
     def _count(conn: Connection, user_folder: str, size: int, files: int) -> None:
-        conn.execute(user_usage.update().where(user_usage.c.user_folder == user_folder).values(
-            used_bytes=user_usage.c.used_bytes + size, file_count=user_usage.c.file_count + files))
+        _USAGE_ADD.write(conn, {"folder": user_folder, "add_bytes": size, "add_files": files})
 
-    def _usage(self, conn: Connection, user_folder: str, lock: bool) -> Usage:
-        if lock:
-            row = self._lock_usage(conn, user_folder)
-            used, files = int(row.used_bytes), int(row.file_count)
+    def _usage(self, conn: Connection, user_folder: str, locked_row=None, now: Optional[datetime] = None) -> Usage:
+        """Used and held; `locked_row` is the user's row from _lock_usage when the caller holds the lock."""
+        params = {"folder": user_folder, "now": now or self._now()}
+        row = locked_row if locked_row is not None else _USAGE_ROW.first(conn, params)
+        if row is not None:
+            used, files = int(row["used_bytes"]), int(row["file_count"])
         else:
-            row = conn.execute(select(user_usage).where(user_usage.c.user_folder == user_folder)).first()
-            if row is None:
-                counted = conn.execute(select(func.coalesce(func.sum(uploads.c.size), 0), func.count())
-                                       .where(uploads.c.user_folder == user_folder)).first()
-                used, files = int(counted[0]), int(counted[1])
-            else:
-                used, files = int(row.used_bytes), int(row.file_count)
-        forms = select(func.coalesce(func.sum(upload_reservations.c.size), 0), func.count()).where(
-            upload_reservations.c.user_folder == user_folder, upload_reservations.c.expires_at > self._now())
-        # Open multipart uploads hold their declared size until completed or aborted. Few rows per user
-        # and a small table (completed rows are purged by reconcile): no index needed.
-        parts = select(func.coalesce(func.sum(multipart_uploads.c.size), 0), func.count()).where(
-            multipart_uploads.c.user_folder == user_folder, _is_open() | (multipart_uploads.c.state != COMPLETED))
-        if lock and conn.dialect.name in ("mysql", "mariadb"):
+            counted = _USAGE_COUNTED.first(conn, params)
+            used, files = int(counted["total"]), int(counted["files"])
+        held = _HELD
+        if locked_row is not None and conn.dialect.name in ("mysql", "mariadb"):
             # InnoDB's plain reads keep to the snapshot taken before we waited for the user's lock and
             # would miss holds committed meanwhile; a locking read sees them. (PostgreSQL's default READ
             # COMMITTED sees them anyway, and refuses FOR SHARE with an aggregate.)
-            forms, parts = forms.with_for_update(read=True), parts.with_for_update(read=True)
-        forms, parts = conn.execute(forms).first(), conn.execute(parts).first()
-        return Usage(used, files, int(forms[0]) + int(parts[0]), int(forms[1]) + int(parts[1]))
+            held = _HELD_LOCKED
+        forms, parts = (statement.first(conn, params) for statement in held)
+        return Usage(used, files, int(forms["total"]) + int(parts["total"]), int(forms["files"]) + int(parts["files"]))
 
     @staticmethod
     def _insert_ignoring_duplicate(conn: Connection, table: Table, values: dict) -> bool:
         """INSERT inside the caller's transaction; False (nothing changed) when the key is taken."""
         try:
             with conn.begin_nested():
-                conn.execute(insert(table).values(**values))
+                _insert(table, tuple(values)).write(conn, values)
             return True
         except IntegrityError:
             return False
 
     @staticmethod
     def _find_by_key(conn: Connection, bucket: str, key: str, lock: bool = False) -> Optional[UploadRecord]:
-        query = select(uploads).where(uploads.c.key_hash == key_hash(bucket, key))
-        row = conn.execute(query.with_for_update(read=True) if lock else query).first()
+        row = (_BY_HASH_LOCKED if lock else _BY_HASH).first(conn, {"hash": key_hash(bucket, key)})
         # The hash is the index; the columns are the truth.
-        if row is not None and (row.bucket, row.object_key) != (bucket, key):
+        if row is not None and (row["bucket"], row["object_key"]) != (bucket, key):
             return None
         return _upload(row)
 
@@ -974,9 +1037,11 @@ def _record_fields(values: dict) -> dict:
 
 
 def _upload(row) -> Optional[UploadRecord]:
+    """From a mapping (sql_prepared) or a Row."""
     if row is None:
         return None
-    return UploadRecord(id=int(row.id), **_record_fields(row._mapping))
+    m = row if isinstance(row, dict) else row._mapping
+    return UploadRecord(id=int(m["id"]), **_record_fields(m))
 
 
 def _multipart(row) -> Optional[MultipartRecord]:
@@ -993,3 +1058,56 @@ def _multipart(row) -> Optional[MultipartRecord]:
 
 def _is_open():
     return multipart_uploads.c.state.is_(None) | (multipart_uploads.c.state == OPEN)
+
+
+# The hot statements, built once with bound parameters and run through sql_prepared.Prepared.
+# Building a select per call (coercing every operand) cost more than running it.
+_MINE = uploads.c.user_folder == bindparam("folder")
+# MySQL and MariaDB estimate a deep keyset page (`id < cursor` far down a heavy user's rows) as a
+# `ref` on user_folder alone and read every row above the cursor; the hint makes it the two-column
+# range it is. Other dialects render no hint (SQLite and PostgreSQL take the range by themselves).
+_LIST_HINT = "FORCE INDEX (ix_uploads_user_folder_id)"
+
+
+def _page_query(*where) -> Prepared:
+    query = select(uploads).where(_MINE, *where).order_by(uploads.c.id.desc()).limit(bindparam("limit"))
+    return Prepared(query.with_hint(uploads, _LIST_HINT, "mysql").with_hint(uploads, _LIST_HINT, "mariadb"))
+
+
+def _totals(table: Table, *where) -> select:
+    return select(func.coalesce(func.sum(table.c.size), 0).label("total"), func.count().label("files")).where(*where)
+
+
+_PAGE_FIRST = _page_query()
+_PAGE_BEFORE = _page_query(uploads.c.id < bindparam("before"))
+
+
+def _page(user_folder: str, limit: int, before_id: Optional[int]) -> tuple:
+    if before_id is None:
+        return _PAGE_FIRST, {"folder": user_folder, "limit": limit}
+    return _PAGE_BEFORE, {"folder": user_folder, "limit": limit, "before": before_id}
+
+
+_USAGE_ROW = select(user_usage).where(user_usage.c.user_folder == bindparam("folder"))
+_USAGE_ROW_LOCKED = Prepared(_USAGE_ROW.with_for_update())
+_USAGE_ROW = Prepared(_USAGE_ROW)
+_USAGE_COUNTED = Prepared(_totals(uploads, _MINE))
+_USAGE_ADD = Prepared(user_usage.update().where(user_usage.c.user_folder == bindparam("folder")).values(
+    used_bytes=user_usage.c.used_bytes + bindparam("add_bytes"), file_count=user_usage.c.file_count + bindparam("add_files")))
+_HOLD_DROP = Prepared(delete(upload_reservations).where(upload_reservations.c.key_hash == bindparam("hash")))
+_HELD_BY_FORMS = _totals(upload_reservations, upload_reservations.c.user_folder == bindparam("folder"),
+                         upload_reservations.c.expires_at > bindparam("now"))
+# Open multipart uploads hold their declared size until completed or aborted. Few rows per user and a
+# small table (completed rows are purged by reconcile): no index needed.
+_HELD_BY_PARTS = _totals(multipart_uploads, multipart_uploads.c.user_folder == bindparam("folder"),
+                         _is_open() | (multipart_uploads.c.state != COMPLETED))
+_HELD_LOCKED = (Prepared(_HELD_BY_FORMS.with_for_update(read=True)), Prepared(_HELD_BY_PARTS.with_for_update(read=True)))
+_HELD = (Prepared(_HELD_BY_FORMS), Prepared(_HELD_BY_PARTS))
+_BY_HASH = select(uploads).where(uploads.c.key_hash == bindparam("hash"))
+_BY_HASH_LOCKED = Prepared(_BY_HASH.with_for_update(read=True))
+_BY_HASH = Prepared(_BY_HASH)
+
+
+@lru_cache(maxsize=64)
+def _insert(table: Table, columns: tuple) -> Prepared:
+    return Prepared(insert(table), list(columns))

@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+import threading
 from typing import Callable, Dict, Optional
 
-from Crypto.Hash import MD5
-from Crypto.PublicKey import RSA
-from Crypto.Signature import pkcs1_15
-
 from .errors import ApiError
+
+# pycryptodome is imported when the first callback arrives, not at start-up (signing never needs it).
 
 # The key served at https://gosspublic.alicdn.com/callback_pub_key_v1.pem. The example signature in
 # OSS's Callback documentation verifies against it (tests/test_oss_callback.py).
@@ -48,19 +47,30 @@ class CallbackKeys:
 
     def __init__(self, oss_key_pem: bytes = OSS_CALLBACK_PUBLIC_KEY,
                  local: Optional[tuple] = None):
-        self._oss_key = RSA.import_key(oss_key_pem)
+        self._loaders: Dict[str, Callable[[], bytes]] = {}  # "oss" / "local" -> PEM, parsed once on first use
+        self._loaders["oss"] = lambda: oss_key_pem
         self._local_url: Optional[str] = local[0] if local else None
-        self._local_loader: Optional[Callable[[], bytes]] = local[1] if local else None
-        self._local_key = None
+        if local:
+            self._loaders["local"] = local[1]
+        self._keys: Dict[str, object] = {}
+        self._lock = threading.Lock()
 
     def key_for(self, url: str):
         if url.startswith(OSS_KEY_URL_PREFIXES):
-            return self._oss_key
+            return self._key("oss")
         if self._local_url is not None and url == self._local_url:
-            if self._local_key is None:  # read once, then kept: never per request
-                self._local_key = RSA.import_key(self._local_loader())
-            return self._local_key
+            return self._key("local")
         return None
+
+    def _key(self, which: str):
+        key = self._keys.get(which)
+        if key is None:  # read once, then kept: never per request
+            from Crypto.PublicKey import RSA
+
+            with self._lock:
+                key = self._keys.get(which) or RSA.import_key(self._loaders[which]())
+                self._keys[which] = key
+        return key
 
 
 def _b64(value: str, what: str) -> bytes:
@@ -96,6 +106,9 @@ def verify_signature(keys: CallbackKeys, headers: Dict[str, str], path: str, raw
     if not authorization:
         raise CallbackRejected("no authorization header")
     signature = _b64(authorization, "authorization")
+    from Crypto.Hash import MD5
+    from Crypto.Signature import pkcs1_15
+
     try:
         pkcs1_15.new(key).verify(MD5.new(signed_string(path, raw_query, body)), signature)
     except (ValueError, TypeError):
@@ -103,6 +116,8 @@ def verify_signature(keys: CallbackKeys, headers: Dict[str, str], path: str, raw
 
 
 def valid_public_key(pem: bytes) -> bool:
+    from Crypto.PublicKey import RSA
+
     try:
         return RSA.import_key(pem).has_private() is False
     except (ValueError, IndexError, TypeError):

@@ -1,27 +1,27 @@
-"""The server's own requests to its bucket, through Alibaba Cloud's alibabacloud-oss-v2 SDK.
+"""The server's own requests to its bucket, through Alibaba Cloud's alibabacloud-oss-v2 SDK (the
+HEAD before every record through object_head.py instead, presigned like the file list's links).
 
 This is the only module that knows the SDK. It signs with the cached temporary credentials (no
 second credential chain, no extra STS call) and with the app's clock, uses short timeouts, and in
 local mode talks to the emulator at OSS_UPLOAD_HOST (one bucket, keys at the path root). Presigned
 URLs are signed by the pure presign_v4.py (the SDK's presign is too slow for a list of them).
 Nothing here logs a URL: presigned URLs are bearer capabilities.
+
+The SDK (and requests under it) is imported when the first request to the bucket is made, not at
+start-up: loading it was about a third of the server's start-up time, and signing never needs it.
 """
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Callable, Dict, Iterator, List, Optional
 
-import alibabacloud_oss_v2 as oss
-import requests
-from alibabacloud_oss_v2 import exceptions as oss_errors
-from alibabacloud_oss_v2._client import AddressStyle  # the SDK exposes it only here
-from alibabacloud_oss_v2.signer import SignerV4
-
 from .clock import require_aware
 from .credentials import CredentialCache
 from .errors import ApiError
+from .object_head import HeadFailed, ObjectHead
 from .presign_v4 import QuerySigner
 
 log = logging.getLogger("server.oss")
@@ -31,6 +31,8 @@ CONNECT_TIMEOUT = 2
 READ_TIMEOUT = 3
 # OSS's limit for a presigned URL (x-oss-expires at most 604800 s).
 MAX_PRESIGN = timedelta(days=7)
+# The server's own HEAD is presigned too (object_head.py), for this long.
+HEAD_URL_LIFETIME = timedelta(seconds=60)
 PART_CONTENT_TYPE = "application/octet-stream"
 
 
@@ -100,6 +102,9 @@ class UrlSigner:
             params["x-oss-process"] = process
         return self._signer.url("GET", self._host, self._bucket, key, params)
 
+    def head(self, key: str) -> str:
+        return self._signer.url("HEAD", self._host, self._bucket, key)
+
     def upload_part(self, key: str, upload_id: str, part_number: int, size: int):
         """(url, headers): the client PUTs exactly `size` bytes to `url` sending exactly `headers`."""
         # wx.request always sends a Content-Type, and V4 signs it: sign the one the client will send.
@@ -112,29 +117,57 @@ class UrlSigner:
         return self._signer.url("PUT", self._host, self._bucket, key, params, signed, ("content-length",)), headers
 
 
-class _CachedCredentials(oss.credentials.CredentialsProvider):
-    """The SDK asks before every request and every presign; the cache answers without I/O."""
+def _sdk():
+    """The SDK's package, loaded on first use (see the module docstring)."""
+    import alibabacloud_oss_v2
 
-    def __init__(self, cache: CredentialCache):
-        self._cache = cache
-
-    def get_credentials(self) -> oss.credentials.Credentials:
-        creds = self._cache.get()
-        return oss.credentials.Credentials(creds.access_key_id, creds.access_key_secret, creds.security_token,
-                                           creds.expiration)
+    return alibabacloud_oss_v2
 
 
-class _ClockSigner(SignerV4):
-    """V4 with the app's clock, so a test's fake clock and the emulator's agree."""
+def _sdk_client(settings, credentials: CredentialCache, clock: Callable[[], datetime]):
+    """An SDK client that signs with the cached temporary credentials and the app's clock."""
+    import requests
+    from alibabacloud_oss_v2._client import AddressStyle  # the SDK exposes it only here
+    from alibabacloud_oss_v2.signer import SignerV4
 
-    def __init__(self, clock: Callable[[], datetime]):
-        super().__init__()
-        self._clock = clock
+    oss = _sdk()
 
-    def sign(self, signing_ctx):
-        # Whole seconds, as x-oss-date carries them: a URL asked for 600 s then says x-oss-expires=600.
-        signing_ctx.signing_time = require_aware(self._clock(), "clock()").replace(microsecond=0)
-        return super().sign(signing_ctx)
+    class CachedCredentials(oss.credentials.CredentialsProvider):
+        """The SDK asks before every request; the cache answers without I/O."""
+
+        def get_credentials(self) -> oss.credentials.Credentials:
+            creds = credentials.get()
+            return oss.credentials.Credentials(creds.access_key_id, creds.access_key_secret, creds.security_token,
+                                               creds.expiration)
+
+    class ClockSigner(SignerV4):
+        """V4 with the app's clock, so a test's fake clock and the emulator's agree."""
+
+        def sign(self, signing_ctx):
+            # Whole seconds, as x-oss-date carries them.
+            signing_ctx.signing_time = require_aware(clock(), "clock()").replace(microsecond=0)
+            return super().sign(signing_ctx)
+
+    session = requests.Session()
+    kwargs = {}
+    if settings.upload_host != _standard_host(settings):
+        # The emulator, or a custom domain bound to the bucket: requests go to that host with keys at
+        # the path root. (The V4 canonical URI still names the bucket, as OSS expects.)
+        kwargs["address_style"] = AddressStyle.CName
+        endpoint = settings.upload_host
+        # Loopback never goes through a proxy from the environment.
+        session.trust_env = not settings.is_local
+    else:
+        endpoint = None
+    config = oss.Config(
+        region=settings.region,
+        endpoint=endpoint,
+        credentials_provider=CachedCredentials(),
+        http_client=oss.transport.RequestsHttpClient(
+            session=session, connect_timeout=CONNECT_TIMEOUT, readwrite_timeout=READ_TIMEOUT),
+        retry_max_attempts=2,
+    )
+    return oss.Client(config, signer=ClockSigner(), **kwargs)
 
 
 def _standard_host(settings) -> str:
@@ -147,50 +180,44 @@ class BucketClient:
         self.bucket = settings.bucket
         self._credentials = credentials
         self._clock = clock
-        session = requests.Session()
-        kwargs = {}
-        if settings.upload_host != _standard_host(settings):
-            # The emulator, or a custom domain bound to the bucket: requests go to that host with keys at
-            # the path root. (The V4 canonical URI still names the bucket, as OSS expects.)
-            kwargs["address_style"] = AddressStyle.CName
-            endpoint = settings.upload_host
-            # Loopback never goes through a proxy from the environment.
-            session.trust_env = not settings.is_local
-        else:
-            endpoint = None
-        config = oss.Config(
-            region=settings.region,
-            endpoint=endpoint,
-            credentials_provider=_CachedCredentials(credentials),
-            http_client=oss.transport.RequestsHttpClient(
-                session=session, connect_timeout=CONNECT_TIMEOUT, readwrite_timeout=READ_TIMEOUT),
-            retry_max_attempts=2,
-        )
-        self._client = oss.Client(config, signer=_ClockSigner(clock), **kwargs)
+        self._sdk_client = None
+        self._sdk_lock = threading.Lock()
+        self._head = ObjectHead(settings.upload_host, CONNECT_TIMEOUT, READ_TIMEOUT)
+
+    @property
+    def _client(self):
+        if self._sdk_client is None:
+            with self._sdk_lock:
+                if self._sdk_client is None:
+                    self._sdk_client = _sdk_client(self.settings, self._credentials, self._clock)
+        return self._sdk_client
 
     # -- objects -----------------------------------------------------------------------------
     def head(self, key: str) -> Optional[ObjectInfo]:
-        """The object's size, ETag and headers; None when there is no such object."""
+        """The object's size, ETag and headers; None when there is no such object. Not through the SDK:
+        every record starts with this HEAD (see object_head.py)."""
+        url = self.url_signer(self._clock() + HEAD_URL_LIFETIME).head(key)
         try:
-            result = self._client.head_object(oss.HeadObjectRequest(bucket=self.bucket, key=key))
-        except oss_errors.OperationError as error:
-            if _status(error) == 404:
-                return None
-            raise self._unavailable("HeadObject", error) from None
-        headers = {name.lower(): value for name, value in result.headers.items()}
+            found = self._head.head(url)
+        except HeadFailed:
+            raise StorageUnavailable() from None
+        if found is None:
+            return None
+        _, headers = found
         return ObjectInfo(
             key=key,
-            size=int(result.content_length or 0),
-            etag=(result.etag or "").strip('"'),
-            content_type=result.content_type or "",
+            size=int(headers.get("content-length") or 0),
+            etag=headers.get("etag", "").strip('"'),
+            content_type=headers.get("content-type", ""),
             headers=headers,
         )
 
     def delete(self, key: str) -> None:
         """Delete the object; an object that is already gone is not an error (OSS answers 204)."""
+        oss = _sdk()
         try:
             self._client.delete_object(oss.DeleteObjectRequest(bucket=self.bucket, key=key))
-        except oss_errors.OperationError as error:
+        except oss.exceptions.OperationError as error:
             if _status(error) == 404:
                 return
             raise self._unavailable("DeleteObject", error) from None
@@ -216,15 +243,17 @@ class BucketClient:
 
     # -- multipart ---------------------------------------------------------------------------
     def initiate_multipart(self, key: str, content_type: str, content_disposition: str) -> str:
+        oss = _sdk()
         request = oss.InitiateMultipartUploadRequest(
             bucket=self.bucket, key=key, content_type=content_type, content_disposition=content_disposition,
             storage_class="Standard", forbid_overwrite=True, disable_auto_detect_mime_type=True)
         try:
             return self._client.initiate_multipart_upload(request).upload_id
-        except oss_errors.OperationError as error:
+        except oss.exceptions.OperationError as error:
             raise self._unavailable("InitiateMultipartUpload", error) from None
 
     def list_parts(self, key: str, upload_id: str) -> List[Part]:
+        oss = _sdk()
         parts: List[Part] = []
         marker = None
         try:
@@ -235,27 +264,29 @@ class BucketClient:
                 if not result.is_truncated:
                     return parts
                 marker = result.next_part_number_marker
-        except oss_errors.OperationError as error:
+        except oss.exceptions.OperationError as error:
             self._raise_multipart("ListParts", error)
 
     def complete_multipart(self, key: str, upload_id: str, parts: List[Part], callback: Optional[str] = None):
         """Assemble exactly `parts`; returns (etag, body) where body is the callback's answer, if any."""
+        oss = _sdk()
         request = oss.CompleteMultipartUploadRequest(
             bucket=self.bucket, key=key, upload_id=upload_id, forbid_overwrite=True, callback=callback,
             complete_multipart_upload=oss.CompleteMultipartUpload(
                 parts=[oss.UploadPart(part_number=p.number, etag=p.etag) for p in parts]))
         try:
             result = self._client.complete_multipart_upload(request)
-        except oss_errors.OperationError as error:
+        except oss.exceptions.OperationError as error:
             self._raise_multipart("CompleteMultipartUpload", error)
         return (result.etag or "").strip('"'), getattr(result, "callback_result", None)
 
     def abort_multipart(self, key: str, upload_id: str) -> bool:
         """True when OSS aborted it, False when OSS no longer knows it (aborted or completed before)."""
+        oss = _sdk()
         try:
             self._client.abort_multipart_upload(
                 oss.AbortMultipartUploadRequest(bucket=self.bucket, key=key, upload_id=upload_id))
-        except oss_errors.OperationError as error:
+        except oss.exceptions.OperationError as error:
             if _code(error) == "NoSuchUpload":
                 return False
             raise self._unavailable("AbortMultipartUpload", error) from None
@@ -264,12 +295,13 @@ class BucketClient:
     # -- listings (reconcile) ----------------------------------------------------------------
     def list_objects(self, prefix: str) -> Iterator[List[ListedObject]]:
         """The objects under `prefix`, a page (up to 1000, in key order) at a time (ListObjectsV2)."""
+        oss = _sdk()
         token = None
         while True:
             try:
                 result = self._client.list_objects_v2(oss.ListObjectsV2Request(
                     bucket=self.bucket, prefix=prefix, max_keys=1000, continuation_token=token))
-            except oss_errors.OperationError as error:
+            except oss.exceptions.OperationError as error:
                 raise self._unavailable("ListObjectsV2", error) from None
             yield [ListedObject(o.key, int(o.size or 0), o.last_modified) for o in (result.contents or [])]
             if not result.is_truncated:
@@ -278,20 +310,21 @@ class BucketClient:
 
     def list_multipart_uploads(self, prefix: str) -> Iterator[List[OpenUpload]]:
         """The multipart uploads OSS holds under `prefix`, a page at a time (ListMultipartUploads)."""
+        oss = _sdk()
         key_marker = upload_id_marker = None
         while True:
             try:
                 result = self._client.list_multipart_uploads(oss.ListMultipartUploadsRequest(
                     bucket=self.bucket, prefix=prefix, max_uploads=1000, key_marker=key_marker,
                     upload_id_marker=upload_id_marker))
-            except oss_errors.OperationError as error:
+            except oss.exceptions.OperationError as error:
                 raise self._unavailable("ListMultipartUploads", error) from None
             yield [OpenUpload(u.key, u.upload_id, u.initiated) for u in (result.uploads or [])]
             if not result.is_truncated:
                 return
             key_marker, upload_id_marker = result.next_key_marker, result.next_upload_id_marker
 
-    def _raise_multipart(self, operation: str, error: oss_errors.OperationError):
+    def _raise_multipart(self, operation: str, error):
         code = _code(error)
         if code == "NoSuchUpload":
             raise NoSuchUpload() from None
@@ -299,11 +332,12 @@ class BucketClient:
             raise ObjectExists() from None
         raise self._unavailable(operation, error) from None
 
-    def _unavailable(self, operation: str, error: oss_errors.OperationError) -> ApiError:
+    def _unavailable(self, operation: str, error) -> ApiError:
+        oss = _sdk()
         inner = error.unwrap()
         if isinstance(inner, ApiError):  # e.g. CredentialsUnavailable from the cache
             return inner
-        if isinstance(inner, oss_errors.ServiceError):
+        if isinstance(inner, oss.exceptions.ServiceError):
             log.warning("OSS %s 失败: HTTP %s %s (RequestId %s)", operation, inner.status_code, inner.code,
                         inner.request_id)
         else:
@@ -312,16 +346,17 @@ class BucketClient:
         return StorageUnavailable()
 
 
-def _service_error(error: oss_errors.OperationError):
+def _service_error(error):
+    oss = _sdk()
     inner = error.unwrap()
-    return inner if isinstance(inner, oss_errors.ServiceError) else None
+    return inner if isinstance(inner, oss.exceptions.ServiceError) else None
 
 
-def _status(error: oss_errors.OperationError) -> Optional[int]:
+def _status(error) -> Optional[int]:
     inner = _service_error(error)
     return inner.status_code if inner is not None else None
 
 
-def _code(error: oss_errors.OperationError) -> Optional[str]:
+def _code(error) -> Optional[str]:
     inner = _service_error(error)
     return inner.code if inner is not None else None

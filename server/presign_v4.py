@@ -28,6 +28,12 @@ def _encode(text: str) -> str:
     return quote(text, safe="-_.~")
 
 
+@lru_cache(maxsize=4096)
+def _encode_path(key: str) -> str:
+    # Cached: a page signs the download and the thumbnail URL of the same key, and pages are re-read.
+    return quote(key, safe="/")
+
+
 def _is_signed_header(name: str) -> bool:
     return name.startswith("x-oss-") or name in ("content-type", "content-md5")
 
@@ -60,7 +66,9 @@ class QuerySigner:
         if security_token:
             common["x-oss-security-token"] = security_token
         self._common = [(_encode(name), _encode(value)) for name, value in common.items()]
+        self._common_query = "&".join(f"{k}={v}" for k, v in self._common)
         self._scope = f"{day}/{region}/{SERVICE}/{REQUEST_TYPE}"
+        self._string_to_sign_head = f"{SIGNATURE_VERSION}\n{self._date}\n{self._scope}\n"
         self._key = signing_key(access_key_secret, day, region)
 
     def url(self, method: str, base_url: str, bucket: str, key: str, params: Optional[Dict[str, str]] = None,
@@ -73,23 +81,22 @@ class QuerySigner:
         values: content-type, content-md5 and x-oss-* are always signed, any other only when its name is
         in `additional` (V4's x-oss-additional-headers; e.g. content-length binds a part's exact size).
         """
-        listed = _additional(additional, headers or {})
-        own = [(_encode(name), _encode(value)) for name, value in (params or {}).items()]
+        listed = _additional(additional, headers) if headers else []
+        own = [(_encode(name), _encode(value)) for name, value in params.items()] if params else []
         if listed:
             own.append(("x-oss-additional-headers", _encode(";".join(listed))))
-        encoded = own + self._common
-        canonical_query = "&".join(f"{k}={v}" if v else k for k, v in sorted(encoded))
-        signed = sorted((name.lower(), value) for name, value in (headers or {}).items()
-                        if _is_signed_header(name.lower()) or name.lower() in listed)
+        canonical_query = "&".join(f"{k}={v}" if v else k for k, v in sorted(own + self._common))
+        signed = sorted((name.lower(), value) for name, value in headers.items()
+                        if _is_signed_header(name.lower()) or name.lower() in listed) if headers else []
         canonical_headers = "".join(f"{name}:{value}\n" for name, value in signed)
-        path = quote(key, safe="/")
+        path = _encode_path(key)
         # The canonical URI names the bucket even where the URL does not (a bound domain, the emulator).
         canonical = "\n".join([method, f"/{_encode(bucket)}/{path}", canonical_query, canonical_headers,
                                ";".join(listed), UNSIGNED_PAYLOAD])
-        string_to_sign = "\n".join([SIGNATURE_VERSION, self._date, self._scope,
-                                    hashlib.sha256(canonical.encode("utf-8")).hexdigest()])
-        signature = hmac.new(self._key, string_to_sign.encode("utf-8"), hashlib.sha256).hexdigest()
-        url_query = "&".join(f"{k}={v}" if v else k for k, v in encoded)
+        string_to_sign = self._string_to_sign_head + hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+        signature = hmac.digest(self._key, string_to_sign.encode("utf-8"), "sha256").hex()
+        own_query = "&".join(f"{k}={v}" if v else k for k, v in own)
+        url_query = f"{own_query}&{self._common_query}" if own_query else self._common_query
         return f"{base_url}/{path}?{url_query}&x-oss-signature={signature}"
 
 

@@ -33,8 +33,9 @@ def find_mariadbd() -> Optional[Path]:
 class MariaDB:
     """One mariadbd process. stop() and start() again keep the data (for outage tests)."""
 
-    def __init__(self, binary: Path, folder: Path):
+    def __init__(self, binary: Path, folder: Path, buffer_pool: str = "16M"):
         self.binary = binary
+        self.buffer_pool = buffer_pool  # the tests' tables are tiny; `make bench` holds a million rows
         self.base = binary.parent.parent  # .../usr
         self.folder = folder
         self.datadir = folder / "data"
@@ -58,7 +59,7 @@ class MariaDB:
             f"--basedir={self.base}", f"--lc-messages-dir={self.base / 'share' / 'mysql'}",
             f"--port={self.port}", "--bind-address=127.0.0.1", f"--socket={self.folder / 'sock'}",
             f"--pid-file={self.folder / 'pid'}", f"--log-error={self.folder / 'error.log'}", f"--tmpdir={self.folder}",
-            "--skip-grant-tables", "--innodb-buffer-pool-size=16M", "--innodb-log-file-size=8M",
+            "--skip-grant-tables", f"--innodb-buffer-pool-size={self.buffer_pool}", "--innodb-log-file-size=8M",
             "--innodb-page-size=4k", "--innodb-temp-data-file-path=ibtmp1:4M:autoextend",
             # A throwaway server: no fsync per commit (the tests measure behaviour, not durability).
             "--innodb-flush-log-at-trx-commit=0", "--innodb-doublewrite=0", "--innodb-flush-method=nosync",

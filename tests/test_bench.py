@@ -24,6 +24,9 @@ def test_bench_runs_at_tiny_size():
     assert sum(line.strip().startswith(("pinned with taskset", "not pinned")) for line in out.splitlines()) == 2
     assert "against the tutorial's design" in out and "STS calls: ours 1 for 50 signatures" in out
     assert "tutorial 50 for 50" in out  # the tutorial's design: one AssumeRole per signature
+    assert "POST /api/files/confirm (HEAD + insert)" in out and "40 presigned URLs" in out
+    assert "keyset pages" in out and "EXPLAIN page 1: SEARCH uploads USING INDEX ix_uploads_user_folder_id" in out
+    assert "gunicorn workers" in out and "2 workers / 1 worker:" in out
     assert "local OSS emulator" in out and "growth" in out
     assert "start-up" in out and "local: " in out and "SDKs loaded: none" in out
     header = next(line for line in out.splitlines() if line.startswith("metric"))

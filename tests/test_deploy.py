@@ -44,11 +44,17 @@ def _clean_env(tmp_path: Path, **extra) -> dict:
 
 # ---------- gunicorn ----------
 
-def test_gunicorn_config_values():
+def test_gunicorn_config_values(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # no developer's `.env`
+    monkeypatch.delenv("RATELIMIT_STORAGE_URI", raising=False)
     conf = runpy.run_path(str(GUNICORN_CONF))
     assert conf["wsgi_app"] == "server:create_app()"
     assert conf["bind"] == ["127.0.0.1:5000"]
-    assert 1 <= conf["workers"] <= 4 and conf["threads"] >= 2
+    # In-memory rate limits count per process: one worker, and the log says why.
+    assert conf["workers"] == 1 and conf["threads"] >= 2 and "memory://" in conf["_workers_reason"]
+    # Limits shared in Redis: a worker per core the process may run on (from `.env` as well).
+    (tmp_path / ".env").write_text("RATELIMIT_STORAGE_URI=redis://127.0.0.1:6379/0\n", encoding="utf-8")
+    assert runpy.run_path(str(GUNICORN_CONF))["workers"] == len(os.sched_getaffinity(0))
     fmt = conf["access_log_format"].lower()
     assert "authorization" not in fmt and "%(r)s" not in fmt and "%(q)s" not in fmt
     assert callable(conf["on_starting"])
@@ -86,6 +92,7 @@ def test_gunicorn_serves_healthz(tmp_path):
             output = proc.communicate()[0].decode("utf-8", "replace")
     assert "Traceback" not in output
     assert "GET /healthz" in output  # the access log is on
+    assert "只用 1 个 worker" in output and "RATELIMIT_STORAGE_URI 是 memory://" in output
 
 
 def test_gunicorn_refuses_bad_settings_with_one_line(tmp_path):
