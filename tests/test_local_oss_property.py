@@ -67,11 +67,11 @@ def model(conditions, form, size, expired):
         if not holds:
             shown = json.dumps(["eq" if op == "exact" else op, "$" + field, expected], ensure_ascii=False)
             return 403, "AccessDenied", "Invalid according to Policy: Policy Condition failed: " + shown
-    for op, low, high in conditions:
-        if op == "content-length-range" and size > high:
-            return 400, "EntityTooLarge", None
-        if op == "content-length-range" and size < low:
-            return 400, "EntityTooSmall", None
+    ranges = [(low, high) for op, low, high in conditions if op == "content-length-range"]
+    if any(size > high for _low, high in ranges):  # over a maximum is refused while the file streams
+        return 400, "EntityTooLarge", None
+    if any(size < low for low, _high in ranges):
+        return 400, "EntityTooSmall", None
     return {"200": 200, "201": 201, "204": 204}.get(form.get("success_action_status"), 204), None, None
 
 
