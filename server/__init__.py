@@ -97,7 +97,7 @@ def _build_uploads(app: Flask, settings, credentials, clock, new_id):
     db = app.extensions["db"]
     bucket = BucketClient(settings, credentials, clock)
     records = Records(settings, db, bucket)
-    quota = Quota(settings, db)
+    quota = Quota(settings, db, records)
     app.extensions.update(
         bucket=bucket,
         records=records,

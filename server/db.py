@@ -14,8 +14,8 @@ Changing the schema later, without losing data:
   * Additive changes are applied at start-up by `ensure_tables`, on every backend: a new table by
     `create_all`; a new NULL-able column by listing it in `ADDED_COLUMNS` under the new version
     (ALTER TABLE ... ADD COLUMN, skipped when the column is there). Then `schema_version` is raised.
-    Version 2 added `user_usage`, `upload_reservations`, `leases` and three columns of
-    `multipart_uploads` this way; old rows keep working (a NULL state means "open", usage is
+    Version 2 added `user_usage`, `upload_reservations`, `leases`, three columns and an index of
+    `multipart_uploads` this way (indexes are listed in `ADDED_INDEXES`); old rows keep working (a NULL state means "open", usage is
     counted from `uploads` when a user's row is missing). Back up before deploying anyway.
   * Anything else (a changed type, a dropped or renamed column, a data move), with Alembic:
       pip install alembic
@@ -217,6 +217,8 @@ multipart_uploads = Table(
     Column("state", String(16), nullable=True),
     Column("claim_id", ExactText(MAX_CLAIM_ID_CHARS), nullable=True),
     Column("claimed_at", UtcDateTime, nullable=True),
+    # Version 2: the quota sums a user's open uploads (and InnoDB must not scan the table to do it).
+    Index("ix_multipart_uploads_user_folder", "user_folder"),
     **_MYSQL,
 )
 
@@ -233,11 +235,15 @@ user_usage = Table(
     **_MYSQL,
 )
 
-# Version 2: a signed form holds its declared size until it is recorded or its policy expires.
+# Version 2: a signed form holds its declared size until it is recorded. Past its expiry the hold still
+# counts: the file may have been uploaded and never recorded (no callback, no confirm). It ends only when
+# the object is recorded, or when a HEAD shows no object at its key (settle_holds: on a quota refusal,
+# and in reconcile), so "upload, never confirm, wait for the form to expire" cannot get past the quota.
 upload_reservations = Table(
     "upload_reservations",
     metadata,
     Column("key_hash", ExactText(64), primary_key=True),
+    Column("object_key", Unicode(MAX_KEY_BYTES), nullable=False),
     Column("user_folder", ExactText(MAX_FOLDER_CHARS), nullable=False),
     Column("size", BigInteger, nullable=False),
     Column("expires_at", UtcDateTime, nullable=False),
@@ -275,6 +281,10 @@ schema_version_table = Table(
 ADDED_COLUMNS = {
     2: [(multipart_uploads, "state"), (multipart_uploads, "claim_id"), (multipart_uploads, "claimed_at")],
 }
+# Indexes added to existing tables, the same way.
+ADDED_INDEXES = {
+    2: [(multipart_uploads, "ix_multipart_uploads_user_folder")],
+}
 
 
 def _add_missing_columns(conn: Connection, stored: int) -> None:
@@ -294,6 +304,10 @@ def _add_missing_columns(conn: Connection, stored: int) -> None:
             conn.exec_driver_sql(f"ALTER TABLE {preparer.format_table(table)} ADD COLUMN "
                                  f"{preparer.format_column(column)} {ddl} NULL")
             present[table.name].add(name)
+    for version in sorted(v for v in ADDED_INDEXES if v > stored):
+        for table, name in ADDED_INDEXES[version]:
+            if name not in {index["name"] for index in inspect(conn).get_indexes(table.name)}:
+                next(index for index in table.indexes if index.name == name).create(conn)
 
 
 def _utc_text(moment: datetime) -> str:
@@ -429,9 +443,14 @@ def _new_engine(url: URL) -> Engine:
                     "options": f"-c statement_timeout={READ_TIMEOUT_SECONDS * 1000}"}
     # pool_pre_ping: a connection the server dropped (restart, idle timeout) is replaced, not used;
     # pool_recycle: well under any server's idle wait_timeout; pool_timeout: a busy pool is a quick 503, not a 30 s wait.
+    # READ COMMITTED on MySQL (PostgreSQL's default): each statement sees what is committed when it runs.
+    # Under InnoDB's REPEATABLE READ a plain read keeps to the snapshot of the transaction's first read,
+    # so a quota check that waited for the user's lock would sum stale holds; and locking reads instead
+    # take shared next-key locks that make unrelated users' writes wait.
+    extra = {"isolation_level": "READ COMMITTED"} if backend in ("mysql", "mariadb") else {}
     return create_engine(
         url, connect_args=timeouts, pool_pre_ping=True, pool_recycle=1800, pool_size=5, max_overflow=10,
-        pool_timeout=CONNECT_TIMEOUT_SECONDS,
+        pool_timeout=CONNECT_TIMEOUT_SECONDS, **extra,
     )
 
 
@@ -652,8 +671,9 @@ class Database:
         )
 
         def work(conn):
+            self._lock_usage(conn, user_folder)  # the quota's sums of this user change: see _usage
             if self._insert_ignoring_duplicate(conn, multipart_uploads, values):
-                # From here the open upload itself holds the size (see reserved_of): drop the start's reservation.
+                # From here the open upload itself holds the size (see _usage): drop the start's reservation.
                 conn.execute(delete(upload_reservations).where(upload_reservations.c.key_hash == key_hash(bucket, key)))
                 return _multipart(values)
             return _multipart(conn.execute(select(multipart_uploads).where(multipart_uploads.c.upload_id == upload_id)).first())
@@ -749,8 +769,8 @@ class Database:
 
     def reserve(self, user_folder: str, bucket: str, key: str, size: int, expires_at: datetime,
                 check: Callable[[Usage, int], None]) -> Usage:
-        """Hold `size` bytes and one file for the upload to `key` until `expires_at` or until it is
-        recorded. `check(usage, size)` runs first, with the user's row locked, and may raise (the
+        """Hold `size` bytes and one file for the upload to `key` until it is recorded, or until after
+        `expires_at` a HEAD finds nothing at `key` (drop_hold). `check(usage, size)` runs first, with the user's row locked, and may raise (the
         quota's refusal): concurrent reservations of one user, on any instance, run one after another,
         so together they never pass the quota. Returns the usage before this reservation."""
         _check(_is_count(size) and size >= 0, "size must be an int >= 0")
@@ -761,19 +781,26 @@ class Database:
             row = self._lock_usage(conn, user_folder)
             usage = self._usage(conn, user_folder, locked_row=row)
             check(usage, size)
-            hold = {"key_hash": key_hash(bucket, key), "user_folder": user_folder, "size": size, "expires_at": expires_at}
+            hold = {"key_hash": key_hash(bucket, key), "object_key": key, "user_folder": user_folder, "size": size,
+                    "expires_at": expires_at}
             _insert(upload_reservations, tuple(hold)).write(conn, hold)
             return usage
 
-        usage = self._run(work, write=True)
-        # Expired holds no longer count (the sums skip them by the index); deleting them is housekeeping
-        # that keeps the table as small as the forms in flight, done every few minutes, not per signature.
-        self._purge_now_and_then("reservations", self.purge_expired_reservations)
-        return usage
+        return self._run(work, write=True)
 
-    def purge_expired_reservations(self) -> int:
-        statement = delete(upload_reservations).where(upload_reservations.c.expires_at <= self._now())
-        return self._run(lambda conn: conn.execute(statement).rowcount, write=True)
+    def expired_holds(self, expired_before: datetime, limit: int, user_folder: Optional[str] = None) -> List[tuple]:
+        """(bucket-less key, user folder) of holds whose form expired before `expired_before`, oldest
+        first, at most `limit`: the ones a HEAD must settle (settle_holds)."""
+        query = select(upload_reservations.c.object_key, upload_reservations.c.user_folder).where(
+            upload_reservations.c.expires_at < require_aware(expired_before, "expired_before"))
+        if user_folder is not None:
+            query = query.where(upload_reservations.c.user_folder == user_folder)
+        query = query.order_by(upload_reservations.c.expires_at).limit(limit)
+        return [(row.object_key, row.user_folder) for row in self._run(lambda conn: conn.execute(query).all())]
+
+    def drop_hold(self, bucket: str, key: str) -> bool:
+        """End the hold of the form for `key` (a HEAD showed no object there)."""
+        return self._run(lambda conn: _HOLD_DROP.write(conn, {"hash": key_hash(bucket, key)}) > 0, write=True)
 
     def recount_usage(self) -> int:
         """Forget every user's counted usage; each is counted again from `uploads` on first use (for
@@ -996,13 +1023,10 @@ class Database:
         else:
             counted = _USAGE_COUNTED.first(conn, params)
             used, files = int(counted["total"]), int(counted["files"])
-        held = _HELD
-        if locked_row is not None and conn.dialect.name in ("mysql", "mariadb"):
-            # InnoDB's plain reads keep to the snapshot taken before we waited for the user's lock and
-            # would miss holds committed meanwhile; a locking read sees them. (PostgreSQL's default READ
-            # COMMITTED sees them anyway, and refuses FOR SHARE with an aggregate.)
-            held = _HELD_LOCKED
-        forms, parts = (statement.first(conn, params) for statement in held)
+        # Plain reads: READ COMMITTED on MySQL and PostgreSQL sees holds committed while we waited for the
+        # user's lock; SQLite's write transaction is serialised. Every writer of a user's holds or
+        # uploads takes that lock first (add_multipart too), so the sums cannot change under the check.
+        forms, parts = (statement.first(conn, params) for statement in _HELD)
         return Usage(used, files, int(forms["total"]) + int(parts["total"]), int(forms["files"]) + int(parts["files"]))
 
     @staticmethod
@@ -1095,13 +1119,13 @@ _USAGE_COUNTED = Prepared(_totals(uploads, _MINE))
 _USAGE_ADD = Prepared(user_usage.update().where(user_usage.c.user_folder == bindparam("folder")).values(
     used_bytes=user_usage.c.used_bytes + bindparam("add_bytes"), file_count=user_usage.c.file_count + bindparam("add_files")))
 _HOLD_DROP = Prepared(delete(upload_reservations).where(upload_reservations.c.key_hash == bindparam("hash")))
-_HELD_BY_FORMS = _totals(upload_reservations, upload_reservations.c.user_folder == bindparam("folder"),
-                         upload_reservations.c.expires_at > bindparam("now"))
-# Open multipart uploads hold their declared size until completed or aborted. Few rows per user and a
-# small table (completed rows are purged by reconcile): no index needed.
+# Every hold counts until it is settled, expired or not (see upload_reservations).
+_HELD_BY_FORMS = _totals(upload_reservations, upload_reservations.c.user_folder == bindparam("folder"))
+# Open multipart uploads hold their declared size until completed or aborted (by user_folder's index).
 _HELD_BY_PARTS = _totals(multipart_uploads, multipart_uploads.c.user_folder == bindparam("folder"),
                          _is_open() | (multipart_uploads.c.state != COMPLETED))
-_HELD_LOCKED = (Prepared(_HELD_BY_FORMS.with_for_update(read=True)), Prepared(_HELD_BY_PARTS.with_for_update(read=True)))
+# Forms first, then parts: add_multipart swaps a start's form hold for its row in one transaction, so
+# reading in this order can count it twice (a refusal on the safe side), never miss it.
 _HELD = (Prepared(_HELD_BY_FORMS), Prepared(_HELD_BY_PARTS))
 _BY_HASH = select(uploads).where(uploads.c.key_hash == bindparam("hash"))
 _BY_HASH_LOCKED = Prepared(_BY_HASH.with_for_update(read=True))

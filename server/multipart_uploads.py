@@ -155,7 +155,8 @@ class MultipartUploads:
             held = self.bucket.list_parts(upload.key, upload.upload_id)
         except NoSuchUpload:
             # Completed by a request that could not record it, or aborted by the lifecycle rule.
-            self._settle_vanished(upload)
+            if self._settle_vanished(upload) is not None:
+                raise ApiError(404, "UploadNotFound", "这个文件已经上传完成, 在我的文件里可以找到") from None
             raise UploadNotFound() from None
         return {
             "uploadId": upload_id,
@@ -186,7 +187,10 @@ class MultipartUploads:
             except ObjectExists:
                 raise ApiError(409, "ObjectExists", "这个对象名已被占用") from None
             info = self.records.inspect(upload.key)
-            return self.db.finish_multipart(upload_id, info.etag)
+            record = self.db.finish_multipart(upload_id, info.etag)
+            if record is None:  # finished meanwhile (status settled it), and the file deleted since
+                raise UploadNotFound()
+            return record
         except BaseException:
             self._release(upload_id, claim_id)
             raise
@@ -278,6 +282,9 @@ class MultipartUploads:
         else forget the upload (aborted, e.g. by the lifecycle rule) and return None."""
         if self.bucket.head(upload.key) is not None:
             info = self.records.inspect(upload.key)
-            return self.db.finish_multipart(upload.upload_id, info.etag)
+            record = self.db.finish_multipart(upload.upload_id, info.etag)
+            if record is None:  # recorded by another request meanwhile, and the file deleted since
+                raise UploadNotFound()
+            return record
         self.db.delete_multipart(upload.upload_id, claim_id)
         return None

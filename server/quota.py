@@ -1,18 +1,21 @@
 """Per-user storage quota: what one user may store (bytes and files), checked before anything is signed.
 
-Recorded uploads count, and so do holds: a signed form holds its declared size until it is recorded
-or its policy expires, an open multipart upload until it is completed or aborted. The database keeps
+Recorded uploads count, and so do holds: a signed form holds its declared size until it is recorded,
+or until a HEAD after its policy expired finds nothing at its key (settle_holds); an open multipart
+upload holds its size until it is completed or aborted. The database keeps
 the counts and the holds (server/db.py), so every instance sees the same ones, and the check and the
 hold are one transaction with the user's row locked: concurrent signs cannot overshoot.
 """
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime
+from typing import Optional
 
 from .db import Usage
 from .errors import ApiError
-from .metrics import QUOTA_REFUSALS
-from .records import user_of
+from .metrics import QUOTA_REFUSALS, recorded
+from .records import ObjectNotFound, ObjectRejected, user_of
 from .upload_callback import TOKEN_MARGIN
 
 
@@ -32,10 +35,16 @@ class QuotaExceeded(ApiError):
         super().__init__(403, "QuotaExceeded", message)
 
 
+# Holds of expired forms settled (one HEAD each) before a refusal stands: enough for a user's recent
+# forms, few enough for one request.
+SETTLE_ON_REFUSAL = 20
+
+
 class Quota:
-    def __init__(self, settings, db):
+    def __init__(self, settings, db, records=None):
         self.settings = settings
         self.db = db
+        self.records = records  # records.Records: settles holds of expired forms (None: never settled here)
         self.bytes = settings.user_quota_bytes
         self.files = settings.user_quota_files
 
@@ -57,13 +66,41 @@ class Quota:
         """Hold `size` bytes for the upload to `key`, or QuotaExceeded. Nothing is written when off."""
         if not self.enabled:
             return
+        user = user_of(folder)
         # Held a little past the policy: an upload that started just before expiry still arrives.
+        hold = (user, self.settings.bucket, key, size, policy_expires_at + TOKEN_MARGIN, self.check)
         try:
-            self.db.reserve(user_of(folder), self.settings.bucket, key, size, policy_expires_at + TOKEN_MARGIN,
-                            self.check)
+            self.db.reserve(*hold)
+            return
+        except QuotaExceeded:
+            # Expired forms still hold their size (db.upload_reservations says why): settle them, then
+            # look once more. Files they brought are recorded and count; forms never used stop counting.
+            if not self.settle_holds(self.db.clock(), SETTLE_ON_REFUSAL, user):
+                QUOTA_REFUSALS.inc()
+                raise
+        try:
+            self.db.reserve(*hold)
         except QuotaExceeded:
             QUOTA_REFUSALS.inc()
             raise
+
+    def settle_holds(self, expired_before: datetime, limit: int, user: Optional[str] = None) -> Counter:
+        """For holds of forms that expired before `expired_before` (one user's, or everyone's): HEAD the
+        key; record the object there (as a confirm would: inspected first, for the user in the key's
+        folder), or end the hold when there is none. What happened, counted."""
+        outcomes = Counter()
+        if self.records is None:
+            return outcomes
+        for key, owner in self.db.expired_holds(expired_before, limit, user):
+            try:
+                record = self.records.record(key, f"{owner}/" if owner else "")
+            except (ObjectNotFound, ObjectRejected) as error:  # nothing there, or deleted by the inspection
+                self.db.drop_hold(self.settings.bucket, key)
+                outcomes["rejected" if isinstance(error, ObjectRejected) else "released"] += 1
+                continue
+            recorded(record, "reconcile")
+            outcomes["recorded"] += 1
+        return outcomes
 
     def usage_json(self, folder: str) -> dict:
         usage = self.db.usage(user_of(folder))

@@ -40,6 +40,10 @@ IN_FLIGHT = timedelta(minutes=5)
 _DATE_PATH = r"\d{4}/\d{2}/\d{2}/[^/]+"
 
 
+class LeaseLost(Exception):
+    """Our lease ran out during a long phase and another runner holds it now."""
+
+
 class Reconciler:
     def __init__(self, app, grace_seconds: int = 3600, multipart_days: int = 7, dry_run: bool = False,
                  out: Callable[[str], None] = print, lister=None):
@@ -50,6 +54,7 @@ class Reconciler:
         self.lister = lister or self.bucket
         self.records = app.extensions["records"]
         self.multipart = app.extensions["multipart_uploads"]
+        self.quota = app.extensions["quota"]
         self.clock = self.multipart.clock
         self.grace = timedelta(seconds=grace_seconds)
         self.multipart_age = timedelta(days=multipart_days)
@@ -69,7 +74,7 @@ class Reconciler:
             self.multipart_uploads(started)
             listed = self.orphan_objects(started)
             self.missing_objects(started, listed)
-            self.purge()
+            self.purge(started)
         finally:
             if not self.dry_run:
                 self.db.release_lease(LEASE, self.holder)
@@ -86,8 +91,8 @@ class Reconciler:
              f"(c) 分片上传: 取消 {c['aborted']} 个, 补记已合并的 {c['mp_recorded']} 个, "
              f"忘记 OSS 已没有的 {c['forgotten']} 个, 正在处理中跳过 {c['busy']} 个"),
             ("(d) 过期数据: 只在实际运行时清除" if self.dry_run else
-             f"(d) 过期数据: 清除回调令牌 {c['tokens']} 个, 预留 {c['reservations']} 个, "
-             f"已完成的分片记录 {c['completed_rows']} 条"),
+             f"(d) 过期数据: 清除回调令牌 {c['tokens']} 个, 释放过期表单的占用 {c['reservations']} 个 "
+             f"(其中补记上传了却没有记录的 {c['hold_recorded']} 个), 已完成的分片记录 {c['completed_rows']} 条"),
         ]
 
     # -- (c) ---------------------------------------------------------------------------------
@@ -106,6 +111,8 @@ class Reconciler:
             for row in rows:
                 if row.state == COMPLETED or row.created_at > started - IN_FLIGHT:
                     continue
+                if row.bucket != self.settings.bucket or not row.key.startswith(self.settings.upload_dir):
+                    continue  # another deployment's (or an old upload dir's): this bucket's listing says nothing of it
                 in_oss = alive.pop(row.upload_id, None)
                 if in_oss is None:
                     self._act(f"核对 OSS 已没有的分片上传 (已合并则补记, 否则忘记): {row.key}",
@@ -126,8 +133,8 @@ class Reconciler:
         listed = set()
         bucket = self.settings.bucket
         for page in self.lister.list_objects(self.settings.upload_dir):
-            if not self.dry_run:
-                self.db.acquire_lease(LEASE, self.holder, LEASE_SECONDS)  # still ours: extend it
+            if not self.dry_run and not self.db.acquire_lease(LEASE, self.holder, LEASE_SECONDS):
+                raise LeaseLost()  # another runner took over after our lease ran out: leave it the work
             keys = [o.key for o in page]
             listed.update(bytes.fromhex(key_hash(bucket, key)) for key in keys)
             recorded = self.db.recorded_keys(bucket, keys)
@@ -183,11 +190,18 @@ class Reconciler:
                           lambda record=record: self.db.delete_record(record) and "dropped", "dropped")
 
     # -- (d) ---------------------------------------------------------------------------------
-    def purge(self) -> None:
+    def purge(self, started: datetime) -> None:
         if self.dry_run:
             return
         self.counts["tokens"] += self.db.purge_expired_tokens()
-        self.counts["reservations"] += self.db.purge_expired_reservations()
+        # Holds of forms that expired before the grace: the file they brought is recorded (as in (a)),
+        # or, with nothing at the key, the hold ends.
+        while True:
+            settled = self.quota.settle_holds(started - self.grace, 1000)
+            for outcome, count in settled.items():
+                self.counts[{"recorded": "hold_recorded", "rejected": "rejected"}.get(outcome, "reservations")] += count
+            if sum(settled.values()) < 1000:
+                break
         self.counts["completed_rows"] += self.db.purge_completed_multipart(self.clock() - KEEP_COMPLETED_MULTIPART)
 
     def _act(self, what: str, action: Callable[[], Optional[str]], dry_outcome) -> None:
@@ -224,6 +238,8 @@ def main(argv: Optional[List[str]] = None, out: Callable[[str], None] = print, a
                         help="没有记录的对象至少这么旧才补记 (秒, 默认 3600: 留给回调和确认)")
     parser.add_argument("--multipart-days", type=int, default=7, help="取消多少天前开始的分片上传 (默认 7)")
     parser.add_argument("--dry-run", action="store_true", help="只打印将要做什么, 不做任何改动")
+    parser.add_argument("--recount-usage", action="store_true",
+                        help="先丢掉每个用户记下的用量, 下次用到时按上传记录重新计算 (升级完所有实例后运行一次)")
     parser.add_argument("--metrics-file", help="把这次的结果写成 Prometheus 文本文件 (node_exporter 的 textfile 目录下的 *.prom)")
     args = parser.parse_args(argv)
     if args.grace_seconds < 0 or args.multipart_days < 1:
@@ -235,6 +251,8 @@ def main(argv: Optional[List[str]] = None, out: Callable[[str], None] = print, a
         if app is None:
             return 2
     settings = app.config["SETTINGS"]
+    if args.recount_usage and not args.dry_run:
+        out(f"用量将按上传记录重新计算 ({app.extensions['db'].recount_usage()} 个用户)")
     reconciler = Reconciler(app, args.grace_seconds, args.multipart_days, args.dry_run, out, listing_client(app))
     out(f"对账: Bucket {settings.bucket} 的 {settings.upload_dir} 与数据库"
         f"{' (只看不改)' if args.dry_run else ''}")
@@ -247,6 +265,9 @@ def main(argv: Optional[List[str]] = None, out: Callable[[str], None] = print, a
             out(line)
         out(f"对账中断: {error.message} (详细原因见上面的日志); 已做的改动有效, 下次运行会继续")
         return 1
+    except LeaseLost:
+        out("租约过期, 另一个实例接手了对账, 这次到此为止")
+        return 0
     for line in reconciler.summary():
         out(line)
     if args.metrics_file and not args.dry_run:
@@ -263,7 +284,7 @@ def write_metrics(path: str, counts: Counter, finished: datetime) -> None:
     items = Gauge("oss_signer_reconcile_items", "What the last reconcile run did, by category", ["category"],
                   registry=registry)
     for category in ("recorded", "rejected", "young", "foreign", "dropped", "aborted", "mp_recorded", "forgotten",
-                     "busy", "tokens", "reservations", "completed_rows"):
+                     "busy", "tokens", "reservations", "hold_recorded", "completed_rows"):
         items.labels(category).set(counts[category])
     Gauge("oss_signer_reconcile_last_success_timestamp_seconds", "When reconcile last finished",
           registry=registry).set(finished.timestamp())

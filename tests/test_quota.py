@@ -7,6 +7,7 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -150,3 +151,52 @@ def test_two_signer_processes_on_one_database_never_overshoot(request, tmp_path,
             process.terminate()
         for process in processes:
             process.wait(10)
+
+
+def test_uploads_never_recorded_still_count_after_their_forms_expire(tmp_path, clock):
+    """No callback, no confirm: the files are in the bucket. Waiting for the forms to expire must not
+    open room for more; the settled holds record the files instead."""
+    with running_kit(tmp_path, clock, emulator_calls_back=False, USER_QUOTA_BYTES="20") as kit:
+        for _ in range(4):
+            _, response = kit.upload("a.jpg", b"12345")
+            assert response.status_code == 203
+        refused(kit.call("GET", "/generate_signature", params={"filename": "b.jpg", "size": 5}))
+        kit.clock.advance(600 + 300 + 1)
+        message = refused(kit.call("GET", "/generate_signature", params={"filename": "b.jpg", "size": 5}))
+        assert "已用 20 B / 20 B" in message
+        assert usage(kit) == {"usedBytes": 20, "fileCount": 4, "reservedBytes": 0, "quotaBytes": 20, "quotaFiles": 1000}
+        assert len(kit.call("GET", "/api/files").json()["files"]) == 4
+        file_id = kit.call("GET", "/api/files").json()["files"][0]["id"]
+        assert kit.call("DELETE", f"/api/files/{file_id}").status_code == 204
+        assert kit.call("GET", "/generate_signature", params={"filename": "b.jpg", "size": 5}).status_code == 200
+
+
+def test_an_expired_form_that_brought_nothing_stops_counting(tmp_path, clock):
+    with running_kit(tmp_path, clock, USER_QUOTA_FILES="1") as kit:
+        assert kit.call("GET", "/generate_signature", params={"filename": "a.jpg", "size": 5}).status_code == 200
+        refused(kit.call("GET", "/generate_signature", params={"filename": "b.jpg", "size": 5}))
+        kit.clock.advance(600 + 300 + 1)
+        assert kit.call("GET", "/generate_signature", params={"filename": "b.jpg", "size": 5}).status_code == 200
+        assert usage(kit)["fileCount"] == 0 and usage(kit)["reservedBytes"] == 5
+
+
+def test_on_mariadb_a_users_check_never_waits_for_another_users_upload(mariadb, clock):
+    import pymysql
+
+    from server.db import Database
+
+    url = mariadb.new_database()
+    db = Database(url, clock)
+    db.add_multipart("UPB", "b", "uploads/b.mp4", "bob", "b.mp4", 10, 10, 1, "video/mp4")
+    other = pymysql.connect(host="127.0.0.1", port=mariadb.port, user="root", database=url.rsplit("/", 1)[1].split("?")[0],
+                            autocommit=False)
+    try:
+        with other.cursor() as cursor:  # bob's completion holds his row
+            cursor.execute("UPDATE multipart_uploads SET state='completing' WHERE upload_id='UPB'")
+        started = time.monotonic()
+        db.reserve("ann", "b", "uploads/a.jpg", 5, clock() + timedelta(minutes=10), lambda usage, size: None)
+        assert time.monotonic() - started < 1
+    finally:
+        other.rollback()
+        other.close()
+        db.close()

@@ -130,3 +130,38 @@ def test_the_runs_counts_go_to_a_textfile_for_node_exporter(kit, tmp_path):
                for family in text_string_to_metric_families(target.read_text()) for s in family.samples}
     assert samples[("oss_signer_reconcile_items", "recorded")] == 1
     assert samples[("oss_signer_reconcile_last_success_timestamp_seconds", None)] == kit.clock().timestamp()
+
+
+def test_another_deployments_uploads_and_its_holds_are_left_alone(kit):
+    kit.db.add_multipart("OTHER1", "other-bucket", "uploads/x.mp4", "ann", "x.mp4", 10, 10, 1, "video/mp4")
+    kit.db.add_multipart("OLDDIR", kit.app.config["SETTINGS"].bucket, "media/x.mp4", "ann", "x.mp4", 10, 10, 1, "video/mp4")
+    kit.clock.advance(GRACE)
+    assert "(c) 分片上传: 取消 0 个, 补记已合并的 0 个, 忘记 OSS 已没有的 0 个, 正在处理中跳过 0 个" in reconcile(kit)
+    assert kit.db.get_multipart("OTHER1", "ann") is not None and kit.db.get_multipart("OLDDIR", "ann") is not None
+
+
+def test_expired_holds_are_settled_and_usage_can_be_recounted(kit):
+    kit.upload(user="ann")  # uploaded, never recorded
+    kit.sign(user="ann")  # signed, never used
+    kit.clock.advance(2 * GRACE)
+    kit.tokens.clear()
+    lines = reconcile(kit)
+    assert any(line.startswith("(d) 过期数据") and "释放过期表单的占用 1 个" in line for line in lines), lines
+    assert kit.call("GET", "/api/usage", "ann").json()["reservedBytes"] == 0
+    # An operator edits uploads by hand; --recount-usage makes the counts follow.
+    from sqlalchemy import text
+
+    with kit.db.engine.begin() as conn:
+        conn.execute(text("UPDATE uploads SET size = 7"))
+    assert kit.call("GET", "/api/usage", "ann").json()["usedBytes"] == 5
+    assert any("用量将按上传记录重新计算" in line for line in reconcile(kit, "--recount-usage"))
+    assert kit.call("GET", "/api/usage", "ann").json()["usedBytes"] == 7
+
+
+def test_a_completion_whose_record_is_gone_meanwhile_is_404_not_500(kit, monkeypatch):
+    data = os.urandom(PART)
+    upload = start(kit, len(data), user="ann")
+    send_parts(kit, upload, data, user="ann")
+    monkeypatch.setattr(kit.db, "finish_multipart", lambda *a: None)
+    response = complete(kit, upload, user="ann")
+    assert response.status_code == 404 and response.json()["error"]["code"] == "UploadNotFound"
