@@ -75,7 +75,11 @@ class Quota:
         except QuotaExceeded:
             # Expired forms still hold their size (db.upload_reservations says why): settle them, then
             # look once more. Files they brought are recorded and count; forms never used stop counting.
-            if not self.settle_holds(self.db.clock(), SETTLE_ON_REFUSAL, user):
+            try:
+                settled = self.settle_holds(self.db.clock(), SETTLE_ON_REFUSAL, user)
+            except ApiError:  # OSS or the database failed on the way: the refusal stands, not a 503
+                settled = None
+            if not settled:
                 QUOTA_REFUSALS.inc()
                 raise
         try:

@@ -76,7 +76,8 @@ def sts(clock):
 
 
 def signer_app(clock, sts):
-    return create_app(ram_role_config(clock, STS_ENDPOINT=sts.server.url))
+    # One user signs thousands of forms here: far past the default file quota, which is not under test.
+    return create_app(ram_role_config(clock, STS_ENDPOINT=sts.server.url, USER_QUOTA_FILES="0", USER_QUOTA_BYTES="0"))
 
 
 def key_id(response) -> str:
