@@ -524,7 +524,7 @@ class Database:
         self._engine: Optional[Engine] = None
         self._lock = threading.Lock()
         self._tables_ready = False
-        self._last_purge: dict = {}  # what -> when it was last purged (tokens, reservations)
+        self._last_purge: dict = {}  # what -> when this process last purged it (see _purge_now_and_then)
         self._down_since: Optional[float] = None
         self._last_outage_log: Optional[float] = None
         self._sqlite = self.url.get_backend_name() == "sqlite"
@@ -770,9 +770,10 @@ class Database:
     def reserve(self, user_folder: str, bucket: str, key: str, size: int, expires_at: datetime,
                 check: Callable[[Usage, int], None]) -> Usage:
         """Hold `size` bytes and one file for the upload to `key` until it is recorded, or until after
-        `expires_at` a HEAD finds nothing at `key` (drop_hold). `check(usage, size)` runs first, with the user's row locked, and may raise (the
-        quota's refusal): concurrent reservations of one user, on any instance, run one after another,
-        so together they never pass the quota. Returns the usage before this reservation."""
+        `expires_at` a HEAD finds nothing at `key` (drop_hold). `check(usage, size)` runs first, with
+        the user's row locked, and may raise (the quota's refusal): concurrent reservations of one user,
+        on any instance, run one after another, so together they never pass the quota. Returns the
+        usage before this reservation."""
         _check(_is_count(size) and size >= 0, "size must be an int >= 0")
         expires_at = require_aware(expires_at, "expires_at")
 
@@ -824,10 +825,6 @@ class Database:
         query = select(uploads.c.key_hash, uploads.c.object_key).where(uploads.c.key_hash.in_(list(hashes)))
         return {row.object_key for row in self._run(lambda conn: conn.execute(query).all())
                 if hashes.get(row.key_hash) == row.object_key}
-
-    def delete_record(self, record: UploadRecord) -> bool:
-        """Remove this record (whoever owns it); False when it was already gone."""
-        return self.delete_upload(record.id, record.user_folder)
 
     def acquire_lease(self, name: str, holder: str, seconds: int) -> bool:
         """Hold the lease `name` for `seconds` (or extend it when `holder` holds it already); False while
@@ -1014,9 +1011,9 @@ class Database:
     def _count(conn: Connection, user_folder: str, size: int, files: int) -> None:
         _USAGE_ADD.write(conn, {"folder": user_folder, "add_bytes": size, "add_files": files})
 
-    def _usage(self, conn: Connection, user_folder: str, locked_row=None, now: Optional[datetime] = None) -> Usage:
+    def _usage(self, conn: Connection, user_folder: str, locked_row=None) -> Usage:
         """Used and held; `locked_row` is the user's row from _lock_usage when the caller holds the lock."""
-        params = {"folder": user_folder, "now": now or self._now()}
+        params = {"folder": user_folder}
         row = locked_row if locked_row is not None else _USAGE_ROW.first(conn, params)
         if row is not None:
             used, files = int(row["used_bytes"]), int(row["file_count"])

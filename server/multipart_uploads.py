@@ -33,8 +33,8 @@ _UPLOAD_ID = re.compile(r"^[A-Za-z0-9_.=-]{1,128}$")
 
 
 class UploadNotFound(ApiError):
-    def __init__(self):
-        super().__init__(404, "UploadNotFound", "没有这个分片上传: 它已完成、已取消或已过期, 请重新上传")
+    def __init__(self, message: str = "没有这个分片上传: 它已完成、已取消或已过期, 请重新上传"):
+        super().__init__(404, "UploadNotFound", message)
 
 
 def part_size_for(size: int, configured: int) -> int:
@@ -129,10 +129,8 @@ class MultipartUploads:
         }
 
     def _open(self, upload_id: str, folder: str):
-        if not isinstance(upload_id, str) or not _UPLOAD_ID.match(upload_id):
-            raise UploadNotFound()
-        upload = self.db.get_multipart(upload_id, user_of(folder))
-        if upload is None or upload.state == COMPLETED:  # unknown, finished, or another user's: the same answer
+        upload = self._open_any(upload_id, folder)
+        if upload.state == COMPLETED:  # finished: the same answer as unknown or another user's
             raise UploadNotFound()
         return upload
 
@@ -156,7 +154,7 @@ class MultipartUploads:
         except NoSuchUpload:
             # Completed by a request that could not record it, or aborted by the lifecycle rule.
             if self._settle_vanished(upload) is not None:
-                raise ApiError(404, "UploadNotFound", "这个文件已经上传完成, 在我的文件里可以找到") from None
+                raise UploadNotFound("这个文件已经上传完成, 在我的文件里可以找到") from None
             raise UploadNotFound() from None
         return {
             "uploadId": upload_id,
@@ -206,8 +204,7 @@ class MultipartUploads:
         """For reconcile: abort an old upload whoever owns it, without waiting for a request that holds it.
         What happened: "aborted", "recorded" (OSS had completed it), "forgotten" (OSS had dropped it),
         or "busy" (a request holds it, or it is completed)."""
-        stale_before = self.clock() - timedelta(seconds=CLAIM_STALE_SECONDS)
-        claim_id, upload = self.db.claim_multipart(upload.upload_id, upload.user_folder, ABORTING, stale_before)
+        claim_id, upload = self.db.claim_multipart(upload.upload_id, upload.user_folder, ABORTING, self._stale_before())
         if claim_id is None:
             return "busy"
         return self._abort_claimed(upload, claim_id)
@@ -215,8 +212,8 @@ class MultipartUploads:
     def settle(self, upload) -> str:
         """For reconcile: OSS no longer lists this upload. "recorded" or "forgotten", as _settle_vanished;
         "busy" while a request holds it."""
-        stale_before = self.clock() - timedelta(seconds=CLAIM_STALE_SECONDS)
-        claim_id, upload = self.db.claim_multipart(upload.upload_id, upload.user_folder, COMPLETING, stale_before)
+        claim_id, upload = self.db.claim_multipart(upload.upload_id, upload.user_folder, COMPLETING,
+                                                   self._stale_before())
         if claim_id is None:
             return "busy"
         try:
@@ -238,12 +235,17 @@ class MultipartUploads:
 
     # -- claims --------------------------------------------------------------------------------
     def _open_any(self, upload_id: str, folder: str):
+        """The caller's upload in any state; unknown and another user's are the same 404."""
         if not isinstance(upload_id, str) or not _UPLOAD_ID.match(upload_id):
             raise UploadNotFound()
         upload = self.db.get_multipart(upload_id, user_of(folder))
         if upload is None:
             raise UploadNotFound()
         return upload
+
+    def _stale_before(self) -> datetime:
+        """Claims made before this belong to requests that died."""
+        return self.clock() - timedelta(seconds=CLAIM_STALE_SECONDS)
 
     def _claim(self, upload, purpose: str):
         """(claim_id, upload) once this request holds the upload; (None, upload) when it is completed.
@@ -253,8 +255,8 @@ class MultipartUploads:
         while True:
             if upload.state == COMPLETED:
                 return None, upload
-            stale_before = self.clock() - timedelta(seconds=CLAIM_STALE_SECONDS)
-            claim_id, upload = self.db.claim_multipart(upload.upload_id, upload.user_folder, purpose, stale_before)
+            claim_id, upload = self.db.claim_multipart(upload.upload_id, upload.user_folder, purpose,
+                                                       self._stale_before())
             if claim_id is not None:
                 return claim_id, upload
             if upload is None:  # aborted meanwhile

@@ -69,24 +69,23 @@ class Quota:
         user = user_of(folder)
         # Held a little past the policy: an upload that started just before expiry still arrives.
         hold = (user, self.settings.bucket, key, size, policy_expires_at + TOKEN_MARGIN, self.check)
-        try:
-            self.db.reserve(*hold)
-            return
-        except QuotaExceeded:
-            # Expired forms still hold their size (db.upload_reservations says why): settle them, then
-            # look once more. Files they brought are recorded and count; forms never used stop counting.
+        for first_try in (True, False):
             try:
-                settled = self.settle_holds(self.db.clock(), SETTLE_ON_REFUSAL, user)
-            except ApiError:  # OSS or the database failed on the way: the refusal stands, not a 503
-                settled = None
-            if not settled:
+                self.db.reserve(*hold)
+                return
+            except QuotaExceeded:
+                # Expired forms still hold their size (db.upload_reservations says why): settle them and
+                # look once more. Files they brought are recorded and count; forms never used stop counting.
+                if first_try and self._settled_some(user):
+                    continue
                 QUOTA_REFUSALS.inc()
                 raise
+
+    def _settled_some(self, user: str) -> bool:
         try:
-            self.db.reserve(*hold)
-        except QuotaExceeded:
-            QUOTA_REFUSALS.inc()
-            raise
+            return bool(self.settle_holds(self.db.clock(), SETTLE_ON_REFUSAL, user))
+        except ApiError:  # OSS or the database failed on the way: the refusal stands, not a 503
+            return False
 
     def settle_holds(self, expired_before: datetime, limit: int, user: Optional[str] = None) -> Counter:
         """For holds of forms that expired before `expired_before` (one user's, or everyone's): HEAD the
@@ -115,6 +114,3 @@ class Quota:
             "quotaBytes": self.bytes,
             "quotaFiles": self.files,
         }
-
-
-

@@ -91,8 +91,8 @@ class Reconciler:
              f"(c) 分片上传: 取消 {c['aborted']} 个, 补记已合并的 {c['mp_recorded']} 个, "
              f"忘记 OSS 已没有的 {c['forgotten']} 个, 正在处理中跳过 {c['busy']} 个"),
             ("(d) 过期数据: 只在实际运行时清除" if self.dry_run else
-             f"(d) 过期数据: 清除回调令牌 {c['tokens']} 个, 释放过期表单的占用 {c['reservations']} 个 "
-             f"(其中补记上传了却没有记录的 {c['hold_recorded']} 个), 已完成的分片记录 {c['completed_rows']} 条"),
+             f"(d) 过期数据: 清除回调令牌 {c['tokens']} 个, 释放过期表单的占用 {c['reservations']} 个, "
+             f"补记过期表单带来却没有记录的文件 {c['hold_recorded']} 个, 已完成的分片记录 {c['completed_rows']} 条"),
         ]
 
     # -- (c) ---------------------------------------------------------------------------------
@@ -187,7 +187,8 @@ class Reconciler:
                 if self.bucket.head(record.key) is not None:  # listed after all (eventual listing)
                     continue
                 self._act(f"删除对象已不在的记录: #{record.id} {record.key}",
-                          lambda record=record: self.db.delete_record(record) and "dropped", "dropped")
+                          lambda record=record: self.db.delete_upload(record.id, record.user_folder) and "dropped",
+                          "dropped")
 
     # -- (d) ---------------------------------------------------------------------------------
     def purge(self, started: datetime) -> None:
