@@ -295,7 +295,8 @@ test('the usage line: 已用 120 MB / 1 GB with a quota, 已用 … without; a f
   const usage = fake.usage;
   fake.usage = () => ({ status: 200, json: { usedBytes: 120 * 1024 * 1024, fileCount: 1, reservedBytes: 0, quotaBytes: 1024 ** 3, quotaFiles: 0 } });
   const { page } = open();
-  await waitFor(() => page.data.usageText, 'usage shown');
+  // /api/usage and the list answer in either order; the line shows once both are in.
+  await waitFor(() => page.data.usageText && page.data.files.length === 1, 'usage shown');
   assert.equal(page.querySelector('#files-usage').dom.textContent, '已用 120 MB / 1 GB');
   assert.ok(fake.received.usages[0].headers, 'asked with the same client as the list');
 
