@@ -6,6 +6,7 @@
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
+const http = require('node:http');
 const path = require('node:path');
 const { spawn } = require('node:child_process');
 const OSS = require('ali-oss');
@@ -110,6 +111,34 @@ test('ali-oss against the standalone emulator', async (t) => {
     const done = await client.completeMultipartUpload('ali/mp.bin', init.uploadId, parts);
     assert.equal(done.res.status, 200);
     assert.deepEqual((await client.get('ali/mp.bin')).content, Buffer.concat(chunks));
+  });
+
+  await t.test('put with the callback option: the receiver is called and its answer is the result', async () => {
+    const calls = [];
+    const receiver = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (chunk) => { body += chunk; });
+      req.on('end', () => {
+        calls.push({ url: req.url, body, signed: Boolean(req.headers.authorization && req.headers['x-oss-pub-key-url']) });
+        const answer = JSON.stringify({ recorded: true });
+        // OSS refuses a callback answer without Content-Length (203, as the emulator does).
+        res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(answer) });
+        res.end(answer);
+      });
+    });
+    await new Promise((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    t.after(() => receiver.close());
+    const put = await client.put('ali/cb.txt', Buffer.from('called back'), {
+      callback: {
+        url: `http://127.0.0.1:${receiver.address().port}/cb`,
+        body: 'object=${object}&size=${size}&who=${x:who}',
+        customValue: { who: 'ali' },
+      },
+    });
+    assert.deepEqual(put.data, { recorded: true });
+    assert.equal(calls.length, 1);
+    assert.equal(calls[0].body, 'object=ali%2Fcb.txt&size=11&who=ali');
+    assert.ok(calls[0].signed, 'signed by the emulator as OSS signs its callbacks');
   });
 
   await t.test('presigned V1 and V4 URLs, V4 headers, and refusals', async () => {
