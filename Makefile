@@ -48,7 +48,7 @@ nginx-binary: | $(BIN)/python
 	  tmp=$$(mktemp -d); \
 	  ( cd $$tmp && apt-get download -q nginx ) >/dev/null 2>&1 && dpkg-deb -x $$tmp/nginx_*.deb $(VENV)/nginx; \
 	  rm -rf $$tmp; [ -x $(NGINX_LOCAL) ]; } || \
-	  echo "nginx 未安装, deploy/nginx.conf 的 nginx -t 检查将跳过 (Debian/Ubuntu: apt-get install nginx)"
+	  echo "nginx 未安装，deploy/nginx.conf 的 nginx -t 检查将跳过（Debian/Ubuntu：apt-get install nginx）"
 
 # The database tests run against a real MySQL-compatible server too. Without an installed mariadbd,
 # unpack Debian's server package into the venv (no root, no service, nothing started; the tests
@@ -64,14 +64,14 @@ mariadb-binary: | $(BIN)/python
 	  LD_LIBRARY_PATH=$$(echo $$tmp/root/usr/lib/*-linux-gnu) $$tmp/root/usr/sbin/mariadbd --version >/dev/null 2>&1 && \
 	  rm -rf $(MARIADB_DIR) && mv $$tmp/root $(MARIADB_DIR); \
 	  status=$$?; rm -rf $$tmp; [ $$status = 0 ]; } || \
-	  echo "mariadbd 未安装, 数据库的 MariaDB 测试将跳过 (Debian/Ubuntu: apt-get install mariadb-server)"
+	  echo "mariadbd 未安装，数据库的 MariaDB 测试将跳过（Debian/Ubuntu：apt-get install mariadb-server）"
 
 # The shared rate-limit tests need a real Redis; install Debian's where we can, else they skip.
 redis-server:
 	@command -v redis-server >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
 	  { apt-get install -y -q redis-server >/dev/null 2>&1 || \
 	    { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q redis-server >/dev/null 2>&1; }; }; } || \
-	  echo "redis-server 未安装, Redis 限流测试将跳过 (Debian/Ubuntu: sudo apt-get install redis-server)"
+	  echo "redis-server 未安装，Redis 限流测试将跳过（Debian/Ubuntu：sudo apt-get install redis-server）"
 
 # Pictures of the two pages for the docs (not part of `make test`): the real page code rendered in
 # headless Chromium at 375 px into docs/images/*.png, each kept under 150 KB.
@@ -86,7 +86,7 @@ chromium:
 	  { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
 	    { apt-get install -y -q chromium fonts-noto-cjk >/dev/null 2>&1 || \
 	      { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q chromium fonts-noto-cjk >/dev/null 2>&1; }; }; } || \
-	  { echo "需要 Chromium 和中文字体 (Debian/Ubuntu: sudo apt-get install chromium fonts-noto-cjk)"; exit 1; }
+	  { echo "需要 Chromium 和中文字体（Debian/Ubuntu：sudo apt-get install chromium fonts-noto-cjk）"; exit 1; }
 
 # One tiny file through the configured bucket (upload, HEAD, read back, delete), in Chinese.
 check: $(RUNTIME_STAMP)
@@ -104,7 +104,7 @@ bench: $(TEST_STAMP) wrk
 wrk:
 	@command -v wrk >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
 	  { apt-get install -y -q wrk >/dev/null 2>&1 || \
-	    { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q wrk >/dev/null 2>&1; }; }; } || echo "wrk 未安装, 压测改用 Python 客户端 (Debian/Ubuntu: apt-get install wrk)"
+	    { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q wrk >/dev/null 2>&1; }; }; } || echo "wrk 未安装，压测改用 Python 客户端（Debian/Ubuntu：apt-get install wrk）"
 
 clean:
 	rm -rf $(VENV) .pytest_cache

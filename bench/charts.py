@@ -127,7 +127,7 @@ def main(argv) -> int:
     try:
         written = draw(argv[0], argv[1])
     except ImportError:
-        print("matplotlib 未安装: pip install -e '.[bench]'", file=sys.stderr)
+        print("matplotlib 未安装：pip install -e '.[bench]'", file=sys.stderr)
         return 2
     for path in written:
         print(path)

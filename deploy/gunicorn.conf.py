@@ -29,9 +29,9 @@ def _worker_plan(settings) -> tuple:
     storage = (settings.get("RATELIMIT_STORAGE_URI") or "memory://").strip()
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     if storage.startswith(("redis://", "rediss://", "redis+unix://")):
-        return cores, f"{cores} 个 worker (每个 CPU 核一个): 限流计数在 Redis 中, 各 worker 共用"
-    return 1, (f"只用 1 个 worker (本机有 {cores} 个 CPU 核): RATELIMIT_STORAGE_URI 是 memory://, 限流计数在进程内, "
-               f"多个 worker 会让实际上限成倍放大; 设置 RATELIMIT_STORAGE_URI=redis://... 后自动每核一个 worker")
+        return cores, f"{cores} 个 worker（每个 CPU 核一个）：限流计数在 Redis 中，各 worker 共用"
+    return 1, (f"只用 1 个 worker（本机有 {cores} 个 CPU 核）：RATELIMIT_STORAGE_URI 是 memory://，限流计数在进程内，"
+               f"多个 worker 会让实际上限成倍放大；设置 RATELIMIT_STORAGE_URI=redis://... 后自动每核一个 worker")
 
 
 # Signing is a few HMACs; requests mostly wait on WeChat or STS, so threads serve them well.
@@ -71,7 +71,7 @@ control_socket_disable = True
 def _json_error(sock, status_int, reason, mesg):
     from server.errors import HTTP_CODES  # imported in the worker, after the app (see on_starting)
 
-    code, message = HTTP_CODES.get(status_int, ("HttpError", f"请求无法处理 (HTTP {status_int})"))
+    code, message = HTTP_CODES.get(status_int, ("HttpError", f"请求无法处理（HTTP {status_int}）"))
     body = json.dumps({"error": {"code": code, "message": message}}, ensure_ascii=False).encode("utf-8")
     head = (f"HTTP/1.1 {status_int} {reason}\r\nConnection: close\r\n"
             f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n")
@@ -111,8 +111,8 @@ def on_starting(arbiter):
     if arbiter.num_workers == workers:
         arbiter.log.info(_workers_reason)
     elif arbiter.num_workers > 1 and workers == 1:  # -w or WEB_CONCURRENCY chose more than memory:// allows
-        arbiter.log.warning("%d 个 worker 但 RATELIMIT_STORAGE_URI 是 memory://: 每个 worker 各自计数, 实际限流上限是设置的 "
-                            "%d 倍; 多 worker 请用 redis://", arbiter.num_workers, arbiter.num_workers)
+        arbiter.log.warning("%d 个 worker 但 RATELIMIT_STORAGE_URI 是 memory://：每个 worker 各自计数，实际限流上限是设置的 "
+                            "%d 倍；多 worker 请用 redis://", arbiter.num_workers, arbiter.num_workers)
 
     try:
         settings = load_settings(os.environ)
@@ -122,8 +122,8 @@ def on_starting(arbiter):
     else:
         if settings.is_local:
             # gunicorn serves the signer only; local mode's emulator runs under `make run`.
-            print("警告: 未配置云端凭证, gunicorn 以本地模式运行, 但不会启动本地 OSS 模拟器。生产部署请按 "
-                  "docs/deploy-ecs.md 配置 .env; 本地开发请用 make run", file=sys.stderr, flush=True)
+            print("警告：未配置云端凭证，gunicorn 以本地模式运行，但不会启动本地 OSS 模拟器。生产部署请按 "
+                  "docs/deploy-ecs.md 配置 .env；本地开发请用 make run", file=sys.stderr, flush=True)
     finally:
         # Workers are forked from this process: they must import the app themselves, not inherit
         # the modules this check loaded (a stale copy after an upgrade).

@@ -17,14 +17,14 @@ from .app import create_emulator_app
 from .serve import show_console
 
 USAGE = """\
-本地 OSS 模拟器已启动 (按 Ctrl+C 停止)
+本地 OSS 模拟器已启动（按 Ctrl+C 停止）
   Endpoint:        {endpoint}
   Bucket:          {bucket}
   Region:          {region}
   AccessKeyId:     {key_id}
   AccessKeySecret: {secret}
-  数据目录:        {directory}
-客户端配置 (详见 docs/local-oss.md):
+  数据目录：{directory}
+客户端配置（详见 docs/local-oss.md）：
   oss2:                oss2.Bucket(oss2.Auth(id, secret), "{endpoint}", "{bucket}")
   alibabacloud-oss-v2: Config(region="{region}", endpoint="{endpoint}", ...)
   ali-oss:             new OSS({{ endpoint: "{endpoint}", bucket: "{bucket}", region: "oss-{region}", ... }})
@@ -32,12 +32,12 @@ USAGE = """\
 
 
 def parse_args(argv):
-    parser = argparse.ArgumentParser(prog="python -m oss_emulator", description="本地 OSS 模拟器 (单个 Bucket)")
-    parser.add_argument("--host", default="127.0.0.1", help="监听地址 (默认 127.0.0.1; 局域网访问用 0.0.0.0)")
-    parser.add_argument("--port", type=int, default=5001, help="端口 (默认 5001; 0 为任选一个空闲端口)")
-    parser.add_argument("--dir", default=None, help="数据目录 (默认与 make run 相同: 签名服务的 instance 目录下的 local-oss/<bucket>)")
-    parser.add_argument("--bucket", default="local-bucket", help="Bucket 名 (默认 local-bucket)")
-    parser.add_argument("--region", default="cn-hangzhou", help="地域 (默认 cn-hangzhou)")
+    parser = argparse.ArgumentParser(prog="python -m oss_emulator", description="本地 OSS 模拟器（单个 Bucket）")
+    parser.add_argument("--host", default="127.0.0.1", help="监听地址（默认 127.0.0.1；局域网访问用 0.0.0.0）")
+    parser.add_argument("--port", type=int, default=5001, help="端口（默认 5001；0 为任选一个空闲端口）")
+    parser.add_argument("--dir", default=None, help="数据目录（默认与 make run 相同：签名服务的 instance 目录下的 local-oss/<bucket>）")
+    parser.add_argument("--bucket", default="local-bucket", help="Bucket 名（默认 local-bucket）")
+    parser.add_argument("--region", default="cn-hangzhou", help="地域（默认 cn-hangzhou）")
     return parser.parse_args(argv)
 
 
@@ -58,7 +58,7 @@ def main(argv=None) -> int:
     try:
         app = create_emulator_app(settings)
     except OSError as error:
-        print(f"无法使用数据目录: {error.strerror or error}。检查 --dir", file=sys.stderr)
+        print(f"无法使用数据目录：{error.strerror or error}。检查 --dir", file=sys.stderr)
         return 2
     server = bind_or_explain(args.host, args.port, app, "本地 OSS 模拟器", "--port")
     if server is None:

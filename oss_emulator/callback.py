@@ -412,7 +412,7 @@ def run_callback(callback_b64: str, variables: Mapping[str, str], object_info: O
             return _send(url, config, body, headers, timeout)
         except _Failed as failed:
             failure = failed  # the URL itself is never logged: its query carries a token
-            log.info("本地 OSS 回调失败 (第 %d 个地址): %s", number, failed.message)
+            log.info("本地 OSS 回调失败（第 %d 个地址）：%s", number, failed.message)
     return CallbackOutcome(False, message=failure.message, ec=failure.ec)
 
 

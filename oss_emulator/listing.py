@@ -81,7 +81,7 @@ def render(bucket: str, region: str, directory: str, objects: List[StoredObject]
     shown = f"第 {first}–{first + len(objects) - 1} 个" if objects else "本页为空"
     pager = _pager(page, total, token)
     return f"""<!doctype html>
-<html lang="zh-CN"><head><meta charset="utf-8"><title>本地 OSS: {escape(bucket)}</title>
+<html lang="zh-CN"><head><meta charset="utf-8"><title>本地 OSS：{escape(bucket)}</title>
 <style>
 body{{font-family:system-ui,sans-serif;margin:2em;color:#222}} table{{border-collapse:collapse;width:100%}}
 td,th{{border-bottom:1px solid #ddd;padding:6px 8px;text-align:left;vertical-align:middle}}
@@ -89,9 +89,9 @@ td.n{{text-align:right;white-space:nowrap}} td.t{{width:72px}} img{{max-width:64
 code{{background:#f4f4f4;padding:1px 4px}}
 </style></head><body>
 <h1>本地 OSS 模拟器</h1>
-<p>Bucket <code>{escape(bucket)}</code>, 地域 <code>{escape(region)}</code>, 文件保存在 <code>{escape(directory)}</code>。
-共 {total} 个文件, 最新的在最前, 每页 {PAGE_SIZE} 个 ({shown})。Bucket 是私有的:
-下面的链接是带签名的临时链接, {LINK_SECONDS // 60} 分钟内有效, 过期后刷新本页即可。</p>
+<p>Bucket <code>{escape(bucket)}</code>，地域 <code>{escape(region)}</code>，文件保存在 <code>{escape(directory)}</code>。
+共 {total} 个文件，最新的在最前，每页 {PAGE_SIZE} 个（{shown}）。Bucket 是私有的：
+下面的链接是带签名的临时链接，{LINK_SECONDS // 60} 分钟内有效，过期后刷新本页即可。</p>
 {pager}
 <table><thead><tr><th>预览</th><th>Key</th><th>原文件名</th><th>大小</th><th>上传时间</th><th>类型</th></tr></thead>
 <tbody>
@@ -104,5 +104,5 @@ code{{background:#f4f4f4;padding:1px 4px}}
 
 def token_refused() -> str:
     return ("<!doctype html>\n<html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>需要控制台令牌</title></head>"
-            "<body><p>这个模拟器在局域网上监听, 文件列表页需要启动时打印的控制台令牌: "
+            "<body><p>这个模拟器在局域网上监听，文件列表页需要启动时打印的控制台令牌："
             "请打开启动日志中带 <code>?token=</code> 的完整地址。</p></body></html>\n")

@@ -237,7 +237,7 @@ class MultipartApi:
                 self.uploads.remove(upload)
             except UploadNotFound:
                 raise no_such_upload() from None
-        log.info("本地 OSS 已合并分片上传 %s (%d 个分片, %d 字节)", key, len(parts), obj.size)
+        log.info("本地 OSS 已合并分片上传 %s（%d 个分片，%d 字节）", key, len(parts), obj.size)
         if run_callback is not None:
             return with_crc64(run_callback(obj), obj)  # CALLBACK HOOK (2 of 2): call back, answer with its result
         encoded = query_params.url_encoded(query)

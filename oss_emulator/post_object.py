@@ -132,7 +132,7 @@ class PostObject:
                                       judged.headers, now.timestamp(), judged.forbid_overwrite, form.file.crc64)
         except ObjectExists:
             raise errors.file_exists() from None
-        log.info("本地 OSS 已保存 %s (%d 字节)", judged.key, obj.size)
+        log.info("本地 OSS 已保存 %s（%d 字节）", judged.key, obj.size)
         if judged.callback is None:
             return self._post_response(judged.fields.get("success_action_status"), obj, request)
         info = ObjectInfo(self.settings.bucket, obj.key, obj.etag, obj.size, obj.content_type,

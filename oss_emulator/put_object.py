@@ -55,7 +55,7 @@ class PutObject:
         finally:
             if os.path.exists(temp):  # refused: never an object
                 os.unlink(temp)
-        log.info("本地 OSS 已保存 %s (%d 字节)", key, obj.size)
+        log.info("本地 OSS 已保存 %s（%d 字节）", key, obj.size)
         if finish is not None:
             return with_crc64(finish(obj), obj)
         return written(obj, base64.b64encode(digests.md5()).decode("ascii"))

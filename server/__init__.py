@@ -109,9 +109,9 @@ def _build_uploads(app: Flask, settings, credentials, clock, new_id):
     if settings.callback_enabled:
         keys = CallbackKeys(settings.callback_public_key or OSS_CALLBACK_PUBLIC_KEY, _emulator_key(app, settings))
         callbacks = UploadCallbacks(settings, keys, CallbackTokens(_callback_secret(settings)), db, records, clock)
-        log.info("上传回调已开启: OSS 存好文件后调用 %s/api/oss-callback 记录上传", settings.public_base_url)
+        log.info("上传回调已开启：OSS 存好文件后调用 %s/api/oss-callback 记录上传", settings.public_base_url)
     elif not settings.is_local:
-        log.info("上传回调未开启 (没有设置 PUBLIC_BASE_URL): 上传成功后由小程序调用 POST /api/files/confirm 记录, "
+        log.info("上传回调未开启（没有设置 PUBLIC_BASE_URL）：上传成功后由小程序调用 POST /api/files/confirm 记录，"
                  "这是唯一的记录途径")
     app.extensions["upload_callbacks"] = callbacks
     return callbacks
@@ -166,16 +166,16 @@ def _build_auth(settings, clock):
 
 def _announce_auth(settings) -> None:
     if settings.auth_required:
-        log.info("登录校验已开启: 只有通过 wx.login 登录的用户才能拿到上传签名")
+        log.info("登录校验已开启：只有通过 wx.login 登录的用户才能拿到上传签名")
     elif settings.auth_explicitly_off and not settings.is_local:
         log.warning(
-            "!!! AUTH_REQUIRED=false: 签名接口对所有人开放, 任何人都能往你的 Bucket 上传文件并产生费用。"
-            "只应在内网调试时这样做 !!!"
+            "!!! AUTH_REQUIRED=false：签名接口对所有人开放，任何人都能往你的 Bucket 上传文件并产生费用。"
+            "只应在内网调试时这样做。"
         )
     elif settings.auth_explicitly_off:
-        log.info("AUTH_REQUIRED=false: 签名接口不要求登录")
+        log.info("AUTH_REQUIRED=false：签名接口不要求登录")
     else:
-        log.info("本地模式未配置 WECHAT_APPID / WECHAT_APP_SECRET: 签名接口不要求登录")
+        log.info("本地模式未配置 WECHAT_APPID / WECHAT_APP_SECRET：签名接口不要求登录")
 
 
 __all__ = ["create_app", "ConfigError"]

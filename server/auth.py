@@ -36,7 +36,7 @@ class Auth:
         scheme, _, token = header.partition(" ")
         openid: Optional[str] = self.tokens.verify(token.strip()) if scheme.lower() == "bearer" and token.strip() else None
         if openid is None:
-            message = "请先登录" if not header else "登录已失效, 请重新登录"
+            message = "请先登录" if not header else "登录已失效，请重新登录"
             raise ApiError(401, "Unauthorized", message, {"WWW-Authenticate": 'Bearer realm="oss-upload"'})
         return self.tokens.folder_for(openid) + "/"
 
@@ -67,7 +67,7 @@ def login():
     auth = current_auth()
     auth.limits.hit(auth.settings.login_rate_limit, "login-ip", request.remote_addr or "-")
     if not auth.required:
-        raise ApiError(404, "LoginDisabled", "服务端未开启登录, 无需登录即可上传")
+        raise ApiError(404, "LoginDisabled", "服务端未开启登录，无需登录即可上传")
     missing = "请求体须为 JSON {\"code\": \"wx.login 返回的 code\"}"
     code = json_object("MissingCode", missing).get("code")
     if not isinstance(code, str) or not code.strip():

@@ -18,12 +18,12 @@ import requests
 
 # What an operator most likely has to fix, by the OSS error code the bucket answered.
 HINTS = {
-    "AccessDenied": "RAM 策略不允许这个动作, 或 Bucket 策略拒绝了它: 按 docs/ram-role.md 检查角色的自定义策略",
-    "SignatureDoesNotMatch": "签名不对: 检查 OSS_REGION 是否是 Bucket 所在的地域, 以及 OSS_UPLOAD_HOST",
-    "InvalidAccessKeyId": "临时凭证无效: 检查凭证配置 (docs/ram-role.md)",
-    "SecurityTokenExpired": "临时凭证已过期: 检查服务器时钟 (chrony)",
-    "RequestTimeTooSkewed": "服务器时钟与 OSS 相差超过 15 分钟: 开启 chrony 时钟同步",
-    "NoSuchBucket": "Bucket 不存在: 检查 OSS_BUCKET 和 OSS_REGION",
+    "AccessDenied": "RAM 策略不允许这个动作，或 Bucket 策略拒绝了它：按 docs/ram-role.md 检查角色的自定义策略",
+    "SignatureDoesNotMatch": "签名不对：检查 OSS_REGION 是否是 Bucket 所在的地域，以及 OSS_UPLOAD_HOST",
+    "InvalidAccessKeyId": "临时凭证无效：检查凭证配置（docs/ram-role.md）",
+    "SecurityTokenExpired": "临时凭证已过期：检查服务器时钟（chrony）",
+    "RequestTimeTooSkewed": "服务器时钟与 OSS 相差超过 15 分钟：开启 chrony 时钟同步",
+    "NoSuchBucket": "Bucket 不存在：检查 OSS_BUCKET 和 OSS_REGION",
 }
 CHECK_FOLDER = "oss-check/"
 BODY = "OSS 上传自检 / upload self-check\n".encode("utf-8")
@@ -41,7 +41,7 @@ def _oss_error(response) -> str:
     except ET.ParseError:
         return f"HTTP {response.status_code}"
     hint = HINTS.get(code, "")
-    return f"HTTP {response.status_code} {code}: {message} (RequestId {request_id})" + (f"\n      建议: {hint}" if hint else "")
+    return f"HTTP {response.status_code} {code}: {message} (RequestId {request_id})" + (f"\n      建议：{hint}" if hint else "")
 
 
 class Check:
@@ -57,7 +57,7 @@ class Check:
         except StepFailed as error:
             reason = str(error)
         except Exception as error:  # an ApiError from the OSS module (StorageUnavailable...), or a bug
-            reason = f"{getattr(error, 'message', None) or type(error).__name__} (详细原因见上面的日志)"
+            reason = f"{getattr(error, 'message', None) or type(error).__name__}（详细原因见上面的日志）"
         else:
             self.out(f"  ✓ {title} ({(time.monotonic() - started) * 1000:.0f} ms){': ' + detail if detail else ''}")
             return True
@@ -77,7 +77,7 @@ def run(out=print) -> int:
     signer = app.extensions["upload_signer"]
     bucket = app.extensions["bucket"]
     check = Check(out)
-    out(f"OSS 自检: Bucket {settings.bucket} (地域 {settings.region}), 上传地址 {settings.upload_host}, 凭证方式 {settings.credentials_type}")
+    out(f"OSS 自检：Bucket {settings.bucket}（地域 {settings.region}），上传地址 {settings.upload_host}，凭证方式 {settings.credentials_type}")
     state = {}
 
     def credentials():
@@ -87,7 +87,7 @@ def run(out=print) -> int:
             if status["usable"]:
                 return f"还有 {status['expiresInSeconds']} 秒过期"
             if time.monotonic() > deadline:
-                raise StepFailed(f"拿不到临时凭证 ({status['lastError']}); 详细原因和修复建议见上面的日志")
+                raise StepFailed(f"拿不到临时凭证（{status['lastError']}）；详细原因和修复建议见上面的日志")
             time.sleep(0.2)
 
     def sign():
@@ -102,8 +102,8 @@ def run(out=print) -> int:
         try:
             response = requests.post(form["host"], files=files, timeout=15)
         except requests.RequestException as error:
-            raise StepFailed(f"连不上 {form['host']} ({type(error).__name__}): 检查网络、OSS_UPLOAD_HOST"
-                             + ("; 本地模式要先 make run" if settings.is_local else "")) from None
+            raise StepFailed(f"连不上 {form['host']}（{type(error).__name__}）：检查网络、OSS_UPLOAD_HOST"
+                             + ("；本地模式要先 make run" if settings.is_local else "")) from None
         if response.status_code not in (200, 204):
             raise StepFailed(_oss_error(response))
         return f"HTTP {response.status_code}"
@@ -113,15 +113,15 @@ def run(out=print) -> int:
         if info is None:
             raise StepFailed("上传后 HEAD 找不到对象")
         if info.size != len(BODY):
-            raise StepFailed(f"大小不对: {info.size} 字节, 应为 {len(BODY)}")
-        return f"{info.size} 字节, {info.content_type}"
+            raise StepFailed(f"大小不对：{info.size} 字节，应为 {len(BODY)}")
+        return f"{info.size} 字节，{info.content_type}"
 
     def read_back():
         url = bucket.presign_get(state["form"]["key"], signer.clock() + timedelta(minutes=2))
         try:
             response = requests.get(url, timeout=15)
         except requests.RequestException as error:
-            raise StepFailed(f"预签名链接请求失败 ({type(error).__name__})") from None
+            raise StepFailed(f"预签名链接请求失败（{type(error).__name__}）") from None
         if response.status_code != 200:
             raise StepFailed(_oss_error(response))
         if response.content != BODY:
@@ -134,13 +134,13 @@ def run(out=print) -> int:
             raise StepFailed("删除后对象仍在")
         return ""
 
-    steps = [("获取临时凭证", credentials), ("签发上传表单", sign), ("上传一个小文件 (PostObject)", upload),
+    steps = [("获取临时凭证", credentials), ("签发上传表单", sign), ("上传一个小文件（PostObject）", upload),
              ("服务端 HEAD 对象", head), ("通过预签名链接读回", read_back), ("删除对象", delete)]
     for title, action in steps:
         if not check.step(title, action):
             break
-    out("全部通过: 云端配置可以使用, 接下来在手机上试试。" if not check.failed else
-        "自检没有通过: 按上面的提示修正后再运行 python -m server.check")
+    out("全部通过：云端配置可以使用，接下来在手机上试试。" if not check.failed else
+        "自检没有通过：按上面的提示修正后再运行 python -m server.check")
     return 1 if check.failed else 0
 
 

@@ -116,7 +116,7 @@ class DatabaseUnavailable(ApiError):
 
     def __init__(self, cause: str):
         super().__init__(
-            503, "DatabaseUnavailable", "数据库暂时不可用, 请稍后重试", {"Retry-After": str(RETRY_AFTER_SECONDS)}
+            503, "DatabaseUnavailable", "数据库暂时不可用，请稍后重试", {"Retry-After": str(RETRY_AFTER_SECONDS)}
         )
         self.cause = cause
 
@@ -550,7 +550,7 @@ class Database:
             stored = self.schema_version()
         except DatabaseUnavailable as error:
             log.warning(
-                "数据库暂时连不上 (%s: %s), 服务照常启动; 上传记录相关接口先返回 503, 数据库恢复后自动建表",
+                "数据库暂时连不上（%s：%s），服务照常启动；上传记录相关接口先返回 503，数据库恢复后自动建表",
                 self.shown_url, error.cause,
             )
             return False
@@ -558,9 +558,9 @@ class Database:
             # A pre-forking server must not hand this process's open connections to its workers.
             if self._engine is not None:
                 self._engine.dispose()
-        log.info("上传记录保存在数据库: %s", self.shown_url)
+        log.info("上传记录保存在数据库：%s", self.shown_url)
         if stored != SCHEMA_VERSION:
-            log.warning("数据库表结构版本为 %s, 而程序需要 %s: 请按 server/db.py 开头的说明迁移", stored, SCHEMA_VERSION)
+            log.warning("数据库表结构版本为 %s，而程序需要 %s：请按 server/db.py 开头的说明迁移", stored, SCHEMA_VERSION)
         return True
 
     def ensure_tables(self) -> None:
@@ -581,7 +581,7 @@ class Database:
                             elif stored < SCHEMA_VERSION:
                                 _add_missing_columns(conn, stored)
                                 conn.execute(schema_version_table.update().values(version=SCHEMA_VERSION))
-                                log.info("数据库表结构已从版本 %s 升级到 %s (只增加表和列, 原有数据不变)", stored, SCHEMA_VERSION)
+                                log.info("数据库表结构已从版本 %s 升级到 %s（只增加表和列，原有数据不变）", stored, SCHEMA_VERSION)
                         break
                     except DBAPIError:
                         if attempt == 3:
@@ -907,10 +907,10 @@ class Database:
             now = time.monotonic()
             if self._last_outage_log is None or now - self._last_outage_log >= _LOG_OUTAGE_EVERY_SECONDS:
                 self._last_outage_log = now
-                log.warning("数据库不可用, 相关接口返回 503: %s", error.cause)
+                log.warning("数据库不可用，相关接口返回 503: %s", error.cause)
             raise
         if self._down_since is not None:
-            log.info("数据库已恢复 (中断约 %d 秒)", time.monotonic() - self._down_since)
+            log.info("数据库已恢复（中断约 %d 秒）", time.monotonic() - self._down_since)
             self._down_since = None
         return result
 

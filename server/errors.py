@@ -18,7 +18,7 @@ HTTP_CODES = {
     413: ("RequestTooLarge", "请求太大"),
     414: ("RequestLineTooLong", "请求行太长"),
     417: ("ExpectationFailed", "不支持的 Expect 头"),
-    429: ("TooManyRequests", "请求太频繁, 请稍后再试"),
+    429: ("TooManyRequests", "请求太频繁，请稍后再试"),
     431: ("RequestHeadersTooLarge", "请求头太大或太多"),
     500: ("InternalError", "服务器内部错误"),
     501: ("NotImplemented", "不支持的请求"),
@@ -54,7 +54,7 @@ def register_error_handlers(app) -> None:
 
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException):
-        code, message = HTTP_CODES.get(error.code, ("HttpError", f"请求无法处理 (HTTP {error.code})"))
+        code, message = HTTP_CODES.get(error.code, ("HttpError", f"请求无法处理（HTTP {error.code}）"))
         headers = {}
         if error.code == 405 and error.valid_methods:
             headers["Allow"] = ", ".join(error.valid_methods)

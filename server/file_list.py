@@ -62,7 +62,7 @@ def parse_cursor(raw: Optional[str]) -> Optional[int]:
             raise ValueError
         return int(number)
     except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise ApiError(400, "InvalidCursor", "cursor 无效: 请使用上一页返回的 nextCursor") from None
+        raise ApiError(400, "InvalidCursor", "cursor 无效：请使用上一页返回的 nextCursor") from None
 
 
 def parse_id(raw: str) -> int:

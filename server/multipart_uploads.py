@@ -33,7 +33,7 @@ _UPLOAD_ID = re.compile(r"^[A-Za-z0-9_.=-]{1,128}$")
 
 
 class UploadNotFound(ApiError):
-    def __init__(self, message: str = "没有这个分片上传: 它已完成、已取消或已过期, 请重新上传"):
+    def __init__(self, message: str = "没有这个分片上传：它已完成、已取消或已过期，请重新上传"):
         super().__init__(404, "UploadNotFound", message)
 
 
@@ -54,7 +54,7 @@ def parse_part_numbers(raw, part_count: int) -> List[int]:
             or not all(isinstance(n, int) and not isinstance(n, bool) and 1 <= n <= part_count for n in raw)
             or len(set(raw)) != len(raw)):
         raise ApiError(400, "InvalidPartNumbers",
-                       f"partNumbers 必须是 1 到 {MAX_PARTS_PER_REQUEST} 个不重复的分片号, 每个在 1 到 {part_count} 之间")
+                       f"partNumbers 必须是 1 到 {MAX_PARTS_PER_REQUEST} 个不重复的分片号，每个在 1 到 {part_count} 之间")
     return list(raw)
 
 
@@ -64,23 +64,23 @@ def check_parts(parts: List[Part], size: int, part_size: int) -> None:
     held = {part.number: part for part in parts}
     missing = [n for n in range(1, len(expected) + 1) if n not in held]
     if missing:
-        raise ApiError(409, "IncompleteUpload", f"还有 {len(missing)} 个分片没有上传 (例如第 {missing[0]} 片)")
+        raise ApiError(409, "IncompleteUpload", f"还有 {len(missing)} 个分片没有上传（例如第 {missing[0]} 片）")
     extra = sorted(n for n in held if n > len(expected))
     wrong = [n for n, want in enumerate(expected, 1) if held[n].size != want]
     if extra or wrong:
         first = (extra or wrong)[0]
-        raise ApiError(409, "SizeMismatch", f"分片与声明的文件大小不符 (第 {first} 片), 没有合并任何内容")
+        raise ApiError(409, "SizeMismatch", f"分片与声明的文件大小不符（第 {first} 片），没有合并任何内容")
 
 
 class UploadCompleting(ApiError):
     def __init__(self):
-        super().__init__(409, "UploadCompleting", "文件已经保存或正在保存, 不能再取消",
+        super().__init__(409, "UploadCompleting", "文件已经保存或正在保存，不能再取消",
                          {"Retry-After": str(RETRY_AFTER_SECONDS)})
 
 
 class CompleteInProgress(ApiError):
     def __init__(self):
-        super().__init__(409, "CompleteInProgress", "另一个请求正在完成这次上传, 请稍后再试",
+        super().__init__(409, "CompleteInProgress", "另一个请求正在完成这次上传，请稍后再试",
                          {"Retry-After": str(RETRY_AFTER_SECONDS)})
 
 
@@ -154,7 +154,7 @@ class MultipartUploads:
         except NoSuchUpload:
             # Completed by a request that could not record it, or aborted by the lifecycle rule.
             if self._settle_vanished(upload) is not None:
-                raise UploadNotFound("这个文件已经上传完成, 在我的文件里可以找到") from None
+                raise UploadNotFound("这个文件已经上传完成，在我的文件里可以找到") from None
             raise UploadNotFound() from None
         return {
             "uploadId": upload_id,

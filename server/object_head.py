@@ -56,17 +56,17 @@ class ObjectHead:
             except _STALE:
                 connection.close()
                 if fresh or attempt:
-                    log.warning("OSS HeadObject 失败: 连接被关闭")
+                    log.warning("OSS HeadObject 失败：连接被关闭")
                     raise HeadFailed() from None
                 continue
             except (OSError, http.client.HTTPException) as error:
                 connection.close()
-                log.warning("OSS HeadObject 失败: %s", type(error).__name__)  # the text may hold the URL
+                log.warning("OSS HeadObject 失败：%s", type(error).__name__)  # the text may hold the URL
                 raise HeadFailed() from None
             if response.status == 404:
                 return None
             if response.status != 200:
-                log.warning("OSS HeadObject 失败: HTTP %s %s (RequestId %s)", response.status,
+                log.warning("OSS HeadObject 失败：HTTP %s %s (RequestId %s)", response.status,
                             headers.get("x-oss-ec", ""), headers.get("x-oss-request-id", ""))
                 raise HeadFailed()
             return response.status, headers

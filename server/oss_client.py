@@ -38,7 +38,7 @@ PART_CONTENT_TYPE = "application/octet-stream"
 
 class StorageUnavailable(ApiError):
     def __init__(self):
-        super().__init__(503, "StorageUnavailable", "暂时无法访问 OSS, 请稍后重试", {"Retry-After": "5"})
+        super().__init__(503, "StorageUnavailable", "暂时无法访问 OSS，请稍后重试", {"Retry-After": "5"})
 
 
 class NoSuchUpload(Exception):
@@ -338,11 +338,11 @@ class BucketClient:
         if isinstance(inner, ApiError):  # e.g. CredentialsUnavailable from the cache
             return inner
         if isinstance(inner, oss.exceptions.ServiceError):
-            log.warning("OSS %s 失败: HTTP %s %s (RequestId %s)", operation, inner.status_code, inner.code,
+            log.warning("OSS %s 失败：HTTP %s %s (RequestId %s)", operation, inner.status_code, inner.code,
                         inner.request_id)
         else:
             # Exception texts can hold the request URL: log the type only.
-            log.warning("OSS %s 失败: %s", operation, type(inner).__name__)
+            log.warning("OSS %s 失败：%s", operation, type(inner).__name__)
         return StorageUnavailable()
 
 

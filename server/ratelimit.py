@@ -74,7 +74,7 @@ class RateLimits:
             wait = self._shared_hit(rule, scope, key)
         if wait is None:
             return
-        raise ApiError(429, "TooManyRequests", "请求太频繁, 请稍后再试", {"Retry-After": str(max(1, math.ceil(wait)))})
+        raise ApiError(429, "TooManyRequests", "请求太频繁，请稍后再试", {"Retry-After": str(max(1, math.ceil(wait)))})
 
     def _shared_hit(self, rule: str, scope: str, key: str) -> Optional[float]:
         item = _item(rule)
@@ -84,5 +84,5 @@ class RateLimits:
             reset_at, _ = self._limiter.get_window_stats(item, scope, key)
         except Exception:
             # A broken limiter store must not open the gate silently, nor crash into a 500.
-            raise ApiError(503, "RateLimitUnavailable", "限流存储暂时不可用, 请稍后再试") from None
+            raise ApiError(503, "RateLimitUnavailable", "限流存储暂时不可用，请稍后再试") from None
         return reset_at - time.time()

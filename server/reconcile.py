@@ -84,15 +84,15 @@ class Reconciler:
         c = self.counts
         would = "将" if self.dry_run else ""
         return [
-            f"(a) 没有记录的对象: {would}补记 {c['recorded']} 个, {would}删除不合规的 {c['rejected']} 个, "
-            f"不到宽限时间跳过 {c['young']} 个, 不是签名服务生成的 key 跳过 {c['foreign']} 个",
-            f"(b) 对象已不在的记录: {would}删除 {c['dropped']} 条",
-            (f"(c) 分片上传: 将取消 {c['aborted']} 个, 将核对 OSS 已没有的 {c['settled']} 个" if self.dry_run else
-             f"(c) 分片上传: 取消 {c['aborted']} 个, 补记已合并的 {c['mp_recorded']} 个, "
-             f"忘记 OSS 已没有的 {c['forgotten']} 个, 正在处理中跳过 {c['busy']} 个"),
-            ("(d) 过期数据: 只在实际运行时清除" if self.dry_run else
-             f"(d) 过期数据: 清除回调令牌 {c['tokens']} 个, 释放过期表单的占用 {c['reservations']} 个, "
-             f"补记过期表单带来却没有记录的文件 {c['hold_recorded']} 个, 已完成的分片记录 {c['completed_rows']} 条"),
+            f"（a）没有记录的对象：{would}补记 {c['recorded']} 个，{would}删除不合规的 {c['rejected']} 个，"
+            f"不到宽限时间跳过 {c['young']} 个，不是签名服务生成的 key 跳过 {c['foreign']} 个",
+            f"（b）对象已不在的记录：{would}删除 {c['dropped']} 条",
+            (f"（c）分片上传：将取消 {c['aborted']} 个，将核对 OSS 已没有的 {c['settled']} 个" if self.dry_run else
+             f"（c）分片上传：取消 {c['aborted']} 个，补记已合并的 {c['mp_recorded']} 个，"
+             f"忘记 OSS 已没有的 {c['forgotten']} 个，正在处理中跳过 {c['busy']} 个"),
+            ("（d）过期数据：只在实际运行时清除" if self.dry_run else
+             f"（d）过期数据：清除回调令牌 {c['tokens']} 个，释放过期表单的占用 {c['reservations']} 个，"
+             f"补记过期表单带来却没有记录的文件 {c['hold_recorded']} 个，已完成的分片记录 {c['completed_rows']} 条"),
         ]
 
     # -- (c) ---------------------------------------------------------------------------------
@@ -115,15 +115,15 @@ class Reconciler:
                     continue  # another deployment's (or an old upload dir's): this bucket's listing says nothing of it
                 in_oss = alive.pop(row.upload_id, None)
                 if in_oss is None:
-                    self._act(f"核对 OSS 已没有的分片上传 (已合并则补记, 否则忘记): {row.key}",
+                    self._act(f"核对 OSS 已没有的分片上传（已合并则补记，否则忘记）：{row.key}",
                               lambda row=row: _multipart_count(self.multipart.settle(row)), "settled")
                 elif row.created_at < old:
-                    self._act(f"取消 {self.multipart_age.days} 天前开始的分片上传: {row.key}",
+                    self._act(f"取消 {self.multipart_age.days} 天前开始的分片上传：{row.key}",
                               lambda row=row: _multipart_count(self.multipart.expire(row)), "aborted")
         # Uploads no row knows (a start whose row was never written, or forgotten by hand).
         for upload in alive.values():
             if upload.initiated is not None and upload.initiated < old:
-                self._act(f"取消没有记录的旧分片上传: {upload.key}",
+                self._act(f"取消没有记录的旧分片上传：{upload.key}",
                           lambda upload=upload: self.bucket.abort_multipart(upload.key, upload.upload_id) and "aborted",
                           "aborted")
 
@@ -148,7 +148,7 @@ class Reconciler:
                     self.counts["young"] += 1
                 else:
                     folder = f"{match.group('user')}/" if match.group("user") else ""
-                    self._act(f"补记或删除 (不合规时) 没有记录的对象: {listed_object.key}",
+                    self._act(f"补记或删除（不合规时）没有记录的对象：{listed_object.key}",
                               lambda key=listed_object.key, folder=folder: self._record(key, folder),
                               lambda key=listed_object.key: self._verdict(key))
         return listed
@@ -186,7 +186,7 @@ class Reconciler:
                     continue
                 if self.bucket.head(record.key) is not None:  # listed after all (eventual listing)
                     continue
-                self._act(f"删除对象已不在的记录: #{record.id} {record.key}",
+                self._act(f"删除对象已不在的记录：#{record.id} {record.key}",
                           lambda record=record: self.db.delete_upload(record.id, record.user_folder) and "dropped",
                           "dropped")
 
@@ -236,15 +236,15 @@ def listing_client(app):
 def main(argv: Optional[List[str]] = None, out: Callable[[str], None] = print, app=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m server.reconcile", description="核对 Bucket 与上传记录")
     parser.add_argument("--grace-seconds", type=int, default=3600,
-                        help="没有记录的对象至少这么旧才补记 (秒, 默认 3600: 留给回调和确认)")
-    parser.add_argument("--multipart-days", type=int, default=7, help="取消多少天前开始的分片上传 (默认 7)")
-    parser.add_argument("--dry-run", action="store_true", help="只打印将要做什么, 不做任何改动")
+                        help="没有记录的对象至少这么旧才补记（秒，默认 3600：留给回调和确认）")
+    parser.add_argument("--multipart-days", type=int, default=7, help="取消多少天前开始的分片上传（默认 7）")
+    parser.add_argument("--dry-run", action="store_true", help="只打印将要做什么，不做任何改动")
     parser.add_argument("--recount-usage", action="store_true",
-                        help="先丢掉每个用户记下的用量, 下次用到时按上传记录重新计算 (升级完所有实例后运行一次)")
-    parser.add_argument("--metrics-file", help="把这次的结果写成 Prometheus 文本文件 (node_exporter 的 textfile 目录下的 *.prom)")
+                        help="先丢掉每个用户记下的用量，下次用到时按上传记录重新计算（升级完所有实例后运行一次）")
+    parser.add_argument("--metrics-file", help="把这次的结果写成 Prometheus 文本文件（node_exporter 的 textfile 目录下的 *.prom）")
     args = parser.parse_args(argv)
     if args.grace_seconds < 0 or args.multipart_days < 1:
-        parser.error("--grace-seconds 不能为负, --multipart-days 至少为 1")
+        parser.error("--grace-seconds 不能为负，--multipart-days 至少为 1")
     if app is None:
         from .commands import app_from_environment
 
@@ -253,21 +253,21 @@ def main(argv: Optional[List[str]] = None, out: Callable[[str], None] = print, a
             return 2
     settings = app.config["SETTINGS"]
     if args.recount_usage and not args.dry_run:
-        out(f"用量将按上传记录重新计算 ({app.extensions['db'].recount_usage()} 个用户)")
+        out(f"用量将按上传记录重新计算（{app.extensions['db'].recount_usage()} 个用户）")
     reconciler = Reconciler(app, args.grace_seconds, args.multipart_days, args.dry_run, out, listing_client(app))
-    out(f"对账: Bucket {settings.bucket} 的 {settings.upload_dir} 与数据库"
-        f"{' (只看不改)' if args.dry_run else ''}")
+    out(f"对账：Bucket {settings.bucket} 的 {settings.upload_dir} 与数据库"
+        f"{'（只看不改）' if args.dry_run else ''}")
     try:
         if not reconciler.run():
-            out("另一个实例正在对账, 这次跳过")
+            out("另一个实例正在对账，这次跳过")
             return 0
     except ApiError as error:
         for line in reconciler.summary():
             out(line)
-        out(f"对账中断: {error.message} (详细原因见上面的日志); 已做的改动有效, 下次运行会继续")
+        out(f"对账中断：{error.message}（详细原因见上面的日志）；已做的改动有效，下次运行会继续")
         return 1
     except LeaseLost:
-        out("租约过期, 另一个实例接手了对账, 这次到此为止")
+        out("租约过期，另一个实例接手了对账，这次到此为止")
         return 0
     for line in reconciler.summary():
         out(line)

@@ -27,12 +27,12 @@ _KEY = re.compile(r"^[\w./-]{1,1023}$")
 
 class ObjectNotFound(ApiError):
     def __init__(self):
-        super().__init__(404, "ObjectNotFound", "OSS 中没有这个文件: 上传没有完成, 或文件已被删除")
+        super().__init__(404, "ObjectNotFound", "OSS 中没有这个文件：上传没有完成，或文件已被删除")
 
 
 class ObjectRejected(ApiError):
     def __init__(self):
-        super().__init__(409, "ObjectRejected", "上传的文件带有签名之外的字段, 已被删除, 请重新上传")
+        super().__init__(409, "ObjectRejected", "上传的文件带有签名之外的字段，已被删除，请重新上传")
 
 
 def problems_of(info: ObjectInfo, expected_type: Optional[str]) -> List[str]:
@@ -72,7 +72,7 @@ class Records:
             raise ObjectNotFound()
         problems = problems_of(info, content_type_for_key(key))
         if problems:
-            log.warning("上传的对象带有签名之外的字段, 已删除, 不记录: %s (%s)", key, ", ".join(problems))
+            log.warning("上传的对象带有签名之外的字段，已删除，不记录：%s（%s）", key, "、".join(problems))
             self.bucket.delete(key)
             raise ObjectRejected()
         return info

@@ -65,7 +65,7 @@ class UploadCallbacks:
             if not self.db.use_callback_token(grant.token_id, grant.expires_at):
                 raise CallbackRejected("token already used (a replay)", "replay")
         except CallbackRejected as error:
-            log.warning("拒绝上传回调: %s", error.reason)
+            log.warning("拒绝上传回调：%s", error.reason)
             CALLBACK_REJECTED.labels(error.kind).inc()
             raise
         try:

@@ -72,9 +72,9 @@ def clean_filename(raw: Optional[str]) -> Optional[str]:
     if not isinstance(raw, str):
         raise UploadRejected(400, "InvalidFilename", "filename 必须是字符串")
     if raw.strip() == "":
-        raise UploadRejected(400, "InvalidFilename", "filename 不能为空; 不知道文件名时请不要传这个参数")
+        raise UploadRejected(400, "InvalidFilename", "filename 不能为空；不知道文件名时请不要传这个参数")
     if len(raw) > MAX_FILENAME_LENGTH:
-        raise UploadRejected(400, "InvalidFilename", f"filename 太长 (最多 {MAX_FILENAME_LENGTH} 个字符)")
+        raise UploadRejected(400, "InvalidFilename", f"filename 太长（最多 {MAX_FILENAME_LENGTH} 个字符）")
     if _CONTROL.search(raw):
         raise UploadRejected(400, "InvalidFilename", "filename 含有控制字符")
     if any(_invisible(ch) for ch in raw):
@@ -113,18 +113,18 @@ def parse_size(raw, max_size: int, required: bool = True) -> Optional[int]:
     """The declared byte size (a query string or a JSON number); the policy pins exactly this size."""
     if raw is None:
         if required:
-            raise UploadRejected(400, "MissingSize", "缺少 size: 请传文件的字节数, 签名只对这个大小有效")
+            raise UploadRejected(400, "MissingSize", "缺少 size：请传文件的字节数，签名只对这个大小有效")
         return None
     if isinstance(raw, bool) or not isinstance(raw, (int, str)):
-        raise UploadRejected(400, "InvalidSize", "size 必须是文件的字节数 (正整数)")
+        raise UploadRejected(400, "InvalidSize", "size 必须是文件的字节数（正整数）")
     text = str(raw).strip()
     if not _SIZE.fullmatch(text):
-        raise UploadRejected(400, "InvalidSize", "size 必须是文件的字节数 (正整数)")
+        raise UploadRejected(400, "InvalidSize", "size 必须是文件的字节数（正整数）")
     size = int(text)
     if size <= 0:
-        raise UploadRejected(400, "InvalidSize", "size 必须大于 0: OSS 不接受空文件")
+        raise UploadRejected(400, "InvalidSize", "size 必须大于 0：OSS 不接受空文件")
     if size > max_size:
-        raise UploadRejected(413, "FileTooLarge", f"文件太大: {size} 字节, 上限 {max_size} 字节")
+        raise UploadRejected(413, "FileTooLarge", f"文件太大：{size} 字节，上限 {max_size} 字节")
     return size
 
 
@@ -162,7 +162,7 @@ def plan_upload(
     name = clean_filename(raw_filename)
     if name is None:
         if not allow_nameless:
-            raise UploadRejected(400, "MissingFilename", "缺少 filename: 服务端要按扩展名决定能否上传和文件类型")
+            raise UploadRejected(400, "MissingFilename", "缺少 filename：服务端要按扩展名决定能否上传和文件类型")
         return UploadTarget(object_key(upload_dir, "", now, new_id), DEFAULT_CONTENT_TYPE, "attachment")
     extension = extension_of(name)
     if extension not in allowed_extensions:
@@ -170,7 +170,7 @@ def plan_upload(
         raise UploadRejected(
             415,
             "ExtensionNotAllowed",
-            f"不允许上传这种类型的文件 ({shown}); 允许: {', '.join(sorted(allowed_extensions))}",
+            f"不允许上传这种类型的文件（{shown}）；允许：{', '.join(sorted(allowed_extensions))}",
         )
     return UploadTarget(
         object_key(upload_dir, extension, now, new_id),

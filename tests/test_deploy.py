@@ -131,16 +131,16 @@ def _nginx_binary() -> str:
             if os.path.exists(candidate):
                 found = candidate
     if found is None:
-        pytest.skip("nginx 未安装, 跳过 deploy/nginx.conf 的检查 (Debian/Ubuntu: apt-get install nginx)")
+        pytest.skip("nginx 未安装，跳过 deploy/nginx.conf 的检查（Debian/Ubuntu：apt-get install nginx）")
     probe = subprocess.run([found, "-v"], capture_output=True, timeout=10)
     if probe.returncode != 0:
-        pytest.skip(f"{found} 无法运行, 跳过 deploy/nginx.conf 的检查: {probe.stderr[:200]!r}")
+        pytest.skip(f"{found} 无法运行，跳过 deploy/nginx.conf 的检查：{probe.stderr[:200]!r}")
     return found
 
 
 def _self_signed_cert(directory: Path):
     if shutil.which("openssl") is None:
-        pytest.skip("openssl 未安装, 无法生成测试用的自签名证书")
+        pytest.skip("openssl 未安装，无法生成测试用的自签名证书")
     cert, key = directory / "cert.pem", directory / "key.pem"
     subprocess.run(
         ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=signer.example.com",
@@ -314,7 +314,7 @@ def _verify_unit(analyze: str, path: Path):
 def test_systemd_unit_passes_verify(tmp_path):
     analyze = shutil.which("systemd-analyze")
     if analyze is None:
-        pytest.skip("systemd-analyze 未安装, 跳过 deploy/oss-signer.service 的检查")
+        pytest.skip("systemd-analyze 未安装，跳过 deploy/oss-signer.service 的检查")
     # `verify` checks that ExecStart exists: point the unit at a stand-in install tree.
     app = tmp_path / "app"
     (app / ".venv" / "bin").mkdir(parents=True)
@@ -326,7 +326,7 @@ def test_systemd_unit_passes_verify(tmp_path):
     probe.write_text("[Service]\nExecStart=/bin/true\n", encoding="utf-8")
     code, output = _verify_unit(analyze, probe)
     if code != 0 or output:
-        pytest.skip(f"systemd-analyze verify 在此环境中无法运行: {output[:200]}")
+        pytest.skip(f"systemd-analyze verify 在此环境中无法运行：{output[:200]}")
     bad = tmp_path / "bad.service"
     bad.write_text("[Service]\nExecStart=/bin/true\nNoSuchOption=1\n", encoding="utf-8")
     assert _verify_unit(analyze, bad)[1], "systemd-analyze verify ignores unknown options here"

@@ -142,7 +142,7 @@ def test_without_local_oss_dir_the_emulator_stores_in_the_instance_folder_and_sa
     try:
         expected = instance / "local-oss" / "local-bucket"
         assert (expected / "blobs").is_dir()
-        assert any(line.startswith(f"模拟器的数据保存在: {expected} ") for line in lines)
+        assert any(line.endswith(f"保存在：{expected}") for line in lines)
         listing = requests.get(f"http://127.0.0.1:{settings.local_oss_port}/-/console", timeout=5)
         assert str(expected) in listing.text
     finally:

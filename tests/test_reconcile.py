@@ -49,14 +49,14 @@ def test_an_orphan_of_a_failed_callback_is_recorded_for_its_owner_after_the_grac
     assert kit.app.extensions["bucket"].head(bad["key"]) is not None
 
     lines = reconcile(kit)
-    assert "(a) 没有记录的对象: 补记 2 个, 删除不合规的 1 个, 不到宽限时间跳过 1 个, 不是签名服务生成的 key 跳过 0 个" in lines
+    assert "（a）没有记录的对象：补记 2 个，删除不合规的 1 个，不到宽限时间跳过 1 个，不是签名服务生成的 key 跳过 0 个" in lines
     shown = files(kit, "ann")
     assert [(f["key"], f["name"]) for f in shown] == [(signed["key"], "旅行.jpg")]
     assert [f["key"] for f in files(kit, "bob")] == [young["key"]]
     assert kit.app.extensions["bucket"].head(bad["key"]) is None
     assert kit.call("GET", "/api/usage", "ann").json()["fileCount"] == 1
     # Nothing left to do: a second run changes nothing.
-    assert "(a) 没有记录的对象: 补记 0 个, 删除不合规的 0 个, 不到宽限时间跳过 1 个, 不是签名服务生成的 key 跳过 0 个" in reconcile(kit)
+    assert "（a）没有记录的对象：补记 0 个，删除不合规的 0 个，不到宽限时间跳过 1 个，不是签名服务生成的 key 跳过 0 个" in reconcile(kit)
 
 
 def test_a_record_whose_object_was_deleted_behind_the_servers_back_is_dropped(kit):
@@ -66,7 +66,7 @@ def test_a_record_whose_object_was_deleted_behind_the_servers_back_is_dropped(ki
         assert kit.confirm(form["key"], "ann").status_code == 200
     kit.app.extensions["bucket"].delete(signed["key"])
     kit.clock.advance(GRACE)
-    assert "(b) 对象已不在的记录: 删除 1 条" in reconcile(kit)
+    assert "（b）对象已不在的记录：删除 1 条" in reconcile(kit)
     assert [f["key"] for f in files(kit, "ann")] == [kept["key"]]
     assert kit.call("GET", "/api/usage", "ann").json()["usedBytes"] == 5
 
@@ -83,7 +83,7 @@ def test_old_multipart_uploads_are_aborted_and_unrecorded_completions_recorded(k
     kit.clock.advance(8 * 86400)
     kit.tokens.clear()  # the login expired meanwhile
     lines = reconcile(kit)
-    assert "(c) 分片上传: 取消 1 个, 补记已合并的 1 个, 忘记 OSS 已没有的 0 个, 正在处理中跳过 0 个" in lines
+    assert "（c）分片上传：取消 1 个，补记已合并的 1 个，忘记 OSS 已没有的 0 个，正在处理中跳过 0 个" in lines
     assert [f["key"] for f in files(kit, "ann")] == [finished["key"]]
     assert kit.call("GET", f"/api/multipart/{abandoned['uploadId']}", "ann").status_code == 404
     listing = kit.app.extensions["bucket"].list_multipart_uploads("uploads/")
@@ -93,9 +93,9 @@ def test_old_multipart_uploads_are_aborted_and_unrecorded_completions_recorded(k
 
 def test_one_runner_at_a_time(kit):
     assert kit.db.acquire_lease(LEASE, "another-instance", 600)
-    assert reconcile(kit)[-1] == "另一个实例正在对账, 这次跳过"
+    assert reconcile(kit)[-1] == "另一个实例正在对账，这次跳过"
     kit.clock.advance(601)  # its holder died: the lease runs out
-    assert reconcile(kit)[-1].startswith("(d) 过期数据")
+    assert reconcile(kit)[-1].startswith("（d）过期数据")
     # Racing runners: exactly one gets the lease.
     results = []
     barrier = threading.Barrier(6)
@@ -116,7 +116,7 @@ def test_bad_arguments_exit_with_usage(kit, capsys):
     with pytest.raises(SystemExit) as exited:
         main(["--multipart-days", "0"], app=kit.app)
     assert exited.value.code == 2
-    assert Reconciler(kit.app).summary()[1] == "(b) 对象已不在的记录: 删除 0 条"
+    assert Reconciler(kit.app).summary()[1] == "（b）对象已不在的记录：删除 0 条"
 
 
 def test_the_runs_counts_go_to_a_textfile_for_node_exporter(kit, tmp_path):
@@ -136,7 +136,7 @@ def test_another_deployments_uploads_and_its_holds_are_left_alone(kit):
     kit.db.add_multipart("OTHER1", "other-bucket", "uploads/x.mp4", "ann", "x.mp4", 10, 10, 1, "video/mp4")
     kit.db.add_multipart("OLDDIR", kit.app.config["SETTINGS"].bucket, "media/x.mp4", "ann", "x.mp4", 10, 10, 1, "video/mp4")
     kit.clock.advance(GRACE)
-    assert "(c) 分片上传: 取消 0 个, 补记已合并的 0 个, 忘记 OSS 已没有的 0 个, 正在处理中跳过 0 个" in reconcile(kit)
+    assert "（c）分片上传：取消 0 个，补记已合并的 0 个，忘记 OSS 已没有的 0 个，正在处理中跳过 0 个" in reconcile(kit)
     assert kit.db.get_multipart("OTHER1", "ann") is not None and kit.db.get_multipart("OLDDIR", "ann") is not None
 
 
@@ -146,7 +146,7 @@ def test_expired_holds_are_settled_and_usage_can_be_recounted(kit):
     kit.clock.advance(2 * GRACE)
     kit.tokens.clear()
     lines = reconcile(kit)
-    assert any(line.startswith("(d) 过期数据") and "释放过期表单的占用 1 个" in line for line in lines), lines
+    assert any(line.startswith("（d）过期数据") and "释放过期表单的占用 1 个" in line for line in lines), lines
     assert kit.call("GET", "/api/usage", "ann").json()["reservedBytes"] == 0
     # An operator edits uploads by hand; --recount-usage makes the counts follow.
     from sqlalchemy import text

@@ -25,7 +25,7 @@ class CredentialsUnavailable(ApiError):
     """No usable credentials right now: 503 to the caller, the cause (`cause`) stays in the log."""
 
     def __init__(self, cause: str):
-        super().__init__(503, "CredentialsUnavailable", "服务端暂时拿不到上传凭证, 请稍后重试", {"Retry-After": "5"})
+        super().__init__(503, "CredentialsUnavailable", "服务端暂时拿不到上传凭证，请稍后重试", {"Retry-After": "5"})
         self.cause = cause
 
 

@@ -110,7 +110,7 @@ class CredentialCache:
                 raise SourceError(
                     "ExpiredCredentials",
                     f"the source returned credentials expiring at {creds.expiration.isoformat()}",
-                    "检查服务器时钟 (chrony) 和凭证来源; ECS 元数据服务不可达时 SDK 会返回过期凭证",
+                    "检查服务器时钟（chrony）和凭证来源；ECS 元数据服务不可达时 SDK 会返回过期凭证",
                 )
         except SourceError as error:
             self._record_failure(error)
@@ -126,7 +126,7 @@ class CredentialCache:
                 due = not self._fresh(creds, now)
                 self._next_attempt = now + timedelta(seconds=30) if due else None
             if recovered:
-                log.info("临时凭证已恢复 (%s), 有效期至 %s", self.mode, creds.expiration.isoformat())
+                log.info("临时凭证已恢复（%s），有效期至 %s", self.mode, creds.expiration.isoformat())
         finally:
             with self._cond:
                 self._refreshing = False
@@ -139,10 +139,10 @@ class CredentialCache:
             self._next_attempt = self._clock() + timedelta(seconds=backoff)
             self._last_error = error
         log.warning(
-            "拿不到临时凭证 (%s): %s: %s%s; %g 秒后重试",
+            "拿不到临时凭证（%s）：%s：%s%s；%g 秒后重试",
             self.mode,
             error.cause,
             error.detail,
-            f"; 修复建议: {error.hint}" if error.hint else "",
+            f"；修复建议：{error.hint}" if error.hint else "",
             backoff,
         )

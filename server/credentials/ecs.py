@@ -37,16 +37,16 @@ class EcsRoleSource:
             text = str(error)
             if "HttpCode=404" in text:
                 cause, hint = "RoleNotAttached", (
-                    f"实例上没有名为 '{self.role_name}' 的 RAM 角色: 在 ECS 控制台 授予/收回RAM角色, 并核对 ALIBABA_CLOUD_ECS_METADATA"
+                    f"实例上没有名为 '{self.role_name}' 的 RAM 角色：在 ECS 控制台 授予/收回RAM角色，并核对 ALIBABA_CLOUD_ECS_METADATA"
                 )
             elif isinstance(error, (CredentialException, ValueError, KeyError, TypeError)):
                 # The service answered, but not with usable credentials (Code != Success, bad Expiration...).
                 cause, hint = "MetadataBadResponse", (
-                    "ECS 元数据服务的回答不是可用的凭证: 确认角色已授予本实例, 稍后会自动重试 (docs/ram-role.md)"
+                    "ECS 元数据服务的回答不是可用的凭证：确认角色已授予本实例，稍后会自动重试（docs/ram-role.md）"
                 )
             else:
                 cause, hint = "MetadataUnreachable", (
-                    "连不上 ECS 元数据服务 100.100.100.200: 本机不是 ECS 实例, 或实例未授予 RAM 角色 (docs/ram-role.md)"
+                    "连不上 ECS 元数据服务 100.100.100.200：本机不是 ECS 实例，或实例未授予 RAM 角色（docs/ram-role.md）"
                 )
             raise SourceError(cause, f"{type(error).__name__}: {text[:200]}", hint) from None
         value = result.value()

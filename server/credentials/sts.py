@@ -17,14 +17,14 @@ READ_TIMEOUT_MS = 3000
 
 # What to do about the STS error codes people actually hit.
 HINTS = {
-    "NoPermission": "RAM 用户缺少 AliyunSTSAssumeRoleAccess 权限, 或角色的信任策略不允许该账号扮演 (docs/ram-role.md)",
-    "EntityNotExist.Role": "ALIBABA_CLOUD_ROLE_ARN 指向的角色不存在: 到 RAM 控制台 角色 页面复制 ARN",
-    "InvalidParameter.RoleArn": "ALIBABA_CLOUD_ROLE_ARN 格式不对, 应形如 acs:ram::<账号ID>:role/<角色名>",
-    "InvalidAccessKeyId.NotFound": "AccessKey ID 不存在或已删除: 检查 ALIBABA_CLOUD_ACCESS_KEY_ID",
-    "SignatureDoesNotMatch": "AccessKey Secret 不对: 检查 ALIBABA_CLOUD_ACCESS_KEY_SECRET",
-    "InvalidParameter.DurationSeconds": "STS_DURATION_SECONDS 超过角色的最大会话时间: 调小它或在 RAM 中调大角色的最大会话时间",
-    "InvalidParameter.PolicyGrammar": "会话策略语法错误: 检查 OSS_BUCKET 和 OSS_UPLOAD_DIR",
-    "Throttling": "调用 STS 太频繁, 稍后会自动重试",
+    "NoPermission": "RAM 用户缺少 AliyunSTSAssumeRoleAccess 权限，或角色的信任策略不允许该账号扮演（docs/ram-role.md）",
+    "EntityNotExist.Role": "ALIBABA_CLOUD_ROLE_ARN 指向的角色不存在：到 RAM 控制台 角色 页面复制 ARN",
+    "InvalidParameter.RoleArn": "ALIBABA_CLOUD_ROLE_ARN 格式不对，应形如 acs:ram::<账号ID>:role/<角色名>",
+    "InvalidAccessKeyId.NotFound": "AccessKey ID 不存在或已删除：检查 ALIBABA_CLOUD_ACCESS_KEY_ID",
+    "SignatureDoesNotMatch": "AccessKey Secret 不对：检查 ALIBABA_CLOUD_ACCESS_KEY_SECRET",
+    "InvalidParameter.DurationSeconds": "STS_DURATION_SECONDS 超过角色的最大会话时间：调小它或在 RAM 中调大角色的最大会话时间",
+    "InvalidParameter.PolicyGrammar": "会话策略语法错误：检查 OSS_BUCKET 和 OSS_UPLOAD_DIR",
+    "Throttling": "调用 STS 太频繁，稍后会自动重试",
 }
 
 
@@ -101,7 +101,7 @@ class AssumeRoleSource:
             raise SourceError(
                 "STSUnreachable",
                 f"{type(error).__name__}: {str(error)[:200]}",
-                "检查服务器到 STS_ENDPOINT 的网络 (安全组出方向、DNS、VPC 终端节点)",
+                "检查服务器到 STS_ENDPOINT 的网络（安全组出方向、DNS、VPC 终端节点）",
             ) from None
         try:
             body = response.body.credentials
@@ -115,5 +115,5 @@ class AssumeRoleSource:
             raise SourceError(
                 "STSBadResponse",
                 f"unexpected AssumeRole response: {type(error).__name__}",
-                "STS 的应答缺少凭证字段: 检查 STS_ENDPOINT 是否指向真正的 STS 服务 (或中间的代理改写了应答)",
+                "STS 的应答缺少凭证字段：检查 STS_ENDPOINT 是否指向真正的 STS 服务（或中间的代理改写了应答）",
             ) from None
