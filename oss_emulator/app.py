@@ -46,6 +46,8 @@ from .objects import ObjectReader
 from .errors import REQUEST_ID
 from .post_object import PostObject
 from .put_object import PutObject
+from .request_auth_v1 import SUBRESOURCES
+from .service_listing import list_buckets
 from .storage import Storage
 
 log = logging.getLogger("oss_emulator")
@@ -56,6 +58,16 @@ BUCKET_SUBRESOURCES = frozenset((
     "acl", "bucketInfo", "cors", "encryption", "inventory", "lifecycle", "location", "logging", "policy",
     "qos", "referer", "replication", "requestPayment", "stat", "tagging", "versioning", "versions", "website",
     "worm",
+))
+
+# The sub-resources an object request may carry here; any other one OSS knows (tagging, symlink,
+# append, restore...) is refused as not implemented, never served as a plain GET or PUT of the key.
+OBJECT_SUBRESOURCES = frozenset((
+    "acl", "uploads", "uploadId", "partNumber", "objectMeta", "x-oss-process", "security-token",
+    # A download speed limit: accepted and not enforced (nothing to save on loopback).
+    "x-oss-traffic-limit",
+    "response-content-type", "response-content-language", "response-expires", "response-cache-control",
+    "response-content-disposition", "response-content-encoding",
 ))
 
 
@@ -123,13 +135,17 @@ class Emulator:
                 and not request_auth.carries_signature(request_auth.SignedRequest(method, key, pairs, headers))):
             return self._listing(request)
         key, principal = self._resolve(method, key, pairs, headers)
-        handler = self._bucket_route(method, query) if key == "" else self._route(method, query)
+        if key is None:
+            handler = self._service_route(method, query)
+        else:
+            handler = self._bucket_route(method, query) if key == "" else self._route(method, query)
         if handler is None:
             raise errors.method_not_allowed()
         return handler(request, key, query, principal)
 
-    def _resolve(self, method: str, path: str, pairs, headers) -> Tuple[str, Optional[request_auth.Principal]]:
-        """(object key, who signed) of a request for `/<path>`.
+    def _resolve(self, method: str, path: str, pairs, headers) -> Tuple[Optional[str], Optional[request_auth.Principal]]:
+        """(object key, who signed) of a request for `/<path>`; the key is None for a request to the
+        service itself (ListBuckets: `GET /` signed as `/`, where a bucket request signs `/<bucket>/`).
 
         Clients address the bucket two ways: as its own host (CNAME style, `/<key>`, what the kit's
         server sends) or path style (`/<bucket>/<key>`, what oss2, ali-oss and alibabacloud-oss-v2
@@ -146,6 +162,8 @@ class Emulator:
         try:
             return path, request_auth.authenticate(signed, bucket, self.settings, now)
         except OssError as error:
+            if error.code == "SignatureDoesNotMatch" and not path and method == "GET":
+                return None, self._service_principal(signed, now, error)
             if error.code != "SignatureDoesNotMatch" or not first:
                 raise
             try:
@@ -156,6 +174,20 @@ class Emulator:
         if first != bucket:
             raise copy_object.no_such_bucket()
         return rest, principal
+
+    def _service_principal(self, signed, now, refusal: OssError) -> request_auth.Principal:
+        """Who signed `signed` as a request to the service; `refusal` (the bucket's verdict) if nobody did."""
+        try:
+            return request_auth.authenticate(signed, None, self.settings, now)
+        except OssError:
+            raise refusal from None
+
+    def _service_route(self, method: str, query) -> Callable:
+        return _signed_only(self._list_buckets)
+
+    def _list_buckets(self, request: Request, key: str, query) -> Response:
+        settings = self.settings
+        return list_buckets(settings.bucket, settings.region, self.directory, query)
 
     def _bucket_route(self, method: str, query) -> Optional[Callable]:
         """The handler of a bucket operation, `method /?query` (signed only: the bucket is private)."""
@@ -191,6 +223,9 @@ class Emulator:
 
     def _route(self, method: str, query) -> Optional[Callable]:
         """The handler of `method /<key>?query`: (request, key, query, principal) -> Response."""
+        unsupported = sorted((SUBRESOURCES - OBJECT_SUBRESOURCES) & query.keys())
+        if unsupported:
+            raise OssError(501, "NotImplemented", f"The emulator does not implement {method} /<key>?{unsupported[0]}.")
         if "acl" in query and method in ("GET", "PUT"):
             operation = self._get_acl if method == "GET" else self._put_acl
         elif "uploadId" in query:

@@ -67,8 +67,9 @@ def parse_query(raw: str) -> List[Tuple[str, str]]:
     return pairs
 
 
-def canonical_uri(bucket: str, key: str) -> str:
-    return quote(f"/{bucket}/{key}", safe="/")
+def canonical_uri(bucket: Optional[str], key: str) -> str:
+    """`/<bucket>/<key>` URI-encoded; `/` for a request to the service itself (bucket None)."""
+    return "/" if bucket is None else quote(f"/{bucket}/{key}", safe="/")
 
 
 def canonical_query(pairs: Pairs) -> str:
@@ -291,8 +292,9 @@ def carries_signature(request: SignedRequest) -> bool:
             or any(name in QUERY_AUTH or name in request_auth_v1.QUERY_AUTH for name, _ in request.query))
 
 
-def authenticate(request: SignedRequest, bucket: str, settings, now: datetime) -> Optional[Principal]:
-    """Who signed `request`; None when it carries no V4 signature at all (anonymous).
+def authenticate(request: SignedRequest, bucket: Optional[str], settings, now: datetime) -> Optional[Principal]:
+    """Who signed `request` (to `bucket`, or to the service itself when None); None when it carries
+    no signature at all (anonymous).
 
     Raises OssError with OSS's code for a signature that is present but not good. Messages
     OSS's documentation does not quote are unverified; ECs are those of its troubleshooting pages.

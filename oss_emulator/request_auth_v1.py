@@ -47,9 +47,10 @@ def _header(headers: Pairs, name: str) -> Optional[str]:
     return next((v for n, v in headers if n.lower() == name), None)
 
 
-def canonical_resource(bucket: str, key: str, query: Pairs) -> str:
+def canonical_resource(bucket: Optional[str], key: str, query: Pairs) -> str:
+    """`/<bucket>/<key>` and the sub-resources; `/` for a request to the service itself (bucket None)."""
     chosen = sorted((n, v) for n, v in query if n in SUBRESOURCES)
-    resource = f"/{bucket}/{key}"
+    resource = "/" if bucket is None else f"/{bucket}/{key}"
     if chosen:
         resource += "?" + "&".join(f"{n}={v}" if v else n for n, v in chosen)
     return resource

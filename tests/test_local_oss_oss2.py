@@ -123,3 +123,29 @@ def test_v4_signatures(emu):
     assert v4.get_object("o2/v4.txt").read() == b"v4 body"
     assert [o.key for o in oss2.ObjectIteratorV2(v4, prefix="o2/v4")] == ["o2/v4.txt"]
     assert requests.get(v4.sign_url("GET", "o2/v4.txt", 60), timeout=5).content == b"v4 body"
+
+
+def test_list_buckets_signed_as_the_service(bucket, emu):
+    """`GET /` signed as `/` (oss2.Service) is ListBuckets: the one bucket, filtered by prefix."""
+    service = oss2.Service(oss2.Auth(KEY_ID, SECRET), emu.url)
+    (only,) = service.list_buckets().buckets
+    assert (only.name, only.location, only.storage_class) == (BUCKET, "oss-cn-hangzhou", "Standard")
+    assert service.list_buckets(prefix="zz").buckets == []
+    assert service.list_buckets(marker=BUCKET).buckets == []
+    v4 = oss2.Service(oss2.AuthV4(KEY_ID, SECRET), emu.url, region="cn-hangzhou")
+    assert [b.name for b in v4.list_buckets().buckets] == [BUCKET]
+    refused(lambda: oss2.Service(oss2.Auth(KEY_ID, "not-it"), emu.url).list_buckets(), 403, "SignatureDoesNotMatch")
+    refused(lambda: service.list_buckets(max_keys=1001), 400, "InvalidArgument")
+    assert [o.key for o in oss2.ObjectIterator(bucket, max_keys=1)][:1], "GET / of the bucket still lists objects"
+
+
+def test_object_sub_resources_it_does_not_model_are_refused_not_misread(bucket):
+    """Tagging, symlinks and appends are OSS operations the emulator does not model: 501, and never a
+    plain read of the object's bytes or a write of an empty object under the key."""
+    bucket.put_object("o2/sub.txt", b"body")
+    refused(lambda: bucket.get_object_tagging("o2/sub.txt"), 501, "NotImplemented")
+    refused(lambda: bucket.put_symlink("o2/sub.txt", "o2/link.txt"), 501, "NotImplemented")
+    refused(lambda: bucket.append_object("o2/appended.txt", 0, b"x"), 501, "NotImplemented")
+    assert not bucket.object_exists("o2/link.txt") and not bucket.object_exists("o2/appended.txt")
+    url = bucket.sign_url("GET", "o2/sub.txt", 60, params={"x-oss-traffic-limit": str(100 * 1024 * 8)})
+    assert requests.get(url, timeout=5).content == b"body"  # a speed limit is accepted, not enforced

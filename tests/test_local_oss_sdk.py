@@ -511,3 +511,11 @@ def test_default_settings_send_path_style_requests_to_an_ip_endpoint(shared):
                                              oss.credentials.StaticCredentialsProvider(KEY_ID, "not-it")).get_object(
         oss.GetObjectRequest(bucket=BUCKET, key="path/style.txt")))
     assert wrong.code == "SignatureDoesNotMatch"
+
+    # The README's first example of the SDK: list the buckets, then ask whether a bucket exists.
+    pages = list(client.list_buckets_paginator().iter_page(oss.ListBucketsRequest()))
+    assert [(b.name, b.region, b.location) for page in pages for b in page.buckets] == \
+        [(BUCKET, "cn-hangzhou", "oss-cn-hangzhou")]
+    assert client.list_buckets(oss.ListBucketsRequest(prefix="zz")).buckets in (None, [])
+    assert client.is_bucket_exist(BUCKET) and not client.is_bucket_exist("another-bucket")
+    assert client.is_object_exist(BUCKET, "path/style.txt") and not client.is_object_exist(BUCKET, "path/none.txt")

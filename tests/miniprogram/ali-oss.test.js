@@ -113,6 +113,16 @@ test('ali-oss against the standalone emulator', async (t) => {
     assert.deepEqual((await client.get('ali/mp.bin')).content, Buffer.concat(chunks));
   });
 
+  await t.test('listBuckets, and what the emulator does not model is 501, not a misread', async () => {
+    const listed = await client.listBuckets();
+    assert.deepEqual(listed.buckets.map((b) => [b.name, b.region]), [[BUCKET, 'oss-cn-hangzhou']]);
+    assert.equal((await client.listBuckets({ prefix: 'zz' })).buckets, null); // ali-oss's word for none
+    await client.put('ali/tagged.txt', Buffer.from('body'));
+    await refused(client.getObjectTagging('ali/tagged.txt'), 501, 'NotImplemented');
+    await refused(client.putSymlink('ali/link.txt', 'ali/tagged.txt'), 501, 'NotImplemented');
+    await refused(client.head('ali/link.txt'), 404, 'NoSuchKey');
+  });
+
   await t.test('put with the callback option: the receiver is called and its answer is the result', async () => {
     const calls = [];
     const receiver = http.createServer((req, res) => {
