@@ -35,8 +35,8 @@ from werkzeug.wrappers import Request, Response
 
 from server.clock import utc_now
 
-from . import (bucket_listing, callback, chunked, copy_object, delete_objects, errors, listing, object_acl, objects,
-               request_auth)
+from . import (bucket_info, bucket_listing, callback, chunked, copy_object, delete_objects, errors, listing,
+               object_acl, objects, request_auth)
 from .access_keys import invalid_argument
 from .errors import OssError
 from .form_parser import drain
@@ -55,7 +55,7 @@ log = logging.getLogger("oss_emulator")
 # Bucket sub-resources OSS answers on `GET /` that the emulator does not model: refused as such
 # rather than answered with a listing the client would misread.
 BUCKET_SUBRESOURCES = frozenset((
-    "acl", "bucketInfo", "cors", "encryption", "inventory", "lifecycle", "location", "logging", "policy",
+    "cors", "encryption", "inventory", "lifecycle", "logging", "policy",
     "qos", "referer", "replication", "requestPayment", "stat", "tagging", "versioning", "versions", "website",
     "worm",
 ))
@@ -198,7 +198,9 @@ class Emulator:
         unsupported = sorted(BUCKET_SUBRESOURCES & query.keys())
         if unsupported:
             raise OssError(501, "NotImplemented", f"The emulator does not implement GET /?{unsupported[0]}.")
-        if "uploads" in query:
+        if query.keys() & {"bucketInfo", "location", "acl"}:
+            operation = self._describe_bucket
+        elif "uploads" in query:
             operation = self._list_uploads
         elif "list-type" in query:
             if query["list-type"] != "2":
@@ -208,6 +210,14 @@ class Emulator:
         else:
             operation = self._list_objects
         return _signed_only(operation)
+
+    def _describe_bucket(self, request: Request, key: str, query) -> Response:
+        settings = self.settings
+        if "bucketInfo" in query:
+            return bucket_info.bucket_info(settings.bucket, settings.region, self.directory)
+        if "location" in query:
+            return bucket_info.bucket_location(settings.region)
+        return bucket_info.bucket_acl()
 
     def _list_objects(self, request: Request, key: str, query) -> Response:
         return bucket_listing.list_objects(self.storage.index, self.settings.bucket, query)

@@ -149,3 +149,15 @@ def test_object_sub_resources_it_does_not_model_are_refused_not_misread(bucket):
     assert not bucket.object_exists("o2/link.txt") and not bucket.object_exists("o2/appended.txt")
     url = bucket.sign_url("GET", "o2/sub.txt", 60, params={"x-oss-traffic-limit": str(100 * 1024 * 8)})
     assert requests.get(url, timeout=5).content == b"body"  # a speed limit is accepted, not enforced
+
+
+def test_bucket_info_location_and_acl(bucket):
+    info = bucket.get_bucket_info()
+    assert (info.name, info.location, info.storage_class, info.acl.grant) == (BUCKET, "oss-cn-hangzhou", "Standard",
+                                                                              "private")
+    assert info.extranet_endpoint == "oss-cn-hangzhou.aliyuncs.com" and info.owner.id
+    assert bucket.get_bucket_location().location == "oss-cn-hangzhou"
+    assert bucket.get_bucket_acl().acl == "private"
+    refused(lambda: bucket.get_bucket_cors(), 501, "NotImplemented")
+    anonymous = requests.get(f"{bucket.endpoint}/{BUCKET}/?bucketInfo", timeout=5)
+    assert anonymous.status_code == 403 and error_code(anonymous) == "AccessDenied"

@@ -314,7 +314,7 @@ def test_list_refusals_and_empty_parameters(listed, shared_sdk):
     wrong = service_error(lambda: sdk_client(listed, secret="not-it").list_objects_v2(
         oss.ListObjectsV2Request(bucket=BUCKET)))
     assert (wrong.status_code, wrong.code) == (403, "SignatureDoesNotMatch")
-    unsupported = http.get(listed.url + "/?location", timeout=5)
+    unsupported = http.get(listed.url + "/?cors", timeout=5)
     assert unsupported.status_code == 501 and error_code(unsupported) == "NotImplemented"
 
 
@@ -519,3 +519,7 @@ def test_default_settings_send_path_style_requests_to_an_ip_endpoint(shared):
     assert client.list_buckets(oss.ListBucketsRequest(prefix="zz")).buckets in (None, [])
     assert client.is_bucket_exist(BUCKET) and not client.is_bucket_exist("another-bucket")
     assert client.is_object_exist(BUCKET, "path/style.txt") and not client.is_object_exist(BUCKET, "path/none.txt")
+    info = client.get_bucket_info(oss.GetBucketInfoRequest(bucket=BUCKET)).bucket_info
+    assert (info.name, info.location, info.acl, info.storage_class) == (BUCKET, "oss-cn-hangzhou", "private", "Standard")
+    assert client.get_bucket_location(oss.GetBucketLocationRequest(bucket=BUCKET)).location == "oss-cn-hangzhou"
+    assert client.get_bucket_acl(oss.GetBucketAclRequest(bucket=BUCKET)).acl == "private"

@@ -113,10 +113,13 @@ test('ali-oss against the standalone emulator', async (t) => {
     assert.deepEqual((await client.get('ali/mp.bin')).content, Buffer.concat(chunks));
   });
 
-  await t.test('listBuckets, and what the emulator does not model is 501, not a misread', async () => {
+  await t.test('listBuckets, bucket info, location and ACL, and what the emulator does not model is 501, not a misread', async () => {
     const listed = await client.listBuckets();
     assert.deepEqual(listed.buckets.map((b) => [b.name, b.region]), [[BUCKET, 'oss-cn-hangzhou']]);
     assert.equal((await client.listBuckets({ prefix: 'zz' })).buckets, null); // ali-oss's word for none
+    assert.equal((await client.getBucketInfo(BUCKET)).bucket.Name, BUCKET);
+    assert.equal((await client.getBucketLocation(BUCKET)).location, 'oss-cn-hangzhou');
+    assert.equal((await client.getBucketACL(BUCKET)).acl, 'private');
     await client.put('ali/tagged.txt', Buffer.from('body'));
     await refused(client.getObjectTagging('ali/tagged.txt'), 501, 'NotImplemented');
     await refused(client.putSymlink('ali/link.txt', 'ali/tagged.txt'), 501, 'NotImplemented');
