@@ -4,8 +4,7 @@ Modelled, in any order and applied left to right as OSS does: resize (w, h, l, s
 crop (x, y, w, h, g), rotate (0..360, clockwise), quality (q relative, Q absolute), format (jpg, png,
 webp, bmp, gif, tiff) and info (alone). Any other action or parameter is refused with 400
 InvalidArgument even where real OSS would process it, so a client never gets a silent no-op.
-The relative quality q_ is applied as the output quality, as for a source at quality 100 (the
-emulator does not estimate a JPEG's own quality).
+How q_ and Q_ relate to the source's own quality is image_process.py's.
 """
 from __future__ import annotations
 

@@ -16,6 +16,7 @@ import warnings
 from functools import lru_cache
 from typing import BinaryIO, List, Optional, Sequence, Tuple
 
+from . import jpeg_quality
 from .errors import OssError
 from .image_actions import MAX_OUTPUT_SIDE, Action, Crop, Format, Info, Quality, Resize, Rotate, invalid, parse
 
@@ -212,6 +213,18 @@ def _encode(frames, image_format: str, quality: Optional[int], source_info) -> b
     return out.getvalue()
 
 
+def _output_quality(action: Optional[Quality], image) -> Optional[int]:
+    """OSS's quality rules ("质量变换"): Q_ compresses to Q but never above the source's own quality;
+    q_ is that share of a JPEG source's quality (of any other source's, taken as Q_). A JPEG's
+    quality is estimated from its tables (jpeg_quality.py); other sources count as 100."""
+    if action is None:
+        return None
+    source = jpeg_quality.estimate(getattr(image, "quantization", None)) if image.format == "JPEG" else None
+    if action.absolute or source is None:
+        return min(action.value, source or 100)
+    return max(1, round(source * action.value / 100))
+
+
 def _info(image, size: int) -> Tuple[bytes, str]:
     width, height = image.size
     body = {"FileSize": {"value": str(size)}, "Format": {"value": OSS_NAMES[image.format]},
@@ -232,7 +245,7 @@ def render(handle: BinaryIO, size: int, actions: Sequence[Action]) -> Tuple[byte
         source_format = image.format
         steps, largest = _plan(actions, image.size, source_format == "GIF")
         out_format = next((a.pillow for a in reversed(actions) if isinstance(a, Format)), source_format)
-        quality = next((a.value for a in reversed(actions) if isinstance(a, Quality)), None)
+        quality = _output_quality(next((a for a in reversed(actions) if isinstance(a, Quality)), None), image)
         if all(step is None for step in steps) and out_format == source_format and quality is None:
             handle.seek(0)
             return handle.read(), FORMATS[source_format]

@@ -227,6 +227,35 @@ def test_quality_changes_the_encoding_and_crop_keeps_the_right_corner(emu):
     assert len(low) < len(high)
 
 
+def saved_quality(response) -> int:
+    from oss_emulator.jpeg_quality import estimate
+
+    return estimate(Image.open(io.BytesIO(response.content)).quantization)
+
+
+@pytest.mark.parametrize("source,spec,expected", [
+    # OSS's examples: a source at 80 with q_90 gives 72; Q_90 on a source at 95 gives 90, at 80 stays 80.
+    (80, "image/quality,q_90", 72),
+    (95, "image/quality,Q_90", 90),
+    (80, "image/quality,Q_90", 80),
+    (100, "image/quality,q_90", 90),
+    (60, "image/resize,w_100/quality,q_50", 30),
+    (80, "image/quality,q_50,Q_70", 70),  # both: Q
+    (None, "image/quality,q_40/format,jpg", 40),  # a PNG source counts as 100
+])
+def test_quality_is_relative_to_the_jpeg_sources_own(emu, source, spec, expected):
+    if source is None:
+        store(emu, "uploads/q.png", picture(fmt="PNG"))
+        got = process(emu, "uploads/q.png", spec)
+    else:
+        out = io.BytesIO()
+        Image.new("RGB", (400, 200), (200, 40, 40)).save(out, "JPEG", quality=source)
+        store(emu, "uploads/q.jpg", out.getvalue())
+        got = process(emu, "uploads/q.jpg", spec)
+    assert got.status_code == 200 and got.headers["Content-Type"] == "image/jpeg"
+    assert saved_quality(got) == expected
+
+
 def test_info_describes_the_stored_image(emu):
     data = picture(fmt="JPEG")
     store(emu, "uploads/info.jpg", data)
