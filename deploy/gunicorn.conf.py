@@ -30,7 +30,7 @@ def _worker_plan(settings) -> tuple:
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     if storage.startswith(("redis://", "rediss://", "redis+unix://")):
         return cores, f"{cores} 个 worker（每个 CPU 核一个）：限流计数在 Redis 中，各 worker 共用"
-    return 1, (f"只用 1 个 worker（本机有 {cores} 个 CPU 核）：RATELIMIT_STORAGE_URI 是 memory://，限流计数在进程内，"
+    return 1, (f"只用 1 个 worker（本机有 {cores} 个 CPU 核）：RATELIMIT_STORAGE_URI 是 memory:// ，限流计数在进程内，"
                f"多个 worker 会让实际上限成倍放大；设置 RATELIMIT_STORAGE_URI=redis://... 后自动每核一个 worker")
 
 
@@ -111,7 +111,7 @@ def on_starting(arbiter):
     if arbiter.num_workers == workers:
         arbiter.log.info(_workers_reason)
     elif arbiter.num_workers > 1 and workers == 1:  # -w or WEB_CONCURRENCY chose more than memory:// allows
-        arbiter.log.warning("%d 个 worker 但 RATELIMIT_STORAGE_URI 是 memory://：每个 worker 各自计数，实际限流上限是设置的 "
+        arbiter.log.warning("%d 个 worker 但 RATELIMIT_STORAGE_URI 是 memory:// ：每个 worker 各自计数，实际限流上限是设置的 "
                             "%d 倍；多 worker 请用 redis://", arbiter.num_workers, arbiter.num_workers)
 
     try:

@@ -23,7 +23,7 @@ USAGE = """\
   Region:          {region}
   AccessKeyId:     {key_id}
   AccessKeySecret: {secret}
-  数据目录：{directory}
+  数据目录：       {directory}
 客户端配置（详见 docs/local-oss.md）：
   oss2:                oss2.Bucket(oss2.Auth(id, secret), "{endpoint}", "{bucket}")
   alibabacloud-oss-v2: Config(region="{region}", endpoint="{endpoint}", ...)

@@ -169,8 +169,8 @@ def _announce_auth(settings) -> None:
         log.info("登录校验已开启：只有通过 wx.login 登录的用户才能拿到上传签名")
     elif settings.auth_explicitly_off and not settings.is_local:
         log.warning(
-            "!!! AUTH_REQUIRED=false：签名接口对所有人开放，任何人都能往你的 Bucket 上传文件并产生费用。"
-            "只应在内网调试时这样做。"
+            "！！！AUTH_REQUIRED=false：签名接口对所有人开放，任何人都能往你的 Bucket 上传文件并产生费用。"
+            "只应在内网调试时这样做！！！"
         )
     elif settings.auth_explicitly_off:
         log.info("AUTH_REQUIRED=false：签名接口不要求登录")

@@ -27,7 +27,7 @@ def main() -> int:
         if start_emulator(settings, app.instance_path) is None:
             server.server_close()
             return 2
-    log.info("签名服务已启动：http://%s:%s（模式 %s）", settings.host, settings.port, settings.credentials_type)
+    log.info("签名服务已启动：http://%s:%s （模式 %s）", settings.host, settings.port, settings.credentials_type)
     return serve_until_interrupted(server)
 
 

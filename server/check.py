@@ -59,10 +59,10 @@ class Check:
         except Exception as error:  # an ApiError from the OSS module (StorageUnavailable...), or a bug
             reason = f"{getattr(error, 'message', None) or type(error).__name__}（详细原因见上面的日志）"
         else:
-            self.out(f"  ✓ {title} ({(time.monotonic() - started) * 1000:.0f} ms){': ' + detail if detail else ''}")
+            self.out(f"  ✓ {title}（{(time.monotonic() - started) * 1000:.0f} ms）{'：' + detail if detail else ''}")
             return True
         self.failed = True
-        self.out(f"  ✗ {title}: {reason}")
+        self.out(f"  ✗ {title}：{reason}")
         return False
 
 
@@ -77,7 +77,7 @@ def run(out=print) -> int:
     signer = app.extensions["upload_signer"]
     bucket = app.extensions["bucket"]
     check = Check(out)
-    out(f"OSS 自检：Bucket {settings.bucket}（地域 {settings.region}），上传地址 {settings.upload_host}，凭证方式 {settings.credentials_type}")
+    out(f"OSS 自检：Bucket {settings.bucket}（地域 {settings.region}），凭证方式 {settings.credentials_type}，上传地址 {settings.upload_host}")
     state = {}
 
     def credentials():
@@ -102,7 +102,7 @@ def run(out=print) -> int:
         try:
             response = requests.post(form["host"], files=files, timeout=15)
         except requests.RequestException as error:
-            raise StepFailed(f"连不上 {form['host']}（{type(error).__name__}）：检查网络、OSS_UPLOAD_HOST"
+            raise StepFailed(f"连不上 {form['host']} （{type(error).__name__}）：检查网络、OSS_UPLOAD_HOST"
                              + ("；本地模式要先 make run" if settings.is_local else "")) from None
         if response.status_code not in (200, 204):
             raise StepFailed(_oss_error(response))

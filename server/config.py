@@ -171,7 +171,7 @@ def _upload_dir(env) -> str:
     parts = value[:-1].split("/")
     if any(part in ("", ".", "..") or not re.match(r"^[\w.-]+$", part) for part in parts):
         raise ConfigError(
-            "OSS_UPLOAD_DIR", f"'{raw}' 不是合法的目录前缀", "只用字母、数字、-、_、。和 /，例如 uploads/"
+            "OSS_UPLOAD_DIR", f"'{raw}' 不是合法的目录前缀", "只用字母、数字、-、_、. 和 /，例如 uploads/"
         )
     return value
 
@@ -223,12 +223,12 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         region=region,
         upload_host=upload_host.rstrip("/"),
         upload_dir=_upload_dir(env),
-        max_size=_int(env, "OSS_MAX_SIZE", 100 * MIB, 1, OSS_MAX_OBJECT_SIZE, " （字节，最大 5 GiB）"),
+        max_size=_int(env, "OSS_MAX_SIZE", 100 * MIB, 1, OSS_MAX_OBJECT_SIZE, "（字节，最大 5 GiB）"),
         allowed_extensions=_extensions(env),
         allow_nameless_uploads=bool(_bool(env, "OSS_ALLOW_NAMELESS_UPLOADS")),
-        expire_seconds=_int(env, "OSS_EXPIRE_SECONDS", 600, 60, 3600, " （秒）"),
+        expire_seconds=_int(env, "OSS_EXPIRE_SECONDS", 600, 60, 3600, "（秒）"),
         credentials_type=credentials_type,
-        sts_duration_seconds=_int(env, "STS_DURATION_SECONDS", 3600, 900, 43200, " （秒）"),
+        sts_duration_seconds=_int(env, "STS_DURATION_SECONDS", 3600, 900, 43200, "（秒）"),
         local_access_key_id=_get(env, "LOCAL_OSS_ACCESS_KEY_ID") or LOCAL_DEFAULT_ACCESS_KEY_ID,
         local_access_key_secret=_get(env, "LOCAL_OSS_ACCESS_KEY_SECRET") or LOCAL_DEFAULT_ACCESS_KEY_SECRET,
         local_oss_dir=_get(env, "LOCAL_OSS_DIR"),
@@ -241,12 +241,12 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     settings.update(_ram_role_arn(env, region) if credentials_type == "ram_role_arn" else NO_RAM_ROLE_ARN)
     settings["ecs_role_name"] = _ecs_role_name(env) if credentials_type == "ecs_ram_role" else ""
     settings.update(_callback(env, local, host, port, settings["secret_key"]))
-    settings["download_expire_seconds"] = _int(env, "OSS_DOWNLOAD_EXPIRE_SECONDS", 600, 60, 86400, " （秒）")
+    settings["download_expire_seconds"] = _int(env, "OSS_DOWNLOAD_EXPIRE_SECONDS", 600, 60, 86400, "（秒）")
     settings["multipart_part_size"] = _int(env, "MULTIPART_PART_SIZE", DEFAULT_PART_SIZE, MIN_PART_SIZE,
-                                           OSS_MAX_OBJECT_SIZE, " （字节，至少 102400）")
+                                           OSS_MAX_OBJECT_SIZE, "（字节，至少 102400）")
     settings["database_url"] = _database_url(env)
-    settings["user_quota_bytes"] = _int(env, "USER_QUOTA_BYTES", GIB, 0, 2**62, " （字节，0 表示不限）")
-    settings["user_quota_files"] = _int(env, "USER_QUOTA_FILES", 1000, 0, 2**31, " （0 表示不限）")
+    settings["user_quota_bytes"] = _int(env, "USER_QUOTA_BYTES", GIB, 0, 2**62, "（字节，0 表示不限）")
+    settings["user_quota_files"] = _int(env, "USER_QUOTA_FILES", 1000, 0, 2**31, "（0 表示不限）")
     settings["metrics_token"] = _metrics_token(env)
     return Settings(**settings)
 
@@ -274,7 +274,7 @@ def _callback(env, local: bool, host: str, port: int, secret_key: str) -> dict:
         pattern = r"^https?://[^\s/?#]+(/[^\s?#]*)?$" if local else r"^https://[^\s/?#]+(/[^\s?#]*)?$"
         if not re.match(pattern, base):
             raise ConfigError("PUBLIC_BASE_URL", f"'{base}' 不是合法的 https 地址",
-                              "填写签名服务对公网的 https 地址，例如 https://signer.example.com（OSS 要能访问到它）")
+                              "填写签名服务对公网的 https 地址，例如 https://signer.example.com （OSS 要能访问到它）")
     explicit = _bool(env, "OSS_CALLBACK")
     if explicit and not base:
         raise ConfigError("PUBLIC_BASE_URL", "未设置，而 OSS_CALLBACK=on", "上传回调需要 OSS 能访问到的签名服务地址")
@@ -303,7 +303,7 @@ DATABASE_DRIVERS = {
 }
 _DATABASE_EXAMPLES = (
     "例如 sqlite:////var/lib/oss-signer/uploads.sqlite3、mysql+pymysql://用户:密码@rm-xxx.mysql.rds.aliyuncs.com:3306/库名"
-    " 或 postgresql+psycopg://用户:密码@主机:5432/库名；留空则使用 instance/ 下的 SQLite 文件"
+    " 或 postgresql+psycopg://用户:密码@主机:5432/库名 ；留空则使用 instance/ 下的 SQLite 文件"
 )
 
 
@@ -314,7 +314,7 @@ def _database_url(env) -> str:
         return ""
     scheme = raw.split("://", 1)[0].lower() if "://" in raw else ""
     if scheme in ("mysql", "mariadb", "mysql+mysqldb", "postgresql", "postgres"):
-        raise ConfigError("DATABASE_URL", f"未指定驱动（{scheme}://）", "MySQL / MariaDB 写 mysql+pymysql://...，PostgreSQL 写 postgresql+psycopg://...")
+        raise ConfigError("DATABASE_URL", f"未指定驱动（{scheme}://）", "MySQL / MariaDB 写 mysql+pymysql://... ，PostgreSQL 写 postgresql+psycopg://...")
     if scheme not in DATABASE_DRIVERS:
         shown = scheme if re.fullmatch(r"[a-z0-9+]{1,40}", scheme) else "?"
         raise ConfigError("DATABASE_URL", f"不支持的数据库类型 '{shown}'", _DATABASE_EXAMPLES)
@@ -376,7 +376,7 @@ def _ram_role_arn(env, region) -> dict:
     session_name = _get(env, "ALIBABA_CLOUD_ROLE_SESSION_NAME") or "oss-wechat-upload"
     if not re.match(r"^[\w.@-]{2,64}$", session_name):
         raise ConfigError(
-            "ALIBABA_CLOUD_ROLE_SESSION_NAME", f"'{session_name}' 不合法", "2 到 64 个字符：字母、数字、。@ - _"
+            "ALIBABA_CLOUD_ROLE_SESSION_NAME", f"'{session_name}' 不合法", "2 到 64 个字符：字母、数字、. @ - _"
         )
     return dict(
         access_key_id=key_id,
@@ -435,7 +435,7 @@ def _auth(env, local: bool) -> dict:
         raise ConfigError("WECHAT_API_BASE", f"'{api_base}' 不是合法的地址", "一般不用设置，默认 https://api.weixin.qq.com")
     storage = _get(env, "RATELIMIT_STORAGE_URI") or "memory://"
     if not re.match(r"^(memory|redis|rediss|redis\+unix)://", storage):
-        raise ConfigError("RATELIMIT_STORAGE_URI", f"'{storage}' 不支持", "使用 memory://（单实例）或 redis://host:6379/0（多实例）")
+        raise ConfigError("RATELIMIT_STORAGE_URI", f"'{storage}' 不支持", "使用 memory:// （单实例）或 redis://host:6379/0 （多实例）")
     return dict(
         auth_required=required,
         auth_explicitly_off=explicit is False,
@@ -443,7 +443,7 @@ def _auth(env, local: bool) -> dict:
         wechat_app_secret=app_secret,
         wechat_api_base=api_base,
         secret_key=secret_key,
-        session_ttl_seconds=_int(env, "SESSION_TTL_SECONDS", 7200, 60, 30 * 86400, " （秒）"),
+        session_ttl_seconds=_int(env, "SESSION_TTL_SECONDS", 7200, 60, 30 * 86400, "（秒）"),
         sign_rate_limit=_rate(env, "SIGN_RATE_LIMIT", "30/minute"),
         login_rate_limit=_rate(env, "LOGIN_RATE_LIMIT", "10/minute"),
         ratelimit_storage_uri=storage,

@@ -550,8 +550,8 @@ class Database:
             stored = self.schema_version()
         except DatabaseUnavailable as error:
             log.warning(
-                "数据库暂时连不上（%s：%s），服务照常启动；上传记录相关接口先返回 503，数据库恢复后自动建表",
-                self.shown_url, error.cause,
+                "数据库暂时连不上（%s），服务照常启动；上传记录相关接口先返回 503，数据库恢复后自动建表。数据库：%s",
+                error.cause, self.shown_url,
             )
             return False
         finally:
@@ -907,7 +907,7 @@ class Database:
             now = time.monotonic()
             if self._last_outage_log is None or now - self._last_outage_log >= _LOG_OUTAGE_EVERY_SECONDS:
                 self._last_outage_log = now
-                log.warning("数据库不可用，相关接口返回 503: %s", error.cause)
+                log.warning("数据库不可用，相关接口返回 503：%s", error.cause)
             raise
         if self._down_since is not None:
             log.info("数据库已恢复（中断约 %d 秒）", time.monotonic() - self._down_since)

@@ -72,7 +72,7 @@ class Records:
             raise ObjectNotFound()
         problems = problems_of(info, content_type_for_key(key))
         if problems:
-            log.warning("上传的对象带有签名之外的字段，已删除，不记录：%s（%s）", key, "、".join(problems))
+            log.warning("上传的对象带有签名之外的字段，已删除，不记录：%s（%s）", key, ", ".join(problems))
             self.bucket.delete(key)
             raise ObjectRejected()
         return info

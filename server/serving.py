@@ -44,7 +44,7 @@ def bind_or_explain(host: str, port: int, app, what: str, port_setting: str) -> 
             fix = f"换一个 {port_setting}，或先停止占用端口的进程"
         else:  # an address this machine does not have, or a name that does not resolve
             fix = "检查 HOST：本机开发用 127.0.0.1，局域网访问用 0.0.0.0"
-        print(f"无法监听 {host}:{port} ({what}): {error.strerror or error}。{fix}", file=sys.stderr)
+        print(f"无法监听 {host}:{port}（{what}）：{error.strerror or error}。{fix}", file=sys.stderr)
         return None
 
 
