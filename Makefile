@@ -23,7 +23,17 @@ install: $(RUNTIME_STAMP)
 run: $(RUNTIME_STAMP)
 	$(BIN)/python -m server
 
-test: test-python test-js
+test: test-deps
+	$(MAKE) test-python test-js
+
+# What the tests need, fetched side by side: pip, npm and the system packages share nothing, so none waits
+# for another. The system packages go one at a time (apt locks).
+.PHONY: test-deps system-deps
+test-deps:
+	$(MAKE) -j3 $(TEST_STAMP) $(NPM_STAMP) system-deps
+
+system-deps: | $(BIN)/python
+	$(MAKE) -j1 redis-server nginx-binary mariadb-binary
 
 # The mini-program's tests (Node; the end-to-end ones start the Python server): npm ci only when the lock file changed.
 NPM_STAMP := node_modules/.npm-ci-installed
