@@ -27,6 +27,7 @@ from typing import Callable, List, Optional
 
 from .db import COMPLETED, key_hash
 from .errors import ApiError
+from .listed_keys import ListedKeys
 from .metrics import UPLOADS_RECORDED  # in this process only; --metrics-file carries the run's counts
 from .records import ObjectNotFound, ObjectRejected, problems_of
 from .upload_rules import content_type_for_key
@@ -72,8 +73,9 @@ class Reconciler:
         try:
             started = self.clock()
             self.multipart_uploads(started)
-            listed = self.orphan_objects(started)
-            self.missing_objects(started, listed)
+            with ListedKeys() as listed:
+                self.orphan_objects(started, listed)
+                self.missing_objects(started, listed)
             self.purge(started)
         finally:
             if not self.dry_run:
@@ -128,15 +130,14 @@ class Reconciler:
                           "aborted")
 
     # -- (a) ---------------------------------------------------------------------------------
-    def orphan_objects(self, started: datetime) -> set:
-        """Record or delete objects without a record; the hashes of every key listed (for (b))."""
-        listed = set()
+    def orphan_objects(self, started: datetime, listed: ListedKeys) -> None:
+        """Record or delete objects without a record; every key listed goes into `listed` (for (b))."""
         bucket = self.settings.bucket
         for page in self.lister.list_objects(self.settings.upload_dir):
             if not self.dry_run and not self.db.acquire_lease(LEASE, self.holder, LEASE_SECONDS):
                 raise LeaseLost()  # another runner took over after our lease ran out: leave it the work
             keys = [o.key for o in page]
-            listed.update(bytes.fromhex(key_hash(bucket, key)) for key in keys)
+            listed.add(bytes.fromhex(key_hash(bucket, key)) for key in keys)
             recorded = self.db.recorded_keys(bucket, keys)
             for listed_object in page:
                 if listed_object.key in recorded:
@@ -151,7 +152,6 @@ class Reconciler:
                     self._act(f"补记或删除（不合规时）没有记录的对象：{listed_object.key}",
                               lambda key=listed_object.key, folder=folder: self._record(key, folder),
                               lambda key=listed_object.key: self._verdict(key))
-        return listed
 
     def _verdict(self, key: str) -> Optional[str]:
         """What _record would do, without doing it (--dry-run)."""
@@ -172,7 +172,7 @@ class Reconciler:
         return "recorded"
 
     # -- (b) ---------------------------------------------------------------------------------
-    def missing_objects(self, started: datetime, listed: set) -> None:
+    def missing_objects(self, started: datetime, listed: ListedKeys) -> None:
         after = 0
         while True:
             # Only records older than the listing: a newer one's object may have arrived after its page.
