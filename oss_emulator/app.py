@@ -64,11 +64,30 @@ BUCKET_SUBRESOURCES = frozenset((
 # append, restore...) is refused as not implemented, never served as a plain GET or PUT of the key.
 OBJECT_SUBRESOURCES = frozenset((
     "acl", "uploads", "uploadId", "partNumber", "objectMeta", "x-oss-process", "security-token",
-    # A download speed limit: accepted and not enforced (nothing to save on loopback).
+    # A speed limit: its value is checked as OSS checks it, the limit itself not enforced (loopback).
     "x-oss-traffic-limit",
     "response-content-type", "response-content-language", "response-expires", "response-cache-control",
     "response-content-disposition", "response-content-encoding",
 ))
+
+
+SERVICE_PARAMETERS = frozenset(("prefix", "marker", "max-keys"))
+# "限速值取值范围为819200~838860800，单位为bit/s" (OSS's 单链接限速; out of range: 0004-00000502).
+TRAFFIC_LIMIT = (819_200, 838_860_800)
+
+
+def _check_traffic_limit(request: Request, query) -> None:
+    """x-oss-traffic-limit, in the query (presigned URLs) or as a header: a number in OSS's range."""
+    for value in (query.get("x-oss-traffic-limit"), request.headers.get("x-oss-traffic-limit")):
+        if value is not None and not (value.isdigit() and len(value) <= 10
+                                      and TRAFFIC_LIMIT[0] <= int(value) <= TRAFFIC_LIMIT[1]):
+            raise invalid_argument(f"x-oss-traffic-limit must be between {TRAFFIC_LIMIT[0]} and {TRAFFIC_LIMIT[1]} "
+                                   "bit/s.", "0004-00000502", "x-oss-traffic-limit", value[:64])
+
+
+def _signing_parameter(name: str) -> bool:
+    """A presigned URL's own parameters (V4 `x-oss-*`, V1 and its STS token)."""
+    return name.startswith("x-oss-") or name in ("OSSAccessKeyId", "Expires", "Signature", "security-token")
 
 
 def default_storage_dir(bucket: str, instance_path: Optional[str] = None) -> str:
@@ -137,8 +156,11 @@ class Emulator:
         key, principal = self._resolve(method, key, pairs, headers)
         if key is None:
             handler = self._service_route(method, query)
+        elif key == "":
+            handler = self._bucket_route(method, query)
         else:
-            handler = self._bucket_route(method, query) if key == "" else self._route(method, query)
+            _check_traffic_limit(request, query)
+            handler = self._route(method, query)
         if handler is None:
             raise errors.method_not_allowed()
         return handler(request, key, query, principal)
@@ -183,11 +205,16 @@ class Emulator:
             raise refusal from None
 
     def _service_route(self, method: str, query) -> Callable:
+        """ListBuckets, with its own parameters only: anything else asked of the service (regions,
+        QoS, tag filters...) is refused as not implemented, never answered with a bucket list."""
+        unsupported = sorted(name for name in query if name not in SERVICE_PARAMETERS and not _signing_parameter(name))
+        if unsupported:
+            raise OssError(501, "NotImplemented", f"The emulator does not implement GET /?{unsupported[0]} on the service.")
         return _signed_only(self._list_buckets)
 
     def _list_buckets(self, request: Request, key: str, query) -> Response:
         settings = self.settings
-        return list_buckets(settings.bucket, settings.region, self.directory, query)
+        return list_buckets(settings.bucket, settings.region, self.storage.created, query)
 
     def _bucket_route(self, method: str, query) -> Optional[Callable]:
         """The handler of a bucket operation, `method /?query` (signed only: the bucket is private)."""
@@ -214,7 +241,7 @@ class Emulator:
     def _describe_bucket(self, request: Request, key: str, query) -> Response:
         settings = self.settings
         if "bucketInfo" in query:
-            return bucket_info.bucket_info(settings.bucket, settings.region, self.directory)
+            return bucket_info.bucket_info(settings.bucket, settings.region, self.storage.created)
         if "location" in query:
             return bucket_info.bucket_location(settings.region)
         return bucket_info.bucket_acl()
@@ -233,9 +260,12 @@ class Emulator:
 
     def _route(self, method: str, query) -> Optional[Callable]:
         """The handler of `method /<key>?query`: (request, key, query, principal) -> Response."""
-        unsupported = sorted((SUBRESOURCES - OBJECT_SUBRESOURCES) & query.keys())
+        # OSS's "null" version is the only one an unversioned bucket has: the object itself.
+        unsupported = sorted(name for name in (SUBRESOURCES - OBJECT_SUBRESOURCES) & query.keys()
+                             if not (name == "versionId" and query[name] == "null"))
         if unsupported:
-            raise OssError(501, "NotImplemented", f"The emulator does not implement {method} /<key>?{unsupported[0]}.")
+            # Checked after the caller is known: an anonymous request is AccessDenied first, as in OSS.
+            return _signed_only(_not_implemented(f"{method} /<key>?{unsupported[0]}"))
         if "acl" in query and method in ("GET", "PUT"):
             operation = self._get_acl if method == "GET" else self._put_acl
         elif "uploadId" in query:
@@ -297,6 +327,12 @@ class Emulator:
 def _names(raw_query: bytes) -> set:
     """The parameter names of a raw query string."""
     return {unquote(piece.partition("=")[0]) for piece in raw_query.decode("utf-8", "replace").split("&") if piece}
+
+
+def _not_implemented(what: str) -> Callable:
+    def refuse(request: Request, key: str, query) -> Response:
+        raise OssError(501, "NotImplemented", f"The emulator does not implement {what}.")
+    return refuse
 
 
 def _signed_only(operation: Callable) -> Callable:

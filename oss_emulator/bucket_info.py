@@ -2,11 +2,10 @@
 (`GET /?location`), GetBucketAcl (`GET /?acl`), and the entry ListBuckets gives it (service_listing.py).
 
 The bucket is private (the kit's security model: every read is presigned) and Standard; it was
-"created" when its storage folder was.
+created when its storage was first set up (Storage.created).
 """
 from __future__ import annotations
 
-import os
 from typing import List, Tuple
 
 from werkzeug.wrappers import Response
@@ -18,9 +17,8 @@ BUCKET_ACL = "private"
 OWNER = [("ID", OWNER_ID), ("DisplayName", OWNER_NAME)]
 
 
-def describe(bucket: str, region: str, storage_root: str) -> List[Tuple[str, str]]:
-    """The fields OSS gives a bucket in ListBuckets and GetBucketInfo."""
-    created = os.stat(storage_root).st_ctime if os.path.exists(storage_root) else 0
+def describe(bucket: str, region: str, created: float) -> List[Tuple[str, str]]:
+    """The fields OSS gives a bucket in ListBuckets and GetBucketInfo (`created`: Unix time)."""
     return [
         ("CreationDate", iso_time(created)),
         ("ExtranetEndpoint", f"oss-{region}.aliyuncs.com"),
@@ -32,8 +30,8 @@ def describe(bucket: str, region: str, storage_root: str) -> List[Tuple[str, str
     ]
 
 
-def bucket_info(bucket: str, region: str, storage_root: str) -> Response:
-    fields = describe(bucket, region, storage_root)
+def bucket_info(bucket: str, region: str, created: float) -> Response:
+    fields = describe(bucket, region, created)
     inner = "".join(f"    <{name}>{value}</{name}>\n" for name, value in fields) + \
         group("Owner", OWNER, "    ") + group("AccessControlList", [("Grant", BUCKET_ACL)], "    ") + \
         "    <DataRedundancyType>LRS</DataRedundancyType>\n"

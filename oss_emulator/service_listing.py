@@ -15,7 +15,7 @@ from .bucket_info import OWNER, describe
 from .xml_body import document, group
 
 
-def list_buckets(bucket: str, region: str, storage_root: str, query: Mapping[str, str]) -> Response:
+def list_buckets(bucket: str, region: str, created: float, query: Mapping[str, str]) -> Response:
     """OSS's ListAllMyBucketsResult for `bucket`, filtered by `prefix` and `marker`. With one bucket
     the answer is never truncated, so (as OSS does for a complete answer) it carries no Prefix,
     Marker, MaxKeys, IsTruncated or NextMarker."""
@@ -24,7 +24,7 @@ def list_buckets(bucket: str, region: str, storage_root: str, query: Mapping[str
     # "max-keys ... 默认为 100，取值不能大于 1000" (OSS's GetService doc); 1 is the least that lists anything.
     query_params.integer(query, "max-keys", 100, 1, 1000)
     listed = bucket.startswith(prefix) and bucket > marker
-    buckets = group("Bucket", describe(bucket, region, storage_root), "    ") if listed else ""
+    buckets = group("Bucket", describe(bucket, region, created), "    ") if listed else ""
     return document("ListAllMyBucketsResult", [
         group("Owner", OWNER),
         # An empty list is an empty element: ali-oss reads whitespace inside it as a bucket.

@@ -64,6 +64,8 @@ class StoredObject:
 
 
 class Storage:
+    CREATED_FILE = "created"  # the bucket's creation time, the one file of the root folder
+
     def __init__(self, root: str):
         self.root = os.path.abspath(root)
         self.temp_dir = os.path.join(self.root, ".tmp")
@@ -74,6 +76,24 @@ class Storage:
         self._lock = threading.Lock()
         self._hard_links = True
         self.index = ObjectIndex(self.meta_dir, self._read)
+        self.created = self._created()
+
+    def _created(self) -> float:
+        """When this bucket's storage was first set up (Unix time): the bucket's CreationDate. Written
+        once; a folder's own times change with every entry added to it."""
+        path = os.path.join(self.root, self.CREATED_FILE)
+        try:
+            with open(path, "x", encoding="ascii") as handle:
+                now = time.time()
+                handle.write(repr(now))
+                return now
+        except FileExistsError:
+            pass
+        try:
+            with open(path, encoding="ascii") as handle:
+                return float(handle.read().strip())
+        except (OSError, ValueError):  # unreadable or half-written by a killed process: the file's own time
+            return os.stat(path).st_mtime
 
     def sweep(self, now: Optional[float] = None) -> None:
         """At start: what a dead writer left behind is never an object and never will be."""

@@ -19,12 +19,17 @@ class ListedKeys:
     def __init__(self, directory: Optional[str] = None):
         handle, self.path = tempfile.mkstemp(prefix="reconcile-listed-", suffix=".sqlite3", dir=directory)
         os.close(handle)
-        self._conn = sqlite3.connect(self.path)
-        # Scratch data: no journal and no fsync; a crash loses nothing that matters.
-        self._conn.execute("PRAGMA journal_mode=OFF")
-        self._conn.execute("PRAGMA synchronous=OFF")
-        self._conn.execute("PRAGMA cache_size=-4096")  # at most about 4 MB of pages in memory
-        self._conn.execute("CREATE TABLE listed (digest BLOB PRIMARY KEY) WITHOUT ROWID")
+        self._conn: Optional[sqlite3.Connection] = None
+        try:
+            self._conn = sqlite3.connect(self.path)
+            # Scratch data: no journal and no fsync; a crash loses nothing that matters.
+            self._conn.execute("PRAGMA journal_mode=OFF")
+            self._conn.execute("PRAGMA synchronous=OFF")
+            self._conn.execute("PRAGMA cache_size=-4096")  # at most about 4 MB of pages in memory
+            self._conn.execute("CREATE TABLE listed (digest BLOB PRIMARY KEY) WITHOUT ROWID")
+        except BaseException:
+            self.close()  # a full disk, say: no file left behind
+            raise
 
     def add(self, digests: Iterable[bytes]) -> None:
         self._conn.executemany("INSERT OR IGNORE INTO listed VALUES (?)", ((d[:DIGEST_BYTES],) for d in digests))
@@ -37,7 +42,9 @@ class ListedKeys:
         return self._conn.execute("SELECT COUNT(*) FROM listed").fetchone()[0]
 
     def close(self) -> None:
-        self._conn.close()
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
         try:
             os.unlink(self.path)
         except FileNotFoundError:

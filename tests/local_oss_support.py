@@ -15,6 +15,7 @@ from alibabacloud_oss_v2.types import HttpRequest, SigningContext
 from server.config import load_settings
 from server.credentials.local import mint
 from oss_emulator import create_emulator_app
+from oss_emulator.storage import Storage
 from tests.net import serve
 from tests.ossform import error_code, error_message, multipart, multipart_parts, signed_fields
 
@@ -70,11 +71,11 @@ class Emu:
         return signed_fields(key, KEY_ID, SECRET, "cn-hangzhou", now, conditions, **kwargs)
 
     def files(self):
-        """Every file under the storage directory (temporary ones included)."""
+        """Every file under the storage directory (temporary ones included) but the bucket's creation time."""
         found = []
         for root, _, names in os.walk(self.directory):
             found += [os.path.join(root, n) for n in names]
-        return sorted(found)
+        return sorted(f for f in found if f != os.path.join(self.directory, Storage.CREATED_FILE))
 
     def objects(self):
         return sorted(os.listdir(os.path.join(self.directory, "blobs")))

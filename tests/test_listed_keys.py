@@ -49,3 +49,15 @@ def test_the_file_is_removed_when_the_run_fails(tmp_path, monkeypatch):
             listed.add([digest(1)])
             raise RuntimeError("OSS went away")
     assert os.listdir(tmp_path) == []
+
+
+def test_no_file_is_left_when_setting_up_fails(tmp_path, monkeypatch):
+    import sqlite3
+
+    def full_disk(path):
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(sqlite3, "connect", full_disk)
+    with pytest.raises(sqlite3.OperationalError):
+        ListedKeys(str(tmp_path))
+    assert os.listdir(tmp_path) == []

@@ -136,6 +136,9 @@ def test_list_buckets_signed_as_the_service(bucket, emu):
     assert [b.name for b in v4.list_buckets().buckets] == [BUCKET]
     refused(lambda: oss2.Service(oss2.Auth(KEY_ID, "not-it"), emu.url).list_buckets(), 403, "SignatureDoesNotMatch")
     refused(lambda: service.list_buckets(max_keys=1001), 400, "InvalidArgument")
+    # Other questions to the service are not answered with a bucket list.
+    refused(lambda: service.describe_regions(), 501, "NotImplemented")
+    refused(lambda: service.list_buckets(params={"tag-key": "team"}), 501, "NotImplemented")
     assert [o.key for o in oss2.ObjectIterator(bucket, max_keys=1)][:1], "GET / of the bucket still lists objects"
 
 
@@ -149,6 +152,14 @@ def test_object_sub_resources_it_does_not_model_are_refused_not_misread(bucket):
     assert not bucket.object_exists("o2/link.txt") and not bucket.object_exists("o2/appended.txt")
     url = bucket.sign_url("GET", "o2/sub.txt", 60, params={"x-oss-traffic-limit": str(100 * 1024 * 8)})
     assert requests.get(url, timeout=5).content == b"body"  # a speed limit is accepted, not enforced
+    for value in ("819199", "838860801", "abc"):  # OSS's range is 819200..838860800 bit/s
+        slow = bucket.sign_url("GET", "o2/sub.txt", 60, params={"x-oss-traffic-limit": value})
+        answer = requests.get(slow, timeout=5)
+        assert answer.status_code == 400 and error_code(answer) == "InvalidArgument", value
+    refused(lambda: bucket.put_object("o2/slow.txt", b"x", headers={"x-oss-traffic-limit": "1"}), 400, "InvalidArgument")
+    assert bucket.get_object("o2/sub.txt", params={"versionId": "null"}).read() == b"body"  # the only version
+    anonymous = requests.get(f"{bucket.endpoint}/{BUCKET}/o2/sub.txt?tagging", timeout=5)
+    assert anonymous.status_code == 403 and error_code(anonymous) == "AccessDenied"
 
 
 def test_bucket_info_location_and_acl(bucket):
@@ -158,6 +169,8 @@ def test_bucket_info_location_and_acl(bucket):
     assert info.extranet_endpoint == "oss-cn-hangzhou.aliyuncs.com" and info.owner.id
     assert bucket.get_bucket_location().location == "oss-cn-hangzhou"
     assert bucket.get_bucket_acl().acl == "private"
+    bucket.put_object("o2/later.txt", b"x")  # the bucket's creation date does not move with its contents
+    assert bucket.get_bucket_info().creation_date == info.creation_date
     refused(lambda: bucket.get_bucket_cors(), 501, "NotImplemented")
     anonymous = requests.get(f"{bucket.endpoint}/{BUCKET}/?bucketInfo", timeout=5)
     assert anonymous.status_code == 403 and error_code(anonymous) == "AccessDenied"

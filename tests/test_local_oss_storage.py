@@ -107,3 +107,14 @@ def test_start_up_clears_only_stale_temp_files(tmp_path):
     Storage(storage.root).clear_temp()
     assert not os.path.exists(stale)
     assert os.path.exists(in_flight)
+
+
+def test_the_buckets_creation_time_is_kept_across_restarts(tmp_path):
+    """GetBucketInfo's CreationDate: written once when the storage is first set up, never taken from
+    the folder's own times (they change with every entry added to it)."""
+    first = Storage(str(tmp_path)).created
+    os.mkdir(tmp_path / "keys")  # what the first callback adds beside the objects
+    os.utime(tmp_path, (first + 3600, first + 3600))
+    assert Storage(str(tmp_path)).created == first
+    (tmp_path / "created").write_text("half-writ")  # a process killed while writing it
+    assert Storage(str(tmp_path)).created == os.stat(tmp_path / "created").st_mtime
