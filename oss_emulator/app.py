@@ -46,49 +46,12 @@ from .objects import ObjectReader
 from .errors import REQUEST_ID
 from .post_object import PostObject
 from .put_object import PutObject
-from .request_auth_v1 import SUBRESOURCES
+from .query_rules import (BUCKET_SUBRESOURCES, OBJECT_SUBRESOURCES, SERVICE_PARAMETERS, SUBRESOURCES,
+                          check_traffic_limit, signing_parameter)
 from .service_listing import list_buckets
 from .storage import Storage
 
 log = logging.getLogger("oss_emulator")
-
-# Bucket sub-resources OSS answers on `GET /` that the emulator does not model: refused as such
-# rather than answered with a listing the client would misread.
-BUCKET_SUBRESOURCES = frozenset((
-    "cors", "encryption", "inventory", "lifecycle", "logging", "policy",
-    "qos", "referer", "replication", "requestPayment", "stat", "tagging", "versioning", "versions", "website",
-    "worm",
-))
-
-# The sub-resources an object request may carry here; any other one OSS knows (tagging, symlink,
-# append, restore...) is refused as not implemented, never served as a plain GET or PUT of the key.
-OBJECT_SUBRESOURCES = frozenset((
-    "acl", "uploads", "uploadId", "partNumber", "objectMeta", "x-oss-process", "security-token",
-    # A speed limit: its value is checked as OSS checks it, the limit itself not enforced (loopback).
-    "x-oss-traffic-limit",
-    "response-content-type", "response-content-language", "response-expires", "response-cache-control",
-    "response-content-disposition", "response-content-encoding",
-))
-
-
-SERVICE_PARAMETERS = frozenset(("prefix", "marker", "max-keys"))
-# "限速值取值范围为819200~838860800，单位为bit/s" (OSS's 单链接限速; out of range: 0004-00000502).
-TRAFFIC_LIMIT = (819_200, 838_860_800)
-
-
-def _check_traffic_limit(request: Request, query) -> None:
-    """x-oss-traffic-limit, in the query (presigned URLs) or as a header: a number in OSS's range."""
-    for value in (query.get("x-oss-traffic-limit"), request.headers.get("x-oss-traffic-limit")):
-        if value is not None and not (value.isdigit() and len(value) <= 10
-                                      and TRAFFIC_LIMIT[0] <= int(value) <= TRAFFIC_LIMIT[1]):
-            raise invalid_argument(f"x-oss-traffic-limit must be between {TRAFFIC_LIMIT[0]} and {TRAFFIC_LIMIT[1]} "
-                                   "bit/s.", "0004-00000502", "x-oss-traffic-limit", value[:64])
-
-
-def _signing_parameter(name: str) -> bool:
-    """A presigned URL's own parameters (V4 `x-oss-*`, V1 and its STS token)."""
-    return name.startswith("x-oss-") or name in ("OSSAccessKeyId", "Expires", "Signature", "security-token")
-
 
 def default_storage_dir(bucket: str, instance_path: Optional[str] = None) -> str:
     """`<instance folder>/local-oss/<bucket>`; the instance folder is the signer app's."""
@@ -159,7 +122,7 @@ class Emulator:
         elif key == "":
             handler = self._bucket_route(method, query)
         else:
-            _check_traffic_limit(request, query)
+            check_traffic_limit(request, query)
             handler = self._route(method, query)
         if handler is None:
             raise errors.method_not_allowed()
@@ -207,7 +170,7 @@ class Emulator:
     def _service_route(self, method: str, query) -> Callable:
         """ListBuckets, with its own parameters only: anything else asked of the service (regions,
         QoS, tag filters...) is refused as not implemented, never answered with a bucket list."""
-        unsupported = sorted(name for name in query if name not in SERVICE_PARAMETERS and not _signing_parameter(name))
+        unsupported = sorted(name for name in query if name not in SERVICE_PARAMETERS and not signing_parameter(name))
         if unsupported:
             raise OssError(501, "NotImplemented", f"The emulator does not implement GET /?{unsupported[0]} on the service.")
         return _signed_only(self._list_buckets)
