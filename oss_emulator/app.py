@@ -223,9 +223,8 @@ class Emulator:
 
     def _route(self, method: str, query) -> Optional[Callable]:
         """The handler of `method /<key>?query`: (request, key, query, principal) -> Response."""
-        # OSS's "null" version is the only one an unversioned bucket has: the object itself.
-        unsupported = sorted(name for name in (SUBRESOURCES - OBJECT_SUBRESOURCES) & query.keys()
-                             if not (name == "versionId" and query[name] == "null"))
+        # versionId too: OSS refuses any on a bucket without versioning (EC 0012-00000301), as this one is.
+        unsupported = sorted((SUBRESOURCES - OBJECT_SUBRESOURCES) & query.keys())
         if unsupported:
             # Checked after the caller is known: an anonymous request is AccessDenied first, as in OSS.
             return _signed_only(_not_implemented(f"{method} /<key>?{unsupported[0]}"))
