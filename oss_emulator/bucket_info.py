@@ -11,7 +11,7 @@ from typing import List, Tuple
 from werkzeug.wrappers import Response
 
 from .object_meta import OWNER_ID, OWNER_NAME
-from .xml_body import XML_HEAD, document, group, iso_time
+from .xml_body import XML_HEAD, document, elements, group, iso_time
 
 BUCKET_ACL = "private"
 OWNER = [("ID", OWNER_ID), ("DisplayName", OWNER_NAME)]
@@ -32,9 +32,8 @@ def describe(bucket: str, region: str, created: float) -> List[Tuple[str, str]]:
 
 def bucket_info(bucket: str, region: str, created: float) -> Response:
     fields = describe(bucket, region, created)
-    inner = "".join(f"    <{name}>{value}</{name}>\n" for name, value in fields) + \
-        group("Owner", OWNER, "    ") + group("AccessControlList", [("Grant", BUCKET_ACL)], "    ") + \
-        "    <DataRedundancyType>LRS</DataRedundancyType>\n"
+    inner = elements(fields, "    ") + group("Owner", OWNER, "    ") + \
+        group("AccessControlList", [("Grant", BUCKET_ACL)], "    ") + elements([("DataRedundancyType", "LRS")], "    ")
     return document("BucketInfo", [f"  <Bucket>\n{inner}  </Bucket>\n"])
 
 
